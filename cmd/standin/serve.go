@@ -1,0 +1,198 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/standin-dev/standin/delivery"
+	"github.com/standin-dev/standin/server"
+	"github.com/standin-dev/standin/store/backend"
+)
+
+type serveFlags struct {
+	httpAddr, grpcAddr   string
+	databaseURL          string
+	skipMigrate          bool
+	role                 string
+	apiKey, apiSecret    string
+	timeScale            float64
+	strictHTTPS          bool
+	skipURLCheck         bool
+	insecureSkipVerify   bool
+	caFile               string
+	sendTimeout          time.Duration
+	maxWorkers           int
+	rescueStuckJobsAfter time.Duration
+	shutdownTimeout      time.Duration
+	logLevel             string
+	logFormat            string
+}
+
+func newServeCmd() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the API and the delivery workers",
+		Long: `Run standin: Fivetran's webhook management API over REST (--http-addr) and
+gRPC (--grpc-addr), the emulator API under /standin/v1/, and the workers that
+deliver events to your receivers with Fivetran's or Portable's retries.
+
+With no --database-url, standin keeps its state in ./standin.db (embedded
+SQLite, nothing to install). Give a postgres:// URL to share one database
+between several standin processes.`,
+		Example: `  # serve on embedded SQLite, retries 3600x faster (a 24 h schedule in 24 s)
+  standin serve --time-scale 3600
+
+  # require Fivetran-style Basic auth
+  STANDIN_API_KEY=key STANDIN_API_SECRET=secret standin serve
+
+  # one of several processes sharing PostgreSQL, delivering only
+  standin serve --database-url postgres://localhost/standin --role worker`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8080", "REST API listen address")
+	fl.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:9090", "gRPC API listen address")
+	fl.StringVar(&f.databaseURL, "database-url", "", "database: a SQLite path, sqlite:///path, sqlite://:memory:, or postgres://… (default ./standin.db)")
+	fl.BoolVar(&f.skipMigrate, "skip-migrate", false, "do not migrate the database on start")
+	fl.StringVar(&f.role, "role", "all", "what this process does: all, api or worker")
+	fl.StringVar(&f.apiKey, "api-key", "", "API key for HTTP Basic auth (auth is off unless key and secret are set)")
+	fl.StringVar(&f.apiSecret, "api-secret", "", "API secret for HTTP Basic auth")
+	fl.Float64Var(&f.timeScale, "time-scale", 1, "emulated seconds per real second for retries and simulated syncs")
+	fl.BoolVar(&f.strictHTTPS, "strict-https", false, "refuse non-https webhook URLs, as Fivetran does")
+	fl.BoolVar(&f.skipURLCheck, "skip-url-check", false, "do not POST test_event to a webhook URL when it is created active or activated")
+	fl.BoolVar(&f.insecureSkipVerify, "insecure-skip-verify", false, "accept any TLS certificate from receivers")
+	fl.StringVar(&f.caFile, "ca-file", "", "PEM file of extra CA certificates to trust for receivers")
+	fl.DurationVar(&f.sendTimeout, "send-timeout", 10*time.Second, "timeout of one delivery request (Fivetran: 10s)")
+	fl.IntVar(&f.maxWorkers, "max-workers", 0, "deliveries in flight at once in this process (default 200)")
+	fl.DurationVar(&f.rescueStuckJobsAfter, "rescue-after", time.Minute, "how long a delivery may stay in flight before another process takes it over")
+	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight deliveries may finish on shutdown")
+	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	bindEnv(cmd, map[string]string{
+		"http-addr":            "STANDIN_HTTP_ADDR",
+		"grpc-addr":            "STANDIN_GRPC_ADDR",
+		"database-url":         "STANDIN_DATABASE_URL",
+		"skip-migrate":         "STANDIN_SKIP_MIGRATE",
+		"role":                 "STANDIN_ROLE",
+		"api-key":              "STANDIN_API_KEY",
+		"api-secret":           "STANDIN_API_SECRET",
+		"time-scale":           "STANDIN_TIME_SCALE",
+		"strict-https":         "STANDIN_STRICT_HTTPS",
+		"skip-url-check":       "STANDIN_SKIP_URL_CHECK",
+		"insecure-skip-verify": "STANDIN_INSECURE_SKIP_VERIFY",
+		"ca-file":              "STANDIN_CA_FILE",
+		"send-timeout":         "STANDIN_SEND_TIMEOUT",
+		"max-workers":          "STANDIN_MAX_WORKERS",
+		"rescue-after":         "STANDIN_RESCUE_AFTER",
+		"shutdown-timeout":     "STANDIN_SHUTDOWN_TIMEOUT",
+		"log-level":            "STANDIN_LOG_LEVEL",
+		"log-format":           "STANDIN_LOG_FORMAT",
+	})
+	return cmd
+}
+
+func newLogger(cmd *cobra.Command, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+func senderFromFlags(f serveFlags) (*delivery.Sender, error) {
+	s := &delivery.Sender{Timeout: f.sendTimeout}
+	if f.insecureSkipVerify || f.caFile != "" {
+		tc := &tls.Config{InsecureSkipVerify: f.insecureSkipVerify} //nolint:gosec // asked for by the user
+		if f.caFile != "" {
+			pem, err := os.ReadFile(f.caFile)
+			if err != nil {
+				return nil, fmt.Errorf("--ca-file: %w", err)
+			}
+			pool, err := x509.SystemCertPool()
+			if err != nil || pool == nil {
+				pool = x509.NewCertPool()
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("--ca-file %s: no PEM certificates found", f.caFile)
+			}
+			tc.RootCAs = pool
+		}
+		s.TLSConfig = tc
+	}
+	return s, nil
+}
+
+func runServe(cmd *cobra.Command, f serveFlags) error {
+	ctx := cmd.Context()
+	logger, err := newLogger(cmd, f.logLevel, f.logFormat)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if f.timeScale <= 0 {
+		return &exitError{code: 2, err: fmt.Errorf("--time-scale must be positive, got %v", f.timeScale)}
+	}
+	if (f.apiKey == "") != (f.apiSecret == "") {
+		return &exitError{code: 2, err: fmt.Errorf("set both --api-key and --api-secret, or neither")}
+	}
+	sender, err := senderFromFlags(f)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	srv, err := server.New(ctx, server.Config{
+		DatabaseURL:          f.databaseURL,
+		SkipMigrate:          f.skipMigrate,
+		Role:                 server.Role(strings.ToLower(f.role)),
+		APIKey:               f.apiKey,
+		APISecret:            f.apiSecret,
+		TimeScale:            f.timeScale,
+		StrictHTTPS:          f.strictHTTPS,
+		SkipURLCheck:         f.skipURLCheck,
+		Sender:               sender,
+		MaxWorkers:           f.maxWorkers,
+		RescueStuckJobsAfter: f.rescueStuckJobsAfter,
+		ShutdownTimeout:      f.shutdownTimeout,
+		Logger:               logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	logger.Info("standin starting", slog.String("version", buildVersion()),
+		slog.String("database", backend.Describe(f.databaseURL)), slog.String("role", f.role))
+	if f.apiKey == "" {
+		logger.Warn("authentication is off: set --api-key and --api-secret (or STANDIN_API_KEY/STANDIN_API_SECRET) to require HTTP Basic auth")
+	}
+
+	var lis server.Listeners
+	if srv.API() != nil {
+		if lis.HTTP, err = net.Listen("tcp", f.httpAddr); err != nil {
+			return fmt.Errorf("--http-addr: %w", err)
+		}
+		if lis.GRPC, err = net.Listen("tcp", f.grpcAddr); err != nil {
+			lis.HTTP.Close()
+			return fmt.Errorf("--grpc-addr: %w", err)
+		}
+	}
+	if err := srv.Serve(ctx, lis); err != nil {
+		return err
+	}
+	logger.Info("standin stopped")
+	return nil
+}

@@ -1,0 +1,122 @@
+package delivery
+
+import (
+	"math"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// Schedule is a retry schedule: after the first attempt at offset 0, retry n
+// is due at the sum of the first n intervals Initial, Initial×Multiplier,
+// Initial×Multiplier², …, as long as that sum stays within Window. It is
+// computed with backoff.ExponentialBackOff (RandomizationFactor 0, no
+// MaxInterval cap, MaxElapsedTime = Window) driven by a fake clock, so it is
+// a pure function: a delivery's next retry time depends only on the
+// schedule, the retry number and the first attempt's time, and survives
+// restarts.
+//
+// Offsets are emulated time; the worker divides them by its time scale.
+type Schedule struct {
+	// Initial is the interval between the first attempt and the first retry.
+	Initial time.Duration
+	// Multiplier scales each interval to the next; values below 1 are
+	// treated as 1.
+	Multiplier float64
+	// Window bounds the offset of the last retry; a retry that would fall
+	// after it is not made and the delivery has failed.
+	Window time.Duration
+}
+
+// maxRetries bounds the number of retries a Schedule can yield, so that a
+// degenerate schedule (tiny Initial, Multiplier 1, long Window) stays cheap.
+const maxRetries = 1000
+
+// ScheduleFor returns p's default retry schedule (the empty Profile means
+// ProfileFivetran).
+//
+// Fivetran (SENDERS.md §2): Initial 6 min, Multiplier 3.6, Window 24 h, so
+// retries at +6m, +27m36s, +1h45m21.6s, +6h25m17.76s and +23h13m3.936s
+// after the first attempt ("+6 min, +27 min, +1 h 45 min, +6 h 25 min,
+// +23 h 13 min" in Fivetran's docs): five retries.
+//
+// Portable publishes no numbers ("exponential backoff for up to 24 hours;
+// first retry after seconds, then minutes"), so this is standin's own
+// choice: Initial 30 s, Multiplier 4, Window 24 h, so retries at +30s,
+// +2m30s, +10m30s, +42m30s, +2h50m30s and +11h22m30s: six retries.
+func ScheduleFor(p Profile) Schedule {
+	if p == ProfilePortable {
+		return Schedule{Initial: 30 * time.Second, Multiplier: 4, Window: 24 * time.Hour}
+	}
+	return Schedule{Initial: 6 * time.Minute, Multiplier: 3.6, Window: 24 * time.Hour}
+}
+
+// Offset returns the emulated offset from the first attempt at which retry n
+// (n ≥ 1) is due, and false when retry n falls outside the window: then the
+// delivery has failed for good. n < 1 is not a retry and yields (0, false),
+// as does a schedule with a non-positive Initial or Window.
+func (s Schedule) Offset(n int) (time.Duration, bool) {
+	if n < 1 || n > maxRetries {
+		return 0, false
+	}
+	var off time.Duration
+	ok := s.walk(func(i int, o time.Duration) bool {
+		off = o
+		return i < n
+	})
+	if !ok {
+		return 0, false
+	}
+	return off, true
+}
+
+// Offsets lists the offset of every retry inside the window, in order.
+func (s Schedule) Offsets() []time.Duration {
+	var offs []time.Duration
+	s.walk(func(_ int, o time.Duration) bool {
+		offs = append(offs, o)
+		return true
+	})
+	return offs
+}
+
+// walk calls yield with each retry number (from 1) and its offset until
+// yield returns false (then walk returns true) or the window is exhausted
+// (then walk returns false).
+func (s Schedule) walk(yield func(n int, offset time.Duration) bool) bool {
+	if s.Initial <= 0 || s.Window <= 0 {
+		return false
+	}
+	mult := s.Multiplier
+	if mult < 1 || math.IsNaN(mult) {
+		mult = 1
+	}
+	clock := &fakeClock{}
+	b := &backoff.ExponentialBackOff{
+		InitialInterval:     s.Initial,
+		RandomizationFactor: 0,
+		Multiplier:          mult,
+		MaxInterval:         time.Duration(math.MaxInt64),
+		MaxElapsedTime:      s.Window,
+		Stop:                backoff.Stop,
+		Clock:               clock,
+	}
+	b.Reset()
+	for n := 1; n <= maxRetries; n++ {
+		next := b.NextBackOff()
+		if next == backoff.Stop {
+			return false
+		}
+		clock.now = clock.now.Add(next)
+		if !yield(n, clock.now.Sub(time.Time{})) {
+			return true
+		}
+	}
+	return false
+}
+
+// fakeClock is a backoff.Clock that only moves when told to.
+type fakeClock struct{ now time.Time }
+
+// Now implements backoff.Clock.
+func (c *fakeClock) Now() time.Time { return c.now }

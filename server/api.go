@@ -1,0 +1,230 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	"github.com/standin-dev/standin/delivery"
+	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/store"
+)
+
+// CreatedBy is the created_by of every webhook standin creates: Fivetran
+// puts the id of the user who made the call there, and standin has a single
+// implicit user.
+const CreatedBy = "_standin"
+
+// MaxBodyBytes is the largest request body the REST API reads (1 MiB);
+// larger bodies are refused with 413.
+const MaxBodyBytes = 1 << 20
+
+// List page sizes.
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+)
+
+// APIConfig configures NewAPI.
+type APIConfig struct {
+	// Store holds webhooks, events, deliveries and attempts. Required.
+	Store store.Store
+	// Sender makes the synchronous requests of the API: the URL check on
+	// activation and POST /v1/webhooks/{id}/test. Defaults to a zero
+	// delivery.Sender (10 s timeout, no redirects, no proxy).
+	Sender *delivery.Sender
+	// Now is the clock of created_at, updated_at and emitted events.
+	// Defaults to time.Now.
+	Now func() time.Time
+	// APIKey and APISecret are the HTTP Basic credentials (user name and
+	// password) required on every REST path but /healthz, and as
+	// "authorization: Basic …" metadata on every gRPC call but health and
+	// reflection. Set both or neither. Defaults to empty: no authentication.
+	APIKey    string
+	APISecret string
+	// StrictHTTPS refuses webhook URLs that are not https://, as the real
+	// Fivetran does. Defaults to false: http:// is allowed too, since
+	// receivers under test are usually local.
+	StrictHTTPS bool
+	// SkipURLCheck creates and activates webhooks without first POSTing
+	// Fivetran's test_event to their URL. Defaults to false: the URL is
+	// checked, as Fivetran does.
+	SkipURLCheck bool
+	// Logger receives request logs (debug) and internal errors (error).
+	// Defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+func (c APIConfig) withDefaults() APIConfig {
+	if c.Sender == nil {
+		c.Sender = &delivery.Sender{}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func (c APIConfig) validate() error {
+	switch {
+	case c.Store == nil:
+		return errors.New("server: APIConfig.Store is required")
+	case c.APIKey != "" && c.APISecret == "":
+		return errors.New("server: APIConfig.APISecret is required when APIKey is set")
+	case c.APIKey == "" && c.APISecret != "":
+		return errors.New("server: APIConfig.APIKey is required when APISecret is set")
+	}
+	return nil
+}
+
+// API is standin's gRPC and REST API. Create it with NewAPI; the caller owns
+// the listeners and serves GRPCServer and HTTPHandler on them.
+type API struct {
+	cfg     APIConfig
+	creds   *credentials // nil: authentication is off
+	health  *health.Server
+	emitter *Emitter
+	handler http.Handler
+	grpc    *grpc.Server
+
+	webhooks   *webhookServer
+	events     *eventServer
+	deliveries *deliveryServer
+}
+
+// NewAPI returns the API of cfg, or an error naming the bad field.
+func NewAPI(cfg APIConfig) (*API, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	a := &API{
+		cfg:     cfg,
+		creds:   newCredentials(cfg.APIKey, cfg.APISecret),
+		health:  health.NewServer(),
+		emitter: &Emitter{store: cfg.Store, now: cfg.Now},
+	}
+	a.webhooks = &webhookServer{api: a}
+	a.events = &eventServer{api: a}
+	a.deliveries = &deliveryServer{api: a}
+	a.SetServing(true)
+
+	handler, err := a.newHTTPHandler()
+	if err != nil {
+		return nil, err
+	}
+	a.handler = handler
+	a.grpc = a.newGRPCServer()
+	return a, nil
+}
+
+// serviceNames are the gRPC services whose health is reported.
+var serviceNames = []string{
+	"",
+	standinv1.WebhookService_ServiceDesc.ServiceName,
+	standinv1.EventService_ServiceDesc.ServiceName,
+	standinv1.DeliveryService_ServiceDesc.ServiceName,
+}
+
+// SetServing sets the health reported by the gRPC health service (overall
+// and per service) and by GET /healthz (200 or 503). NewAPI starts serving;
+// call SetServing(false) when shutting down, before stopping the servers.
+func (a *API) SetServing(serving bool) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if serving {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	for _, name := range serviceNames {
+		a.health.SetServingStatus(name, st)
+	}
+}
+
+// Emitter returns the API's emitter, for callers that emit events without
+// going through the API (the sync simulator).
+func (a *API) Emitter() *Emitter { return a.emitter }
+
+// GRPCServer returns the API's gRPC server (the same one on every call):
+// standin's services, the health service and server reflection, with the
+// authentication and logging interceptors. Health and reflection need no
+// credentials. The caller serves it on its listeners and stops it.
+func (a *API) GRPCServer() *grpc.Server { return a.grpc }
+
+func (a *API) newGRPCServer() *grpc.Server {
+	s := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(a.logUnary, a.authUnary),
+		grpc.ChainStreamInterceptor(a.authStream),
+	)
+	standinv1.RegisterWebhookServiceServer(s, a.webhooks)
+	standinv1.RegisterEventServiceServer(s, a.events)
+	standinv1.RegisterDeliveryServiceServer(s, a.deliveries)
+	healthpb.RegisterHealthServer(s, a.health)
+	reflection.Register(s)
+	return s
+}
+
+// HTTPHandler returns the REST API: the grpc-gateway routes of the services
+// (called in-process, without gRPC), /healthz, /standin/v1/openapi.json,
+// request logging, authentication and the body limit.
+func (a *API) HTTPHandler() http.Handler { return a.handler }
+
+// now returns the current time of the configured clock.
+func (a *API) now() time.Time { return a.cfg.Now() }
+
+// logUnary logs each gRPC call at debug level.
+func (a *API) logUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	start := time.Now()
+	resp, err := handler(ctx, req)
+	a.cfg.Logger.DebugContext(ctx, "grpc request", "method", info.FullMethod,
+		"code", status.Code(err).String(), "duration", time.Since(start))
+	return resp, err
+}
+
+// installQueryParser installs queryParser for every gateway mux in the
+// process: runtime.SetQueryParameterParser writes a package variable of the
+// gateway rather than configuring one mux, so it is set exactly once, before
+// the first mux serves, and never races with a mux reading it.
+var installQueryParser sync.Once
+
+// newHTTPHandler builds the gateway mux and wraps it in the middleware.
+func (a *API) newHTTPHandler() (http.Handler, error) {
+	installQueryParser.Do(func() { runtime.NewServeMux(runtime.SetQueryParameterParser(queryParser{})) })
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler{}),
+		runtime.WithErrorHandler(a.gatewayError),
+		runtime.WithRoutingErrorHandler(routingError),
+		// Fivetran has neither method overrides nor form-encoded POSTs
+		// standing in for GETs.
+		runtime.WithDisableHTTPMethodOverride(),
+		runtime.WithDisablePathLengthFallback(),
+	)
+	ctx := context.Background()
+	if err := standinv1.RegisterWebhookServiceHandlerServer(ctx, mux, a.webhooks); err != nil {
+		return nil, err
+	}
+	if err := standinv1.RegisterEventServiceHandlerServer(ctx, mux, a.events); err != nil {
+		return nil, err
+	}
+	if err := standinv1.RegisterDeliveryServiceHandlerServer(ctx, mux, a.deliveries); err != nil {
+		return nil, err
+	}
+	if err := mux.HandlePath(http.MethodGet, healthzPath, a.serveHealthz); err != nil {
+		return nil, err
+	}
+	if err := mux.HandlePath(http.MethodGet, openAPIPath, serveOpenAPI); err != nil {
+		return nil, err
+	}
+	return a.logRequests(a.authenticate(a.limitBody(mux))), nil
+}

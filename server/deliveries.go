@@ -1,0 +1,197 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/standin-dev/standin/delivery"
+	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/store"
+)
+
+// deliveryServer implements standin.v1.DeliveryService.
+type deliveryServer struct {
+	standinv1.UnimplementedDeliveryServiceServer
+	api *API
+}
+
+// deliveryStates are the values of the status filter.
+var deliveryStates = []string{
+	store.DeliveryPending, store.DeliveryRetrying, store.DeliverySucceeded,
+	store.DeliveryFailed, store.DeliveryCancelled,
+}
+
+// ListDeliveries implements standin.v1.DeliveryService.
+func (s *deliveryServer) ListDeliveries(ctx context.Context, req *standinv1.ListDeliveriesRequest) (*standinv1.ListDeliveriesResponse, error) {
+	page, err := s.list(ctx, req)
+	if err != nil {
+		return nil, s.api.status(ctx, err)
+	}
+	return &standinv1.ListDeliveriesResponse{Code: codeSuccess, Data: page}, nil
+}
+
+func (s *deliveryServer) list(ctx context.Context, req *standinv1.ListDeliveriesRequest) (*standinv1.DeliveryPage, error) {
+	limit, err := parseLimit(req.Limit)
+	if err != nil {
+		return nil, err
+	}
+	if st := req.GetStatus(); st != "" && !slices.Contains(deliveryStates, st) {
+		return nil, invalidInput("Invalid value '%s' for field 'status': must be one of %s", st, strings.Join(deliveryStates, ", "))
+	}
+	params := store.DeliveryListParams{
+		WebhookID: req.GetWebhookId(),
+		EventID:   req.GetEventId(),
+		EventName: req.GetEvent(),
+		State:     req.GetStatus(),
+		Limit:     limit + 1, // one more tells whether there is a next page
+	}
+	errCursor := invalidInput("Invalid value for field 'cursor'")
+	if c := req.GetCursor(); c != "" {
+		pos, ok := decodeCursor(cursorDeliveries, c)
+		if !ok || len(pos) == 0 {
+			return nil, errCursor
+		}
+		params.BeforeID = string(pos)
+	}
+	list, err := s.api.cfg.Store.DeliveryList(ctx, params)
+	if errors.Is(err, store.ErrNotFound) && params.BeforeID != "" {
+		return nil, errCursor
+	}
+	if err != nil {
+		return nil, err
+	}
+	page := &standinv1.DeliveryPage{Items: make([]*standinv1.Delivery, 0, min(len(list), limit))}
+	if len(list) > limit {
+		list = list[:limit]
+		page.NextCursor = proto.String(encodeCursor(cursorDeliveries, []byte(list[len(list)-1].ID)))
+	}
+	for _, d := range list {
+		page.Items = append(page.Items, deliveryPB(d))
+	}
+	return page, nil
+}
+
+// GetDelivery implements standin.v1.DeliveryService.
+func (s *deliveryServer) GetDelivery(ctx context.Context, req *standinv1.GetDeliveryRequest) (*standinv1.GetDeliveryResponse, error) {
+	detail, err := s.get(ctx, req.GetId())
+	if err != nil {
+		return nil, s.api.status(ctx, err)
+	}
+	return &standinv1.GetDeliveryResponse{Code: codeSuccess, Data: detail}, nil
+}
+
+func (s *deliveryServer) get(ctx context.Context, id string) (*standinv1.DeliveryDetail, error) {
+	st := s.api.cfg.Store
+	d, err := st.DeliveryGetByID(ctx, id)
+	if err != nil {
+		return nil, errNotFound("Delivery", id, err)
+	}
+	ev, err := st.EventGetByID(ctx, d.EventID)
+	if err != nil {
+		return nil, errNotFound("Event", d.EventID, err)
+	}
+	attempts, err := st.AttemptListByDelivery(ctx, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	detail := &standinv1.DeliveryDetail{
+		Delivery:    deliveryPB(d),
+		Event:       eventPB(ev),
+		RequestBody: strings.ToValidUTF8(string(d.Body), "\uFFFD"),
+		Attempts:    make([]*standinv1.Attempt, 0, len(attempts)),
+	}
+	for _, at := range attempts {
+		detail.Attempts = append(detail.Attempts, attemptPB(at))
+	}
+	return detail, nil
+}
+
+func deliveryPB(d *store.Delivery) *standinv1.Delivery {
+	out := &standinv1.Delivery{
+		Id:             d.ID,
+		EventId:        d.EventID,
+		Event:          d.EventName,
+		WebhookId:      d.WebhookID,
+		Profile:        string(d.Profile),
+		State:          d.State,
+		Attempts:       int32(d.Attempts),
+		FirstAttemptAt: optTime(d.FirstAttemptAt),
+		NextAttemptAt:  optTime(d.NextAttemptAt),
+		CreatedAt:      delivery.FivetranTime(d.CreatedAt),
+		UpdatedAt:      delivery.FivetranTime(d.UpdatedAt),
+		FinishedAt:     optTime(d.FinishedAt),
+	}
+	if out.Profile == "" {
+		out.Profile = string(delivery.ProfileFivetran)
+	}
+	if d.Attempts > 0 {
+		out.LastStatus = proto.Int32(int32(d.LastStatus))
+	}
+	if d.LastError != "" {
+		out.LastError = proto.String(d.LastError)
+	}
+	return out
+}
+
+func eventPB(ev *store.Event) *standinv1.Event {
+	out := &standinv1.Event{
+		Id:        ev.ID,
+		Event:     ev.Name,
+		CreatedAt: delivery.FivetranTime(ev.CreatedAt),
+	}
+	if ev.GroupID != "" {
+		out.GroupId = proto.String(ev.GroupID)
+	}
+	if len(ev.Source) > 0 {
+		var src structpb.Struct
+		if protojson.Unmarshal(ev.Source, &src) == nil {
+			out.Source = &src
+		}
+	}
+	return out
+}
+
+func attemptPB(at *store.Attempt) *standinv1.Attempt {
+	out := &standinv1.Attempt{
+		Number:          int32(at.Number),
+		Manual:          at.Manual,
+		Url:             at.URL,
+		StartedAt:       delivery.FivetranTime(at.StartedAt),
+		EmulatedDelay:   durationpb.New(at.EmulatedDelay),
+		RequestHeaders:  headerMap(at.RequestHeaders),
+		Status:          int32(at.StatusCode),
+		Latency:         durationpb.New(at.Latency),
+		ResponseHeaders: headerMap(at.ResponseHeaders),
+		ResponseExcerpt: strings.ToValidUTF8(string(at.ResponseExcerpt), "\uFFFD"),
+		Succeeded:       at.Succeeded,
+	}
+	if at.Error != "" {
+		out.Error = proto.String(at.Error)
+	}
+	return out
+}
+
+// headerMap flattens a header, joining repeated values with ", ".
+func headerMap(h http.Header) map[string]string {
+	m := make(map[string]string, len(h))
+	for k, v := range h {
+		m[k] = strings.Join(v, ", ")
+	}
+	return m
+}
+
+func optTime(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	return proto.String(delivery.FivetranTime(*t))
+}

@@ -1,0 +1,66 @@
+// Package server is standin's API layer: the gRPC services of
+// proto/standin/v1, the same services over REST through an in-process
+// grpc-gateway mux, Fivetran's response envelope and error mapping, HTTP
+// Basic authentication, and health.
+//
+// # REST
+//
+// Fivetran's webhook management API is served under /v1 and is meant to be
+// byte-compatible with it:
+//
+//	POST   /v1/webhooks/account           create an account webhook
+//	POST   /v1/webhooks/group/{group_id}  create a group webhook
+//	GET    /v1/webhooks?cursor=&limit=    list webhooks (limit 1..1000, default 100)
+//	GET    /v1/webhooks/{id}              get a webhook
+//	PATCH  /v1/webhooks/{id}              change the given fields
+//	DELETE /v1/webhooks/{id}              delete a webhook
+//	POST   /v1/webhooks/{id}/test         send a test event now
+//
+// Every response is Fivetran's envelope {"code":"Success","message":…,
+// "data":…}, compact, with snake_case keys in a fixed order. Webhook
+// timestamps are RFC 3339 UTC with exactly three fractional digits, the
+// secret is always "******", and created_by is CreatedBy ("_standin").
+// Creating an active webhook, or activating one, first POSTs Fivetran's
+// test_event to its URL (signed like a delivery) and refuses with 400 when
+// the receiver does not accept it; APIConfig.SkipURLCheck turns that off.
+// Duplicate event names in a request are dropped (the first is kept) rather
+// than refused.
+//
+// standin's own emulator API is served under /standin/v1 (never under /v1):
+//
+//	POST /standin/v1/events            emit an event to every subscribed webhook
+//	GET  /standin/v1/deliveries        the delivery log, newest first
+//	GET  /standin/v1/deliveries/{id}   one delivery with its event, body and attempts
+//	GET  /standin/v1/openapi.json      the OpenAPI 2.0 document of all routes
+//	GET  /healthz                      health (never authenticated)
+//
+// Webhooks also carry two emulator extensions that Fivetran does not have,
+// profile ("fivetran" or "portable") and signing (see delivery.Signing); they
+// are accepted on create and update and appear in responses only when they
+// differ from the default.
+//
+// # Errors
+//
+// Errors use the same envelope without data. Fivetran publishes InvalidInput
+// (400) and NotFound_<Entity> (404); the others are standin's choices, as
+// Fivetran publishes none for those cases:
+//
+//	400 InvalidInput        bad field, query parameter, cursor or JSON; failed URL check
+//	401 Unauthorized        missing or wrong API key and secret (with WWW-Authenticate)
+//	404 NotFound_Webhook    unknown webhook id (NotFound_Delivery, NotFound_Event likewise)
+//	404 NotFound            unknown path
+//	405 MethodNotAllowed    known path, other method
+//	409 Conflict            a store conflict
+//	413 InvalidInput        a request body over 1 MiB
+//	500 InternalError       anything else; the message never carries details
+//
+// Over gRPC the same errors are statuses (InvalidArgument, Unauthenticated,
+// NotFound, AlreadyExists, ResourceExhausted, Internal) with a
+// google.rpc.ErrorInfo whose Reason is the envelope code.
+//
+// # Authentication
+//
+// When APIConfig.APIKey and APISecret are set, every REST path except
+// /healthz requires HTTP Basic authentication with them, and every gRPC call
+// except health and reflection requires "authorization: Basic …" metadata.
+package server

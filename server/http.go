@@ -1,0 +1,153 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/proto"
+
+	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+)
+
+// Paths served next to the gateway routes.
+const (
+	healthzPath = "/healthz"
+	openAPIPath = "/standin/v1/openapi.json"
+)
+
+// serveHealthz answers {"status":"SERVING"} (200) or
+// {"status":"NOT_SERVING"} (503), as set by SetServing.
+func (a *API) serveHealthz(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if resp, err := a.health.Check(r.Context(), &healthpb.HealthCheckRequest{}); err == nil {
+		st = resp.GetStatus()
+	}
+	w.Header().Set("Content-Type", contentTypeJSON)
+	if st != healthpb.HealthCheckResponse_SERVING {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_, _ = fmt.Fprintf(w, `{"status":%q}`, st.String())
+}
+
+// serveOpenAPI serves the generated OpenAPI document.
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
+	w.Header().Set("Content-Type", contentTypeJSON)
+	_, _ = w.Write(standinv1.OpenAPI)
+}
+
+// authenticate requires the API credentials on every path but /healthz; it
+// is a no-op when authentication is off.
+func (a *API) authenticate(next http.Handler) http.Handler {
+	if a.creds == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == healthzPath {
+			next.ServeHTTP(w, r)
+			return
+		}
+		key, secret, ok := r.BasicAuth()
+		if err := a.creds.check(key, secret, ok); err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody reads the whole request body up front, refusing one over
+// MaxBodyBytes with 413, so that the gateway (which reads a PATCH body
+// twice) works on memory.
+func (a *API) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				a.writeError(w, r, &tooLargeError{limit: MaxBodyBytes})
+				return
+			}
+			writeEnvelope(w, http.StatusBadRequest, envelope{Code: codeInvalidInput, Message: "Cannot read the request body"})
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusRecorder remembers the status code written through it.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// logRequests logs every request at debug level: method, path, status,
+// response size and duration (never headers or bodies, which hold
+// credentials and secrets).
+func (a *API) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		a.cfg.Logger.DebugContext(r.Context(), "http request", "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start))
+	})
+}
+
+// queryParser is the gateway's default query parameter parser with
+// Fivetran-style messages: a value that does not fit its field is refused as
+// "Invalid value 'abc' for parameter 'limit'". Unknown parameters are
+// ignored.
+type queryParser struct{}
+
+func (queryParser) Parse(msg proto.Message, values url.Values, filter *utilities.DoubleArray) error {
+	var def runtime.DefaultQueryParser
+	err := def.Parse(msg, values, filter)
+	if err == nil {
+		return nil
+	}
+	// Find the parameter at fault by parsing each one alone.
+	for _, key := range slices.Sorted(maps.Keys(values)) {
+		scratch := proto.Clone(msg)
+		proto.Reset(scratch)
+		if def.Parse(scratch, url.Values{key: values[key]}, filter) != nil {
+			return invalidInput("Invalid value '%s' for parameter '%s'", strings.Join(values[key], ","), key)
+		}
+	}
+	return invalidInput("Invalid query parameters: %s", err)
+}

@@ -1,0 +1,246 @@
+// Package sqlrow holds what the SQL backends share: how record fields become
+// column values and back, the checks on parameters, and the River job that
+// works a delivery. It keeps store/sqlite and store/postgres from drifting
+// apart on semantics while each keeps its own SQL.
+package sqlrow
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/standin-dev/standin/delivery"
+	"github.com/standin-dev/standin/store"
+)
+
+// MaxAttempts is the River attempt limit of a delivery job. The retry
+// schedule is enforced by the worker; this only bounds River's own retries.
+const MaxAttempts = 25
+
+// Time returns t as both backends store it: in UTC, truncated to the
+// microsecond (PostgreSQL's timestamptz precision), without a monotonic
+// clock reading.
+func Time(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// TimePtr is Time for an optional time; nil stays nil.
+func TimePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := Time(*t)
+	return &v
+}
+
+// DeliverJob returns the River insert parameters of one delivery job. A zero
+// runAt lets River schedule the job for now.
+func DeliverJob(args store.DeliverArgs, runAt time.Time) river.InsertManyParams {
+	return river.InsertManyParams{
+		Args: args,
+		InsertOpts: &river.InsertOpts{
+			ScheduledAt: runAt,
+			MaxAttempts: MaxAttempts,
+			Queue:       river.QueueDefault,
+		},
+	}
+}
+
+// NextAttemptAt is when a new delivery's first attempt is due: RunAt when
+// set, otherwise the event's CreatedAt, otherwise now.
+func NextAttemptAt(d store.DeliveryNew, ev store.Event) time.Time {
+	switch {
+	case !d.RunAt.IsZero():
+		return Time(d.RunAt)
+	case !ev.CreatedAt.IsZero():
+		return Time(ev.CreatedAt)
+	default:
+		return Time(time.Now())
+	}
+}
+
+// Terminal reports whether a delivery in this state is finished.
+func Terminal(state string) bool {
+	switch state {
+	case store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryCancelled:
+		return true
+	}
+	return false
+}
+
+// ValidState reports whether state is one of the store's delivery states.
+func ValidState(state string) bool {
+	switch state {
+	case store.DeliveryPending, store.DeliveryRetrying:
+		return true
+	}
+	return Terminal(state)
+}
+
+// CheckLimit rejects a page size that is not positive.
+func CheckLimit(limit int) error {
+	if limit <= 0 {
+		return fmt.Errorf("limit must be positive, got %d", limit)
+	}
+	return nil
+}
+
+// CheckWebhook rejects a webhook that cannot be stored.
+func CheckWebhook(wh *store.Webhook) error {
+	switch {
+	case wh == nil:
+		return errors.New("webhook is nil")
+	case wh.ID == "":
+		return errors.New("webhook id is empty")
+	case wh.Type != store.WebhookTypeAccount && wh.Type != store.WebhookTypeGroup:
+		return fmt.Errorf("webhook type %q is not %q or %q", wh.Type, store.WebhookTypeAccount, store.WebhookTypeGroup)
+	}
+	return nil
+}
+
+// CheckEventCreate rejects an event or delivery without the fields every
+// row needs.
+func CheckEventCreate(p store.EventCreateParams) error {
+	if p.Event.ID == "" {
+		return errors.New("event id is empty")
+	}
+	if p.Event.Name == "" {
+		return errors.New("event name is empty")
+	}
+	for i, d := range p.Deliveries {
+		if d.ID == "" {
+			return fmt.Errorf("delivery %d: id is empty", i)
+		}
+		if d.WebhookID == "" {
+			return fmt.Errorf("delivery %s: webhook id is empty", d.ID)
+		}
+	}
+	return nil
+}
+
+// CheckAttemptRecord rejects an attempt without a delivery or a state.
+func CheckAttemptRecord(p store.AttemptRecordParams) error {
+	if p.Attempt.DeliveryID == "" {
+		return errors.New("attempt delivery id is empty")
+	}
+	if !ValidState(p.State) {
+		return fmt.Errorf("unknown delivery state %q", p.State)
+	}
+	return nil
+}
+
+// Deliveries builds the records EventCreate writes for params.
+func Deliveries(p store.EventCreateParams) []*store.Delivery {
+	created := Time(p.Event.CreatedAt)
+	out := make([]*store.Delivery, len(p.Deliveries))
+	for i, d := range p.Deliveries {
+		next := NextAttemptAt(d, p.Event)
+		body := d.Body
+		if body == nil {
+			body = []byte{}
+		}
+		out[i] = &store.Delivery{
+			ID:            d.ID,
+			EventID:       p.Event.ID,
+			EventName:     p.Event.Name,
+			WebhookID:     d.WebhookID,
+			Profile:       d.Profile,
+			Body:          body,
+			State:         store.DeliveryPending,
+			NextAttemptAt: &next,
+			CreatedAt:     created,
+			UpdatedAt:     created,
+		}
+	}
+	return out
+}
+
+// Jobs returns one River job per delivery of params, scheduled at its RunAt.
+func Jobs(p store.EventCreateParams) []river.InsertManyParams {
+	jobs := make([]river.InsertManyParams, len(p.Deliveries))
+	for i, d := range p.Deliveries {
+		jobs[i] = DeliverJob(store.DeliverArgs{DeliveryID: d.ID}, d.RunAt)
+	}
+	return jobs
+}
+
+// EncodeEvents returns the JSON array stored for a webhook's event filter;
+// nil encodes as an empty array.
+func EncodeEvents(events []string) ([]byte, error) {
+	if events == nil {
+		events = []string{}
+	}
+	b, err := json.Marshal(events)
+	if err != nil {
+		return nil, fmt.Errorf("encode events: %w", err)
+	}
+	return b, nil
+}
+
+// DecodeEvents parses a stored event filter.
+func DecodeEvents(b []byte) ([]string, error) {
+	events := []string{}
+	if len(b) == 0 {
+		return events, nil
+	}
+	if err := json.Unmarshal(b, &events); err != nil {
+		return nil, fmt.Errorf("decode events: %w", err)
+	}
+	return events, nil
+}
+
+// EncodeSigning returns the JSON object stored for a signing scheme.
+func EncodeSigning(s delivery.Signing) ([]byte, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("encode signing: %w", err)
+	}
+	return b, nil
+}
+
+// DecodeSigning parses a stored signing scheme; empty means the zero value.
+func DecodeSigning(b []byte) (delivery.Signing, error) {
+	var s delivery.Signing
+	if len(b) == 0 {
+		return s, nil
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("decode signing: %w", err)
+	}
+	return s, nil
+}
+
+// EncodeHeader returns the JSON object stored for h; nil stays nil (NULL).
+func EncodeHeader(h http.Header) ([]byte, error) {
+	if h == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		return nil, fmt.Errorf("encode header: %w", err)
+	}
+	return b, nil
+}
+
+// DecodeHeader parses a stored header; NULL decodes as nil.
+func DecodeHeader(b []byte) (http.Header, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var h http.Header
+	if err := json.Unmarshal(b, &h); err != nil {
+		return nil, fmt.Errorf("decode header: %w", err)
+	}
+	return h, nil
+}
+
+// Bytes returns b, or nil when it is empty, so that an empty optional value
+// is stored as NULL and reads back as nil.
+func Bytes(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

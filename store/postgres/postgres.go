@@ -1,0 +1,334 @@
+// Package postgres is standin's shared store: store.Store on PostgreSQL
+// through a pgx/v5 pool, with River's riverpgxv5 driver on the same pool so
+// that a delivery row and its River job commit together, and so that several
+// standin processes can share one database and its work.
+//
+// Config.Schema, when set, puts standin's tables and River's in that schema
+// (created by Migrate if missing): the pool's search_path is set to it and
+// River clients get it as their Schema. Times are timestamptz (microsecond
+// precision, read back in UTC); durations are bigint nanoseconds.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/standin-dev/standin/store"
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// gooseTable is the table goose records standin's migrations in.
+const gooseTable = "standin_migration"
+
+// schemaRE is what Config.Schema may look like: an identifier that needs no
+// quoting and that River accepts (River also limits its length).
+var schemaRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// Config configures Open.
+type Config struct {
+	// URL is the connection string, "postgres://user:pass@host:port/db?...".
+	// Required.
+	URL string
+
+	// Schema, when set, is the schema that holds standin's tables and
+	// River's; Migrate creates it if missing. Lower-case letters, digits and
+	// underscores only. Defaults to empty: the connection's default
+	// search_path (usually "public").
+	Schema string
+
+	// SkipMigrate skips applying pending migrations on Open. Defaults to
+	// false: Open migrates standin's and River's schema.
+	SkipMigrate bool
+
+	// Logger receives migration and River logs. Defaults to slog.Default().
+	Logger *slog.Logger
+
+	// MaxConns is the pool size, shared by the store and every River client
+	// built by Queue. Defaults to pgxpool's default: pool_max_conns from the
+	// URL if given, else the greater of 4 and the number of CPUs. Must be at
+	// least 2.
+	MaxConns int32
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.URL == "" {
+		return errors.New("postgres config: URL is empty")
+	}
+	if c.Schema != "" && !schemaRE.MatchString(c.Schema) {
+		return fmt.Errorf("postgres config: Schema %q must match %s", c.Schema, schemaRE)
+	}
+	if c.MaxConns < 0 || c.MaxConns == 1 {
+		// Migrate holds a lock on one connection while it migrates on another.
+		return fmt.Errorf("postgres config: MaxConns %d must be 0 (default) or at least 2", c.MaxConns)
+	}
+	return nil
+}
+
+// Store is store.Store on PostgreSQL. Create it with Open; it is safe for
+// concurrent use.
+type Store struct {
+	pool     *pgxpool.Pool
+	sqlDB    *sql.DB // the pool seen through database/sql, for goose
+	schema   string
+	logger   *slog.Logger
+	inserter *river.Client[pgx.Tx] // insert-only: no queues, never started
+	goose    *goose.Provider
+	river    *rivermigrate.Migrator[pgx.Tx]
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database of cfg and, unless cfg.SkipMigrate, applies
+// pending migrations.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	pcfg, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		// pgx's parse errors can quote the URL; keep the password out.
+		return nil, errors.New("open postgres: cannot parse URL")
+	}
+	if cfg.MaxConns > 0 {
+		pcfg.MaxConns = cfg.MaxConns
+	}
+	params := pcfg.ConnConfig.RuntimeParams
+	params["timezone"] = "UTC"
+	if cfg.Schema != "" {
+		params["search_path"] = cfg.Schema
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	s, err := newStore(pool, cfg)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if !cfg.SkipMigrate {
+		if err := s.Migrate(ctx); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
+	inserter, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: cfg.Logger, Schema: cfg.Schema})
+	if err != nil {
+		return nil, fmt.Errorf("create river insert client: %w", err)
+	}
+	migrations, err := fs.Sub(migrationsFS, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("open migrations: %w", err)
+	}
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations,
+		goose.WithTableName(gooseTable),
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithSlog(cfg.Logger),
+	)
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("create migration provider: %w", err)
+	}
+	migrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: cfg.Logger, Schema: cfg.Schema})
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("create river migrator: %w", err)
+	}
+	return &Store{
+		pool:     pool,
+		sqlDB:    sqlDB,
+		schema:   cfg.Schema,
+		logger:   cfg.Logger,
+		inserter: inserter,
+		goose:    provider,
+		river:    migrator,
+	}, nil
+}
+
+// Close closes the pool. Clients returned by Queue must be stopped first.
+func (s *Store) Close() error {
+	err := s.sqlDB.Close()
+	s.pool.Close()
+	if err != nil {
+		return fmt.Errorf("close postgres: %w", err)
+	}
+	return nil
+}
+
+// Queue returns a River client on this database with a copy of config whose
+// Schema, when empty, is the store's and whose Logger, when nil, is the
+// store's.
+func (s *Store) Queue(config *river.Config) (store.Queue, error) {
+	var cfg river.Config
+	if config != nil {
+		cfg = *config
+	}
+	if cfg.Schema == "" {
+		cfg.Schema = s.schema
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = s.logger
+	}
+	client, err := river.NewClient(riverpgxv5.New(s.pool), &cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create river client: %w", err)
+	}
+	return client, nil
+}
+
+// Migrate creates the schema if missing and applies standin's pending
+// migrations, then River's, holding a session advisory lock (one per schema)
+// so that processes starting together migrate one at a time.
+func (s *Store) Migrate(ctx context.Context) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Release()
+	lockKey := "standin_migrate:" + s.schema
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtext($1))`, lockKey); err != nil {
+		return fmt.Errorf("migrate: lock: %w", err)
+	}
+	defer func() {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext($1))`, lockKey)
+	}()
+	if s.schema != "" {
+		if _, err := conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{s.schema}.Sanitize()); err != nil {
+			return fmt.Errorf("migrate: create schema %s: %w", s.schema, err)
+		}
+	}
+	if _, err := s.goose.Up(ctx); err != nil {
+		return fmt.Errorf("migrate standin: %w", err)
+	}
+	if _, err := s.river.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("migrate river: %w", err)
+	}
+	return nil
+}
+
+// MigrationStatus lists standin's migrations, then River's.
+func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error) {
+	statuses, err := s.goose.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("standin migration status: %w", err)
+	}
+	out := make([]store.MigrationStatus, 0, len(statuses))
+	for _, st := range statuses {
+		ms := store.MigrationStatus{
+			Component: "standin",
+			Version:   st.Source.Version,
+			Name:      st.Source.Path,
+			Applied:   st.State == goose.StateApplied,
+		}
+		if ms.Applied {
+			at := st.AppliedAt.UTC()
+			ms.AppliedAt = &at
+		}
+		out = append(out, ms)
+	}
+	applied, err := s.riverApplied(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range s.river.AllVersions() {
+		ms := store.MigrationStatus{Component: "river", Version: int64(m.Version), Name: m.Name}
+		if at, ok := applied[m.Version]; ok {
+			ms.Applied = true
+			ms.AppliedAt = &at
+		}
+		out = append(out, ms)
+	}
+	return out, nil
+}
+
+// riverApplied returns River's applied migration versions and when each was
+// applied.
+func (s *Store) riverApplied(ctx context.Context) (map[int]time.Time, error) {
+	existing, err := s.river.ExistingVersions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("river migration status: %w", err)
+	}
+	applied := make(map[int]time.Time, len(existing))
+	if len(existing) == 0 {
+		return applied, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT version, created_at FROM river_migration WHERE line = 'main'`)
+	if err != nil {
+		return nil, fmt.Errorf("river migration status: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var version int
+		var at time.Time
+		if err := rows.Scan(&version, &at); err != nil {
+			return nil, fmt.Errorf("river migration status: %w", err)
+		}
+		applied[version] = at.UTC()
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("river migration status: %w", err)
+	}
+	return applied, nil
+}
+
+// mapErr turns a unique violation into store.ErrConflict and no rows into
+// store.ErrNotFound.
+func mapErr(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation
+		return fmt.Errorf("%w: %w", store.ErrConflict, err)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// rollback ends tx when it was not committed, even if ctx is done.
+func rollback(ctx context.Context, tx pgx.Tx) { _ = tx.Rollback(context.WithoutCancel(ctx)) }
+
+// utc returns t in UTC: pgx reads timestamptz in the local zone.
+func utc(t time.Time) time.Time { return t.UTC() }
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC()
+	return &v
+}

@@ -1,0 +1,99 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/store/internal/sqlrow"
+)
+
+// deliveryInsertBatch is how many deliveries one INSERT statement writes:
+// 13 parameters each stays far below SQLite's limit of 32766.
+const deliveryInsertBatch = 500
+
+// EventCreate writes the event, its deliveries (pending, due at RunAt or the
+// event's CreatedAt) and one River job per delivery in one transaction.
+func (s *Store) EventCreate(ctx context.Context, params store.EventCreateParams) ([]*store.Delivery, error) {
+	if err := sqlrow.CheckEventCreate(params); err != nil {
+		return nil, fmt.Errorf("create event: %w", err)
+	}
+	ev := params.Event
+	deliveries := sqlrow.Deliveries(params)
+
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("create event %s: %w", ev.ID, err)
+	}
+	defer rollback(tx)
+
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO standin_event (id, name, group_id, source, created_at)
+		VALUES (?, ?, ?, ?, ?)`,
+		ev.ID, ev.Name, ev.GroupID, nullText(ev.Source), micros(ev.CreatedAt))
+	if err != nil {
+		return nil, fmt.Errorf("create event %s: %w", ev.ID, mapErr(err))
+	}
+	for start := 0; start < len(deliveries); start += deliveryInsertBatch {
+		batch := deliveries[start:min(start+deliveryInsertBatch, len(deliveries))]
+		if err := insertDeliveries(ctx, tx, batch); err != nil {
+			return nil, fmt.Errorf("create event %s: insert deliveries: %w", ev.ID, mapErr(err))
+		}
+	}
+	if len(deliveries) > 0 {
+		if _, err := s.inserter.InsertManyTx(ctx, tx, sqlrow.Jobs(params)); err != nil {
+			return nil, fmt.Errorf("create event %s: insert jobs: %w", ev.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("create event %s: commit: %w", ev.ID, err)
+	}
+	return deliveries, nil
+}
+
+func insertDeliveries(ctx context.Context, tx *sql.Tx, batch []*store.Delivery) error {
+	const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	var b strings.Builder
+	b.WriteString(`INSERT INTO standin_delivery (id, event_id, event_name, webhook_id, profile,
+		body, state, attempts, next_attempt_at, last_status, last_error, created_at, updated_at) VALUES `)
+	args := make([]any, 0, 13*len(batch))
+	for i, d := range batch {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+		args = append(args, d.ID, d.EventID, d.EventName, d.WebhookID, string(d.Profile),
+			d.Body, d.State, d.Attempts, microsPtr(d.NextAttemptAt), d.LastStatus, d.LastError,
+			micros(d.CreatedAt), micros(d.UpdatedAt))
+	}
+	_, err := tx.ExecContext(ctx, b.String(), args...)
+	return err
+}
+
+// EventGetByID returns the event with id.
+func (s *Store) EventGetByID(ctx context.Context, id string) (*store.Event, error) {
+	var (
+		ev        store.Event
+		source    []byte
+		createdAt int64
+	)
+	err := s.db.QueryRowContext(ctx, `
+		SELECT id, name, group_id, source, created_at FROM standin_event WHERE id = ?`, id,
+	).Scan(&ev.ID, &ev.Name, &ev.GroupID, &source, &createdAt)
+	if err != nil {
+		return nil, fmt.Errorf("get event %s: %w", id, mapErr(err))
+	}
+	ev.Source = sqlrow.Bytes(source)
+	ev.CreatedAt = fromMicros(createdAt)
+	return &ev, nil
+}
+
+// nullText is the TEXT value of an optional JSON document; empty is NULL.
+func nullText(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}

@@ -1,0 +1,303 @@
+// Package sqlite is standin's embedded store: store.Store on SQLite through
+// the pure-Go modernc.org/sqlite driver, with River's riversqlite driver on
+// the same database so that a delivery row and its River job commit together.
+//
+// The store uses a single connection (database/sql pool of one), as River's
+// SQLite driver recommends: SQLite runs one writer at a time anyway, and a
+// single connection means concurrent callers queue inside the pool instead
+// of failing with SQLITE_BUSY. It also lets ":memory:" work, since an
+// in-memory database lives exactly as long as its one connection. The
+// connection runs in WAL mode (file databases), with foreign keys on, a
+// busy timeout for other processes that open the same file, and
+// transactions that begin IMMEDIATE.
+//
+// Times are stored as INTEGER microseconds since the Unix epoch (UTC), the
+// precision PostgreSQL keeps too; durations as INTEGER nanoseconds.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/standin-dev/standin/store"
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// MemoryPath is the Config.Path of a private in-memory database.
+const MemoryPath = ":memory:"
+
+// DefaultPath is the database file used when Config.Path is empty.
+const DefaultPath = "standin.db"
+
+// busyTimeout is how long a statement waits for another process's lock on
+// the file before failing with SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
+
+// gooseTable is the table goose records standin's migrations in.
+const gooseTable = "standin_migration"
+
+// Config configures Open.
+type Config struct {
+	// Path is the database file, created if missing, or MemoryPath
+	// (":memory:") for an in-memory database that lives until Close.
+	// Defaults to DefaultPath ("standin.db") in the working directory.
+	Path string
+
+	// SkipMigrate skips applying pending migrations on Open. Defaults to
+	// false: Open migrates standin's and River's schema.
+	SkipMigrate bool
+
+	// Logger receives migration and River logs. Defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Path == "" {
+		c.Path = DefaultPath
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Store is store.Store on SQLite. Create it with Open; it is safe for
+// concurrent use.
+type Store struct {
+	db       *sql.DB
+	path     string
+	logger   *slog.Logger
+	inserter *river.Client[*sql.Tx] // insert-only: no queues, never started
+	goose    *goose.Provider
+	river    *rivermigrate.Migrator[*sql.Tx]
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the SQLite database of cfg and, unless
+// cfg.SkipMigrate, applies pending migrations.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	cfg = cfg.withDefaults()
+
+	db, err := sql.Open("sqlite", dsn(cfg.Path))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+	}
+	// One connection: see the package documentation. Never recycle it, or
+	// an in-memory database would vanish with it.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+
+	s, err := newStore(db, cfg)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+	}
+	if !cfg.SkipMigrate {
+		if err := s.Migrate(ctx); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func newStore(db *sql.DB, cfg Config) (*Store, error) {
+	inserter, err := river.NewClient(riversqlite.New(db), &river.Config{Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("create river insert client: %w", err)
+	}
+	migrations, err := fs.Sub(migrationsFS, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("open migrations: %w", err)
+	}
+	provider, err := goose.NewProvider(goose.DialectSQLite3, db, migrations,
+		goose.WithTableName(gooseTable),
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithSlog(cfg.Logger),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("create migration provider: %w", err)
+	}
+	migrator, err := rivermigrate.New(riversqlite.New(db), &rivermigrate.Config{Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("create river migrator: %w", err)
+	}
+	return &Store{
+		db:       db,
+		path:     cfg.Path,
+		logger:   cfg.Logger,
+		inserter: inserter,
+		goose:    provider,
+		river:    migrator,
+	}, nil
+}
+
+// dsn returns the modernc.org/sqlite data source name of path: a file: URI
+// (so that any character in the path is safe) with the connection's pragmas.
+func dsn(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)") // an in-memory database keeps "memory"
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	if path == MemoryPath {
+		return "file::memory:?" + q.Encode()
+	}
+	u := url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// Close closes the database. Clients returned by Queue must be stopped
+// first.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close sqlite %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Queue returns a River client on this database with a copy of config whose
+// Logger, when nil, is the store's. On SQLite River polls for jobs (there is
+// no LISTEN/NOTIFY), so config.FetchPollInterval bounds how soon a new
+// delivery is picked up.
+func (s *Store) Queue(config *river.Config) (store.Queue, error) {
+	var cfg river.Config
+	if config != nil {
+		cfg = *config
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = s.logger
+	}
+	client, err := river.NewClient(riversqlite.New(s.db), &cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create river client: %w", err)
+	}
+	return client, nil
+}
+
+// Migrate applies standin's pending migrations, then River's.
+func (s *Store) Migrate(ctx context.Context) error {
+	if _, err := s.goose.Up(ctx); err != nil {
+		return fmt.Errorf("migrate standin: %w", err)
+	}
+	if _, err := s.river.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("migrate river: %w", err)
+	}
+	return nil
+}
+
+// MigrationStatus lists standin's migrations, then River's.
+func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error) {
+	out, err := gooseStatus(ctx, s.goose)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := s.riverApplied(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range s.river.AllVersions() {
+		st := store.MigrationStatus{Component: "river", Version: int64(m.Version), Name: m.Name}
+		if at, ok := applied[m.Version]; ok {
+			st.Applied = true
+			st.AppliedAt = &at
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// riverApplied returns River's applied migration versions and when each was
+// applied (to the second: River's SQLite column is text).
+func (s *Store) riverApplied(ctx context.Context) (map[int]time.Time, error) {
+	existing, err := s.river.ExistingVersions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("river migration status: %w", err)
+	}
+	applied := make(map[int]time.Time, len(existing))
+	if len(existing) == 0 {
+		return applied, nil
+	}
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT version, coalesce(unixepoch(created_at), 0) FROM river_migration WHERE line = 'main'`)
+	if err != nil {
+		return nil, fmt.Errorf("river migration status: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var version int
+		var at int64
+		if err := rows.Scan(&version, &at); err != nil {
+			return nil, fmt.Errorf("river migration status: %w", err)
+		}
+		applied[version] = time.Unix(at, 0).UTC()
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("river migration status: %w", err)
+	}
+	return applied, nil
+}
+
+func gooseStatus(ctx context.Context, p *goose.Provider) ([]store.MigrationStatus, error) {
+	statuses, err := p.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("standin migration status: %w", err)
+	}
+	out := make([]store.MigrationStatus, 0, len(statuses))
+	for _, st := range statuses {
+		ms := store.MigrationStatus{
+			Component: "standin",
+			Version:   st.Source.Version,
+			Name:      st.Source.Path,
+			Applied:   st.State == goose.StateApplied,
+		}
+		if ms.Applied {
+			at := st.AppliedAt.UTC()
+			ms.AppliedAt = &at
+		}
+		out = append(out, ms)
+	}
+	return out, nil
+}
+
+// mapErr turns SQLite's constraint violations into store sentinels.
+func mapErr(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %w", store.ErrConflict, err)
+		}
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// rollback ends tx when it was not committed.
+func rollback(tx *sql.Tx) { _ = tx.Rollback() }

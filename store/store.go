@@ -1,0 +1,261 @@
+// Package store defines standin's persistence contract: the domain records
+// (webhooks, events, deliveries, attempts), the Store interface that both
+// backends implement, and the River job arguments that a delivery is worked
+// from. Backends live in store/sqlite and store/postgres; store/storetest is
+// the conformance suite both run.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/standin-dev/standin/delivery"
+)
+
+// Sentinel errors. Backends wrap them with %w so callers test with errors.Is.
+var (
+	// ErrNotFound is returned when a record does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict is returned when a record with the same unique key exists.
+	ErrConflict = errors.New("conflict")
+)
+
+// Webhook types.
+const (
+	WebhookTypeAccount = "account"
+	WebhookTypeGroup   = "group"
+)
+
+// Webhook is a configured receiver.
+type Webhook struct {
+	// Seq is the store's insertion sequence number: webhooks list in Seq
+	// order and list cursors carry it.
+	Seq       int64
+	ID        string
+	Type      string // WebhookTypeAccount or WebhookTypeGroup
+	GroupID   string // set for group webhooks
+	URL       string
+	Events    []string
+	Active    bool
+	Secret    string // never returned by the API
+	CreatedAt time.Time
+	CreatedBy string
+	UpdatedAt time.Time
+	// Profile is the sender profile; empty means delivery.ProfileFivetran.
+	Profile delivery.Profile
+	// Signing is the signing scheme; the zero value is Fivetran's default.
+	Signing delivery.Signing
+	// DisabledReason says why standin deactivated the webhook (e.g. it failed
+	// every delivery for 3 emulated days); empty when it did not.
+	DisabledReason string
+}
+
+// WebhookListParams selects a page of webhooks in stable creation order.
+type WebhookListParams struct {
+	// AfterSeq, when positive, starts the page after the webhook with this
+	// Seq (exclusive).
+	AfterSeq int64
+	// Limit is the page size; must be positive.
+	Limit int
+}
+
+// WebhookUpdateParams changes only the fields that are non-nil.
+type WebhookUpdateParams struct {
+	ID             string
+	URL            *string
+	Events         *[]string
+	Active         *bool
+	Secret         *string
+	Profile        *delivery.Profile
+	Signing        *delivery.Signing
+	DisabledReason *string
+	UpdatedAt      time.Time
+}
+
+// Event is one emitted event: what happened, independent of who receives it.
+type Event struct {
+	ID        string
+	Name      string
+	GroupID   string // the destination group the event belongs to; used for fan-out
+	Source    json.RawMessage
+	CreatedAt time.Time
+}
+
+// Delivery states.
+const (
+	DeliveryPending   = "pending"   // created, not attempted yet
+	DeliveryRetrying  = "retrying"  // failed at least once, a retry is scheduled
+	DeliverySucceeded = "succeeded" // the receiver accepted it
+	DeliveryFailed    = "failed"    // the retry window ran out
+	DeliveryCancelled = "cancelled" // retries were cancelled (by a user or because the webhook is gone)
+)
+
+// Delivery is one event on its way to one webhook.
+type Delivery struct {
+	ID        string
+	EventID   string
+	EventName string
+	WebhookID string
+	Profile   delivery.Profile
+	// Body is the exact request body, built once when the event was emitted.
+	Body     []byte
+	State    string
+	Attempts int // number of attempts recorded, manual ones included
+	// FirstAttemptAt is the real time of the first scheduled attempt; the
+	// retry schedule counts from it.
+	FirstAttemptAt *time.Time
+	// NextAttemptAt is the real time the next scheduled attempt is due.
+	NextAttemptAt *time.Time
+	LastStatus    int
+	LastError     string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	FinishedAt    *time.Time
+}
+
+// Attempt is one HTTP request made for a delivery.
+type Attempt struct {
+	ID         int64
+	DeliveryID string
+	Number     int  // 1-based, in order of recording
+	Manual     bool // a redelivery outside the schedule
+	URL        string
+	// StartedAt is the real time the request started.
+	StartedAt time.Time
+	// EmulatedDelay is the emulated time since the first attempt that this
+	// attempt was scheduled for (0, 6m, 27m, ... for Fivetran); with a time
+	// scale of N the real delay was EmulatedDelay/N.
+	EmulatedDelay   time.Duration
+	RequestHeaders  http.Header
+	StatusCode      int // 0 when no response was received
+	Latency         time.Duration
+	Error           string
+	ResponseHeaders http.Header
+	// ResponseExcerpt is a bounded prefix of the response body.
+	ResponseExcerpt []byte
+	Succeeded       bool
+}
+
+// DeliveryNew is a delivery to create together with its event.
+type DeliveryNew struct {
+	ID        string
+	WebhookID string
+	Profile   delivery.Profile
+	Body      []byte
+	// RunAt is when the first attempt is due; zero means now.
+	RunAt time.Time
+}
+
+// EventCreateParams creates an event, its deliveries and one River job per
+// delivery in a single transaction.
+type EventCreateParams struct {
+	Event      Event
+	Deliveries []DeliveryNew
+}
+
+// DeliveryListParams filters and pages deliveries, newest first.
+type DeliveryListParams struct {
+	WebhookID string
+	EventID   string
+	EventName string
+	State     string
+	Since     time.Time // CreatedAt >= Since when set
+	Until     time.Time // CreatedAt < Until when set
+	// BeforeID, when set, starts the page after this delivery (exclusive) in
+	// newest-first order.
+	BeforeID string
+	Limit    int
+}
+
+// AttemptRecordParams records an attempt and moves its delivery to its new
+// state in one transaction.
+type AttemptRecordParams struct {
+	Attempt        Attempt
+	State          string
+	FirstAttemptAt *time.Time
+	NextAttemptAt  *time.Time
+	UpdatedAt      time.Time
+}
+
+// JobMaxAttempts is the River max_attempts of delivery jobs. Receiver
+// failures never count against it (they snooze); it bounds retries after
+// standin's own failures (database unreachable, process killed), which the
+// worker's retry policy spaces at most 30 s apart, so about 8 hours of
+// outage are survived.
+const JobMaxAttempts = 1000
+
+// DeliverArgs are the River job arguments of one delivery attempt.
+type DeliverArgs struct {
+	DeliveryID string `json:"delivery_id"`
+	// Manual marks a redelivery requested by a user, outside the schedule.
+	Manual bool `json:"manual,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (DeliverArgs) Kind() string { return "standin_deliver" }
+
+// Queue is a River client on the store's own database, seen through the
+// methods that do not depend on the driver's transaction type.
+type Queue interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+}
+
+// MigrationStatus is one migration and whether it is applied.
+type MigrationStatus struct {
+	Component string // "standin" or "river"
+	Version   int64
+	Name      string
+	Applied   bool
+	AppliedAt *time.Time
+}
+
+// Store is standin's persistence. Every method is safe for concurrent use.
+type Store interface {
+	WebhookCreate(ctx context.Context, wh *Webhook) error
+	WebhookGetByID(ctx context.Context, id string) (*Webhook, error)
+	WebhookList(ctx context.Context, params WebhookListParams) ([]*Webhook, error)
+	WebhookUpdate(ctx context.Context, params WebhookUpdateParams) (*Webhook, error)
+	WebhookDelete(ctx context.Context, id string) error
+	// WebhookListSubscribed returns the active webhooks that receive the
+	// named event of the given group: account webhooks, and group webhooks
+	// of that group, whose events include the name.
+	WebhookListSubscribed(ctx context.Context, eventName, groupID string) ([]*Webhook, error)
+
+	// EventCreate writes the event, its deliveries and one River job per
+	// delivery in one transaction: all of them or none.
+	EventCreate(ctx context.Context, params EventCreateParams) ([]*Delivery, error)
+	EventGetByID(ctx context.Context, id string) (*Event, error)
+
+	DeliveryGetByID(ctx context.Context, id string) (*Delivery, error)
+	DeliveryList(ctx context.Context, params DeliveryListParams) ([]*Delivery, error)
+	// DeliveryEnqueue inserts a River job for an existing delivery (a
+	// redelivery).
+	DeliveryEnqueue(ctx context.Context, args DeliverArgs) error
+	// DeliveryCancel moves a pending or retrying delivery to cancelled.
+	DeliveryCancel(ctx context.Context, id string, at time.Time) (*Delivery, error)
+
+	// AttemptRecord inserts the attempt and updates its delivery in one
+	// transaction. Attempt.Number is assigned by the store.
+	AttemptRecord(ctx context.Context, params AttemptRecordParams) (*Attempt, error)
+	AttemptListByDelivery(ctx context.Context, deliveryID string) ([]*Attempt, error)
+
+	// Queue builds a River client for this store's database with the given
+	// configuration (workers, queues, intervals).
+	Queue(config *river.Config) (Queue, error)
+
+	// Migrate applies every pending migration, standin's and River's.
+	Migrate(ctx context.Context) error
+	// MigrationStatus lists standin's and River's migrations and whether
+	// each is applied.
+	MigrationStatus(ctx context.Context) ([]MigrationStatus, error)
+
+	// Close releases the database.
+	Close() error
+}

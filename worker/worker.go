@@ -1,0 +1,250 @@
+// Package worker turns stored deliveries into signed HTTP requests. It holds
+// the River worker that makes one attempt per job run, the translation of a
+// sender profile's emulated retry schedule into real River snoozes under a
+// time scale, and the River client configuration standin runs with.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/standin-dev/standin/delivery"
+	"github.com/standin-dev/standin/store"
+)
+
+// Store is what the worker needs from storage.
+type Store interface {
+	DeliveryGetByID(ctx context.Context, id string) (*store.Delivery, error)
+	WebhookGetByID(ctx context.Context, id string) (*store.Webhook, error)
+	AttemptListByDelivery(ctx context.Context, deliveryID string) ([]*store.Attempt, error)
+	AttemptRecord(ctx context.Context, params store.AttemptRecordParams) (*store.Attempt, error)
+	DeliveryCancel(ctx context.Context, id string, at time.Time) (*store.Delivery, error)
+}
+
+// Timeline converts between emulated and real durations. With Scale N, N
+// emulated seconds pass per real second, so Fivetran's 24-hour retry schedule
+// takes 24h/N of real time.
+type Timeline struct {
+	// Scale is emulated seconds per real second. Values below or equal to 0
+	// mean 1.
+	Scale float64
+}
+
+func (t Timeline) scale() float64 {
+	if t.Scale <= 0 {
+		return 1
+	}
+	return t.Scale
+}
+
+// Real returns the real duration that an emulated duration takes.
+func (t Timeline) Real(emulated time.Duration) time.Duration {
+	return time.Duration(math.Round(float64(emulated) / t.scale()))
+}
+
+// Emulated returns the emulated duration that passes in a real duration.
+func (t Timeline) Emulated(real time.Duration) time.Duration {
+	return time.Duration(math.Round(float64(real) * t.scale()))
+}
+
+// Deliverer is the River worker that makes one delivery attempt per run.
+//
+// A scheduled run sends the delivery and records the attempt; on failure it
+// computes the next retry from the profile's schedule (a pure function of the
+// retry number and the first attempt's time) and snoozes the job until then,
+// or marks the delivery failed when the schedule's window has run out. A
+// manual run (a redelivery) sends once outside the schedule.
+type Deliverer struct {
+	river.WorkerDefaults[store.DeliverArgs]
+
+	store     Store
+	sender    *delivery.Sender
+	timeline  Timeline
+	now       func() time.Time
+	logger    *slog.Logger
+	onAttempt func(deliveryID, state string)
+}
+
+// Timeout bounds a whole job run: the sender's timeout plus time for storage.
+func (d *Deliverer) Timeout(*river.Job[store.DeliverArgs]) time.Duration {
+	return senderTimeout(d.sender) + 20*time.Second
+}
+
+func senderTimeout(s *delivery.Sender) time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return 10 * time.Second
+}
+
+// Work makes one attempt.
+func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs]) error {
+	args := job.Args
+	dl, err := d.store.DeliveryGetByID(ctx, args.DeliveryID)
+	if errors.Is(err, store.ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	if !args.Manual && isTerminal(dl.State) {
+		return nil // finished meanwhile (manual success, cancel, duplicate job)
+	}
+
+	now := d.now().UTC()
+	if !args.Manual && dl.NextAttemptAt != nil && now.Before(dl.NextAttemptAt.Add(-time.Millisecond)) {
+		// Run early (rescued or duplicated job): wait for the schedule.
+		return river.JobSnooze(dl.NextAttemptAt.Sub(now))
+	}
+
+	wh, err := d.store.WebhookGetByID(ctx, dl.WebhookID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return d.cancel(ctx, dl, args, now, "webhook was deleted")
+	case err != nil:
+		return err
+	case !wh.Active && !args.Manual:
+		return d.cancel(ctx, dl, args, now, "webhook is inactive")
+	}
+
+	profile := dl.Profile
+	if profile == "" {
+		profile = delivery.ProfileFivetran
+	}
+	schedule := delivery.ScheduleFor(profile)
+
+	// The retry number of this attempt: how many scheduled attempts came
+	// before it. Manual attempts do not count.
+	retry := 0
+	if dl.Attempts > 0 {
+		attempts, err := d.store.AttemptListByDelivery(ctx, dl.ID)
+		if err != nil {
+			return err
+		}
+		for _, a := range attempts {
+			if !a.Manual {
+				retry++
+			}
+		}
+	}
+
+	first := now
+	if dl.FirstAttemptAt != nil {
+		first = dl.FirstAttemptAt.UTC()
+	}
+	var emulatedDelay time.Duration
+	switch {
+	case args.Manual:
+		emulatedDelay = d.timeline.Emulated(now.Sub(first))
+	case retry > 0:
+		emulatedDelay, _ = schedule.Offset(retry)
+	}
+
+	header, err := wh.Signing.Headers(wh.Secret, dl.Body, dl.ID, now)
+	if err != nil {
+		return river.JobCancel(fmt.Errorf("sign delivery %s: %w", dl.ID, err))
+	}
+	resp := d.sender.Send(ctx, delivery.Request{URL: wh.URL, Header: header, Body: dl.Body})
+	ok := resp.Err == nil && profile.Succeeded(resp.Status)
+
+	attempt := store.Attempt{
+		DeliveryID:      dl.ID,
+		Manual:          args.Manual,
+		URL:             wh.URL,
+		StartedAt:       now,
+		EmulatedDelay:   emulatedDelay,
+		RequestHeaders:  resp.RequestHeader,
+		StatusCode:      resp.Status,
+		Latency:         resp.Latency,
+		ResponseHeaders: resp.Header,
+		ResponseExcerpt: resp.Excerpt,
+		Succeeded:       ok,
+	}
+	switch {
+	case resp.Err != nil:
+		attempt.Error = resp.Err.Error()
+	case !ok:
+		attempt.Error = fmt.Sprintf("receiver answered HTTP %d", resp.Status)
+	}
+
+	params := store.AttemptRecordParams{
+		Attempt:        attempt,
+		State:          dl.State,
+		FirstAttemptAt: &first,
+		NextAttemptAt:  dl.NextAttemptAt,
+		UpdatedAt:      now,
+	}
+	if args.Manual {
+		params.FirstAttemptAt = dl.FirstAttemptAt // a manual attempt does not start the schedule
+		if ok {
+			params.State = store.DeliverySucceeded
+			params.NextAttemptAt = nil
+		}
+		if _, err := d.store.AttemptRecord(ctx, params); err != nil {
+			return err
+		}
+		d.notify(dl.ID, params.State)
+		return nil
+	}
+
+	var snooze time.Duration
+	switch {
+	case ok:
+		params.State = store.DeliverySucceeded
+		params.NextAttemptAt = nil
+	default:
+		offset, within := schedule.Offset(retry + 1)
+		if !within {
+			params.State = store.DeliveryFailed
+			params.NextAttemptAt = nil
+			break
+		}
+		next := first.Add(d.timeline.Real(offset))
+		params.State = store.DeliveryRetrying
+		params.NextAttemptAt = &next
+		snooze = max(next.Sub(now), 0)
+	}
+	if _, err := d.store.AttemptRecord(ctx, params); err != nil {
+		return err
+	}
+	d.notify(dl.ID, params.State)
+	d.logger.DebugContext(ctx, "delivery attempt",
+		slog.String("delivery_id", dl.ID), slog.Int("retry", retry),
+		slog.Int("status", resp.Status), slog.String("state", params.State))
+	if params.State == store.DeliveryRetrying {
+		return river.JobSnooze(snooze)
+	}
+	return nil
+}
+
+func (d *Deliverer) cancel(ctx context.Context, dl *store.Delivery, args store.DeliverArgs, now time.Time, why string) error {
+	if args.Manual || isTerminal(dl.State) {
+		return river.JobCancel(errors.New(why))
+	}
+	if _, err := d.store.DeliveryCancel(ctx, dl.ID, now); err != nil && !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	d.logger.InfoContext(ctx, "delivery cancelled", slog.String("delivery_id", dl.ID), slog.String("reason", why))
+	d.notify(dl.ID, store.DeliveryCancelled)
+	return nil
+}
+
+func (d *Deliverer) notify(deliveryID, state string) {
+	if d.onAttempt != nil {
+		d.onAttempt(deliveryID, state)
+	}
+}
+
+func isTerminal(state string) bool {
+	switch state {
+	case store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryCancelled:
+		return true
+	}
+	return false
+}
