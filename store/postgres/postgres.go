@@ -112,8 +112,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	pcfg, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
-		// pgx's parse errors can quote the URL; keep the password out.
-		return nil, errors.New("open postgres: cannot parse URL")
+		// pgconn redacts the password in the connection string it quotes.
+		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns

@@ -16,6 +16,7 @@ import (
 )
 
 func TestStore(t *testing.T) {
+	testDatabaseURL(t) // skip (or fail under CI) once, not per subtest
 	storetest.Run(t, func(t *testing.T) store.Store { return openTestStore(t) })
 }
 
@@ -74,5 +75,29 @@ func dropSchema(t testing.TB, url, schema string) {
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
 		t.Errorf("drop schema %s: %v", schema, err)
+	}
+}
+
+func TestOpenErrorHidesPassword(t *testing.T) {
+	t.Parallel()
+	_, err := postgres.Open(t.Context(), postgres.Config{URL: "postgres://u:s3cret@localhost:notaport/db"})
+	if err == nil {
+		t.Fatal("Open accepted a bad port")
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("error leaks the password: %v", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []postgres.Config{
+		{},
+		{URL: "postgres://localhost/db", Schema: "Bad-Schema"},
+		{URL: "postgres://localhost/db", MaxConns: 1},
+	} {
+		if _, err := postgres.Open(t.Context(), cfg); err == nil {
+			t.Errorf("Open(%+v) succeeded, want a config error", cfg)
+		}
 	}
 }

@@ -43,7 +43,12 @@ func (s *Store) EventCreate(ctx context.Context, params store.EventCreateParams)
 		}
 	}
 	if len(deliveries) > 0 {
-		if _, err := s.inserter.InsertManyTx(ctx, tx, sqlrow.Jobs(params)); err != nil {
+		// InsertManyFastTx rather than InsertManyTx: riversqlite inserts one
+		// row at a time either way, and the variant that returns no rows
+		// measured 1.4-1.6x faster for 10-100 deliveries (BenchmarkStore).
+		// Its one difference, failing on unique conflicts, cannot arise:
+		// delivery jobs carry no unique options.
+		if _, err := s.inserter.InsertManyFastTx(ctx, tx, sqlrow.Jobs(params)); err != nil {
 			return nil, fmt.Errorf("create event %s: insert jobs: %w", ev.ID, err)
 		}
 	}

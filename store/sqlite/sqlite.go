@@ -7,9 +7,11 @@
 // single connection means concurrent callers queue inside the pool instead
 // of failing with SQLITE_BUSY. It also lets ":memory:" work, since an
 // in-memory database lives exactly as long as its one connection. The
-// connection runs in WAL mode (file databases), with foreign keys on, a
-// busy timeout for other processes that open the same file, and
-// transactions that begin IMMEDIATE.
+// connection runs in WAL mode with synchronous=NORMAL (file databases: a
+// power loss may drop the last commits but never corrupts the file), with
+// foreign keys on, a busy timeout for other processes that open the same
+// file, and transactions that begin IMMEDIATE so that a second process
+// waits for the write lock instead of failing mid-transaction.
 //
 // Times are stored as INTEGER microseconds since the Unix epoch (UTC), the
 // precision PostgreSQL keeps too; durations as INTEGER nanoseconds.
@@ -24,6 +26,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -167,7 +170,10 @@ func dsn(path string) string {
 	if path == MemoryPath {
 		return "file::memory:?" + q.Encode()
 	}
-	u := url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs // a relative path would read as a URI authority
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}
 	return u.String()
 }
 

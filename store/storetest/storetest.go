@@ -819,6 +819,7 @@ type deliverWorker struct {
 	worked chan<- store.DeliverArgs
 }
 
+// Work implements river.Worker.
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[store.DeliverArgs]) error {
 	if _, err := w.st.DeliveryGetByID(ctx, job.Args.DeliveryID); err != nil {
 		return err
