@@ -60,6 +60,13 @@ type APIConfig struct {
 	// Fivetran's test_event to their URL. Defaults to false: the URL is
 	// checked, as Fivetran does.
 	SkipURLCheck bool
+	// TimeScale is emulated seconds per real second: a simulated sync of 5
+	// emulated minutes ends 5m/TimeScale after it starts. Defaults to 1.
+	TimeScale float64
+	// SyncDuration is how long, in emulated time, a simulated sync or
+	// Portable flow run lasts when the caller does not say. Defaults to
+	// DefaultSyncDuration (5 minutes).
+	SyncDuration time.Duration
 	// Logger receives request logs (debug) and internal errors (error).
 	// Defaults to slog.Default().
 	Logger *slog.Logger
@@ -74,6 +81,12 @@ func (c APIConfig) withDefaults() APIConfig {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.TimeScale <= 0 {
+		c.TimeScale = 1
+	}
+	if c.SyncDuration <= 0 {
+		c.SyncDuration = DefaultSyncDuration
 	}
 	return c
 }
@@ -100,9 +113,12 @@ type API struct {
 	handler http.Handler
 	grpc    *grpc.Server
 
-	webhooks   *webhookServer
-	events     *eventServer
-	deliveries *deliveryServer
+	webhooks    *webhookServer
+	events      *eventServer
+	deliveries  *deliveryServer
+	groups      *groupServer
+	connections *connectionServer
+	simulator   *simulatorServer
 }
 
 // NewAPI returns the API of cfg, or an error naming the bad field.
@@ -120,6 +136,9 @@ func NewAPI(cfg APIConfig) (*API, error) {
 	a.webhooks = &webhookServer{api: a}
 	a.events = &eventServer{api: a}
 	a.deliveries = &deliveryServer{api: a}
+	a.groups = &groupServer{api: a}
+	a.connections = &connectionServer{api: a}
+	a.simulator = &simulatorServer{api: a}
 	a.SetServing(true)
 
 	handler, err := a.newHTTPHandler()
@@ -137,6 +156,9 @@ var serviceNames = []string{
 	standinv1.WebhookService_ServiceDesc.ServiceName,
 	standinv1.EventService_ServiceDesc.ServiceName,
 	standinv1.DeliveryService_ServiceDesc.ServiceName,
+	standinv1.GroupService_ServiceDesc.ServiceName,
+	standinv1.ConnectionService_ServiceDesc.ServiceName,
+	standinv1.SimulatorService_ServiceDesc.ServiceName,
 }
 
 // SetServing sets the health reported by the gRPC health service (overall
@@ -170,6 +192,9 @@ func (a *API) newGRPCServer() *grpc.Server {
 	standinv1.RegisterWebhookServiceServer(s, a.webhooks)
 	standinv1.RegisterEventServiceServer(s, a.events)
 	standinv1.RegisterDeliveryServiceServer(s, a.deliveries)
+	standinv1.RegisterGroupServiceServer(s, a.groups)
+	standinv1.RegisterConnectionServiceServer(s, a.connections)
+	standinv1.RegisterSimulatorServiceServer(s, a.simulator)
 	healthpb.RegisterHealthServer(s, a.health)
 	reflection.Register(s)
 	return s
@@ -218,6 +243,15 @@ func (a *API) newHTTPHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := standinv1.RegisterDeliveryServiceHandlerServer(ctx, mux, a.deliveries); err != nil {
+		return nil, err
+	}
+	if err := standinv1.RegisterGroupServiceHandlerServer(ctx, mux, a.groups); err != nil {
+		return nil, err
+	}
+	if err := standinv1.RegisterConnectionServiceHandlerServer(ctx, mux, a.connections); err != nil {
+		return nil, err
+	}
+	if err := standinv1.RegisterSimulatorServiceHandlerServer(ctx, mux, a.simulator); err != nil {
 		return nil, err
 	}
 	if err := mux.HandlePath(http.MethodGet, healthzPath, a.serveHealthz); err != nil {

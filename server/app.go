@@ -41,8 +41,9 @@ type Config struct {
 	// Store, when set, is used instead of opening DatabaseURL. The Server
 	// does not close it.
 	Store store.Store
-	// SkipMigrate leaves the database schema alone at start. Defaults to
-	// false: migrations run on start.
+	// SkipMigrate leaves the database schema alone at start; New then
+	// fails with a *NotMigratedError when a migration is pending. Defaults
+	// to false: migrations run on start.
 	SkipMigrate bool
 	// Role is what this process does. Defaults to RoleAll.
 	Role Role
@@ -58,6 +59,17 @@ type Config struct {
 	// SkipURLCheck turns off the test_event POST made when a webhook is
 	// created active or activated. Defaults to false: the check runs.
 	SkipURLCheck bool
+	// SyncDuration is how long, in emulated time, a simulated sync or
+	// Portable flow run lasts when the caller does not say. Defaults to
+	// DefaultSyncDuration (5 minutes).
+	SyncDuration time.Duration
+	// SkipSeed leaves an empty registry empty at start. Defaults to false:
+	// SeedGroups and SeedConnections are registered when there is no group.
+	SkipSeed bool
+	// DisableAfter is how long, in emulated time, a Fivetran webhook may
+	// fail every delivery before it is deactivated. Defaults to the worker
+	// package's default (3 days, as Fivetran); negative never deactivates.
+	DisableAfter time.Duration
 	// Sender makes every outgoing request (deliveries, URL checks, test
 	// calls). Defaults to a zero delivery.Sender: 10 s timeout, redirects not
 	// followed.
@@ -66,7 +78,8 @@ type Config struct {
 	// the worker package's default.
 	MaxWorkers int
 	// FetchPollInterval is how often idle workers poll for due deliveries.
-	// Defaults to the worker package's default (50 ms).
+	// Defaults to the worker package's default (the store's choice: 10 ms
+	// on SQLite, 50 ms on PostgreSQL).
 	FetchPollInterval time.Duration
 	// RescueStuckJobsAfter is how long a delivery may stay in flight before
 	// another process takes it over (its process presumed dead). Defaults to
@@ -138,6 +151,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.store, s.ownsStore = st, true
+		if c.SkipMigrate {
+			if err := requireMigrated(ctx, st); err != nil {
+				s.Close()
+				return nil, err
+			}
+		}
 	}
 	if c.Role.api() {
 		s.api, err = NewAPI(APIConfig{
@@ -148,11 +167,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			APISecret:    c.APISecret,
 			StrictHTTPS:  c.StrictHTTPS,
 			SkipURLCheck: c.SkipURLCheck,
+			TimeScale:    c.TimeScale,
+			SyncDuration: c.SyncDuration,
 			Logger:       c.Logger,
 		})
 		if err != nil {
 			s.Close()
 			return nil, err
+		}
+		if !c.SkipSeed {
+			if _, err := s.api.Seed(ctx); err != nil {
+				s.Close()
+				return nil, err
+			}
 		}
 	}
 	if c.Role.worker() {
@@ -166,6 +193,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			FetchPollInterval:    c.FetchPollInterval,
 			RescueStuckJobsAfter: c.RescueStuckJobsAfter,
 			OnAttempt:            c.OnAttempt,
+			DisableAfter:         c.DisableAfter,
 		})
 		if err != nil {
 			s.Close()
@@ -229,7 +257,8 @@ func (s *Server) Serve(ctx context.Context, lis Listeners) error {
 		if err := s.queue.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("start workers: %w", err)
 		}
-		log.Info("delivery workers started", slog.Float64("time_scale", s.cfg.TimeScale))
+		log.Info("delivery workers started", slog.Float64("time_scale", s.cfg.TimeScale),
+			slog.String("client_id", s.queue.ID()))
 	}
 
 	var serveErr error

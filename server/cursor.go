@@ -15,6 +15,7 @@ import (
 const (
 	cursorWebhooks   byte = 'w' // position: the last Seq, 8 bytes big-endian
 	cursorDeliveries byte = 'd' // position: the last delivery id
+	cursorEvents     byte = 'e' // position: the last event id
 	cursorMACSize         = 4
 )
 

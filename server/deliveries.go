@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -47,11 +48,17 @@ func (s *deliveryServer) list(ctx context.Context, req *standinv1.ListDeliveries
 	if st := req.GetStatus(); st != "" && !slices.Contains(deliveryStates, st) {
 		return nil, invalidInput("Invalid value '%s' for field 'status': must be one of %s", st, strings.Join(deliveryStates, ", "))
 	}
+	since, until, err := parseTimeRange(req.GetSince(), req.GetUntil())
+	if err != nil {
+		return nil, err
+	}
 	params := store.DeliveryListParams{
 		WebhookID: req.GetWebhookId(),
 		EventID:   req.GetEventId(),
 		EventName: req.GetEvent(),
 		State:     req.GetStatus(),
+		Since:     since,
+		Until:     until,
 		Limit:     limit + 1, // one more tells whether there is a next page
 	}
 	errCursor := invalidInput("Invalid value for field 'cursor'")
@@ -104,15 +111,106 @@ func (s *deliveryServer) get(ctx context.Context, id string) (*standinv1.Deliver
 		return nil, err
 	}
 	detail := &standinv1.DeliveryDetail{
-		Delivery:    deliveryPB(d),
-		Event:       eventPB(ev),
-		RequestBody: strings.ToValidUTF8(string(d.Body), "\uFFFD"),
-		Attempts:    make([]*standinv1.Attempt, 0, len(attempts)),
+		Delivery:       deliveryPB(d),
+		Event:          eventPB(ev),
+		RequestBody:    strings.ToValidUTF8(string(d.Body), "\uFFFD"),
+		Attempts:       make([]*standinv1.Attempt, 0, len(attempts)),
+		RequestHeaders: map[string]string{},
 	}
 	for _, at := range attempts {
-		detail.Attempts = append(detail.Attempts, attemptPB(at))
+		detail.Attempts = append(detail.Attempts, attemptPB(d, at))
+	}
+	if n := len(attempts); n > 0 {
+		detail.RequestHeaders = headerMap(attempts[n-1].RequestHeaders)
 	}
 	return detail, nil
+}
+
+// RedeliverDelivery implements standin.v1.DeliveryService: it queues a
+// manual attempt (a River job with DeliverArgs.Manual) for now. A delivery
+// whose webhook was deleted has nowhere to go and is refused (Conflict).
+func (s *deliveryServer) RedeliverDelivery(ctx context.Context, req *standinv1.RedeliverDeliveryRequest) (*standinv1.RedeliverDeliveryResponse, error) {
+	d, err := s.redeliver(ctx, req.GetId())
+	if err != nil {
+		return nil, s.api.status(ctx, err)
+	}
+	return &standinv1.RedeliverDeliveryResponse{
+		Code:    codeSuccess,
+		Message: proto.String("Delivery has been queued for redelivery"),
+		Data:    deliveryPB(d),
+	}, nil
+}
+
+func (s *deliveryServer) redeliver(ctx context.Context, id string) (*store.Delivery, error) {
+	st := s.api.cfg.Store
+	d, err := st.DeliveryGetByID(ctx, id)
+	if err != nil {
+		return nil, errNotFound("Delivery", id, err)
+	}
+	if _, err := st.WebhookGetByID(ctx, d.WebhookID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, &conflictError{
+				msg: fmt.Sprintf("Cannot redeliver delivery '%s': its webhook '%s' was deleted", id, d.WebhookID),
+				err: err,
+			}
+		}
+		return nil, err
+	}
+	if err := st.DeliveryEnqueue(ctx, store.DeliverArgs{DeliveryID: id, Manual: true}); err != nil {
+		return nil, errNotFound("Delivery", id, err)
+	}
+	return d, nil
+}
+
+// CancelDelivery implements standin.v1.DeliveryService. The delivery's
+// queued job stays queued; when it runs it finds the delivery cancelled and
+// makes no attempt.
+func (s *deliveryServer) CancelDelivery(ctx context.Context, req *standinv1.CancelDeliveryRequest) (*standinv1.CancelDeliveryResponse, error) {
+	d, err := s.cancel(ctx, req.GetId())
+	if err != nil {
+		return nil, s.api.status(ctx, err)
+	}
+	return &standinv1.CancelDeliveryResponse{
+		Code:    codeSuccess,
+		Message: proto.String("Delivery has been cancelled"),
+		Data:    deliveryPB(d),
+	}, nil
+}
+
+func (s *deliveryServer) cancel(ctx context.Context, id string) (*store.Delivery, error) {
+	st := s.api.cfg.Store
+	d, err := st.DeliveryCancel(ctx, id, s.api.now())
+	if errors.Is(err, store.ErrConflict) {
+		state := "finished"
+		if cur, gerr := st.DeliveryGetByID(ctx, id); gerr == nil {
+			state = cur.State
+		}
+		return nil, &conflictError{
+			msg: fmt.Sprintf("Cannot cancel delivery '%s' in state '%s': only pending and retrying deliveries can be cancelled", id, state),
+			err: err,
+		}
+	}
+	if err != nil {
+		return nil, errNotFound("Delivery", id, err)
+	}
+	return d, nil
+}
+
+// parseTimeRange parses the since and until filters, RFC 3339 times; empty
+// means unbounded.
+func parseTimeRange(since, until string) (time.Time, time.Time, error) {
+	var out [2]time.Time
+	for i, f := range []struct{ name, value string }{{"since", since}, {"until", until}} {
+		if f.value == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, f.value)
+		if err != nil {
+			return time.Time{}, time.Time{}, invalidInput("Invalid value '%s' for field '%s': must be an RFC 3339 time", f.value, f.name)
+		}
+		out[i] = t
+	}
+	return out[0], out[1], nil
 }
 
 func deliveryPB(d *store.Delivery) *standinv1.Delivery {
@@ -160,7 +258,14 @@ func eventPB(ev *store.Event) *standinv1.Event {
 	return out
 }
 
-func attemptPB(at *store.Attempt) *standinv1.Attempt {
+// attemptPB converts an attempt of d. Its emulated time counts from d's
+// first scheduled attempt; an attempt made before it (a manual one) counts
+// from its own start.
+func attemptPB(d *store.Delivery, at *store.Attempt) *standinv1.Attempt {
+	first := at.StartedAt
+	if d.FirstAttemptAt != nil && !at.StartedAt.Before(*d.FirstAttemptAt) {
+		first = *d.FirstAttemptAt
+	}
 	out := &standinv1.Attempt{
 		Number:          int32(at.Number),
 		Manual:          at.Manual,
@@ -173,6 +278,7 @@ func attemptPB(at *store.Attempt) *standinv1.Attempt {
 		ResponseHeaders: headerMap(at.ResponseHeaders),
 		ResponseExcerpt: strings.ToValidUTF8(string(at.ResponseExcerpt), "\uFFFD"),
 		Succeeded:       at.Succeeded,
+		EmulatedAt:      delivery.FivetranTime(first.Add(at.EmulatedDelay)),
 	}
 	if at.Error != "" {
 		out.Error = proto.String(at.Error)

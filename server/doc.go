@@ -26,18 +26,34 @@
 // Duplicate event names in a request are dropped (the first is kept) rather
 // than refused.
 //
+// Fivetran's group and connection calls are served too, backed by the sync
+// simulator's registry (connection routes under both /v1/connections and
+// the older /v1/connectors); the calls that start work emit the events
+// Fivetran would (see sync.go and README.md):
+//
+//	GET   /v1/groups, /v1/groups/{id}, /v1/groups/{id}/connections
+//	GET   /v1/connections[?group_id=], /v1/connections/{id}
+//	POST  /v1/connections/{id}/sync     force_update_connector?, sync_start, sync_end later
+//	POST  /v1/connections/{id}/resync   resync_connector, sync_start, sync_end later
+//	PATCH /v1/connections/{id}          edit_connector?, pause_connector | resume_connector
+//
 // standin's own emulator API is served under /standin/v1 (never under /v1):
 //
 //	POST /standin/v1/events            emit an event to every subscribed webhook
 //	GET  /standin/v1/deliveries        the delivery log, newest first
 //	GET  /standin/v1/deliveries/{id}   one delivery with its event, body and attempts
+//	POST /standin/v1/groups            register a group (also GET: list)
+//	POST /standin/v1/connections       register a connection (also GET: list)
+//	POST /standin/v1/connections/{id}/sync         a sync with a chosen outcome
+//	POST /standin/v1/portable/flows/{flow_id}/run  a Portable flow run
 //	GET  /standin/v1/openapi.json      the OpenAPI 2.0 document of all routes
 //	GET  /healthz                      health (never authenticated)
 //
-// Webhooks also carry two emulator extensions that Fivetran does not have,
-// profile ("fivetran" or "portable") and signing (see delivery.Signing); they
-// are accepted on create and update and appear in responses only when they
-// differ from the default.
+// Webhooks also carry emulator extensions that Fivetran does not have,
+// profile ("fivetran" or "portable") and signing (see delivery.Signing),
+// accepted on create and update, and the read-only disabled_reason (set when
+// the worker deactivates a webhook that failed for 3 emulated days); they
+// appear in responses only when they differ from the default.
 //
 // # Errors
 //
@@ -47,10 +63,11 @@
 //
 //	400 InvalidInput        bad field, query parameter, cursor or JSON; failed URL check
 //	401 Unauthorized        missing or wrong API key and secret (with WWW-Authenticate)
-//	404 NotFound_Webhook    unknown webhook id (NotFound_Delivery, NotFound_Event likewise)
+//	404 NotFound_Webhook    unknown webhook id (NotFound_Delivery, NotFound_Event,
+//	                        NotFound_Group, NotFound_Connector likewise)
 //	404 NotFound            unknown path
 //	405 MethodNotAllowed    known path, other method
-//	409 Conflict            a store conflict
+//	409 Conflict            a store conflict, or a state that forbids the call
 //	413 InvalidInput        a request body over 1 MiB
 //	500 InternalError       anything else; the message never carries details
 //

@@ -38,11 +38,42 @@ type Emitter struct {
 // subscriber is not an error: the event is stored with no deliveries.
 // Event.Source is the JSON of the filled-in src.
 func (e *Emitter) Emit(ctx context.Context, src delivery.Source, runAt time.Time) (*store.Event, []*store.Delivery, error) {
+	params, err := e.Prepare(ctx, Emission{Source: src, RunAt: runAt})
+	if err != nil {
+		return nil, nil, err
+	}
+	deliveries, err := e.store.EventCreate(ctx, params)
+	if err != nil {
+		return nil, nil, fmt.Errorf("emit %s: %w", params.Event.Name, err)
+	}
+	return &params.Event, deliveries, nil
+}
+
+// Emission is one event for Emitter.Prepare.
+type Emission struct {
+	// Source describes the event, as for Emit.
+	Source delivery.Source
+	// RunAt is when its deliveries are due; zero means now.
+	RunAt time.Time
+	// Profile, when set, limits the deliveries to webhooks of that profile:
+	// the sync simulator sends a Fivetran connection's events to Fivetran
+	// webhooks only and a Portable flow's to Portable webhooks only. Empty
+	// means every profile that can send the event, as Emit does.
+	Profile delivery.Profile
+}
+
+// Prepare does what Emit does but store: it validates the emission, fills
+// the source's defaults and renders one delivery per subscribed webhook, and
+// returns the parameters for store.EventCreate (or for a transaction that
+// creates the event together with other changes, such as a connection's
+// new sync). The subscribers are those at the time of the call.
+func (e *Emitter) Prepare(ctx context.Context, em Emission) (store.EventCreateParams, error) {
+	src := em.Source
 	if !delivery.ProfileFivetran.HasEvent(src.Event) && !delivery.ProfilePortable.HasEvent(src.Event) {
-		return nil, nil, &inputError{msg: fmt.Sprintf("Invalid event '%s'", src.Event), err: delivery.ErrUnknownEvent}
+		return store.EventCreateParams{}, &inputError{msg: fmt.Sprintf("Invalid event '%s'", src.Event), err: delivery.ErrUnknownEvent}
 	}
 	if len(src.Data) > 0 && !isJSONObject(src.Data) {
-		return nil, nil, invalidInput("Field 'data' must be a JSON object")
+		return store.EventCreateParams{}, invalidInput("Field 'data' must be a JSON object")
 	}
 	now := e.now()
 	if src.Created.IsZero() {
@@ -52,41 +83,47 @@ func (e *Emitter) Emit(ctx context.Context, src delivery.Source, runAt time.Time
 
 	subscribers, err := e.store.WebhookListSubscribed(ctx, src.Event, src.GroupID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("emit %s: %w", src.Event, err)
+		return store.EventCreateParams{}, fmt.Errorf("emit %s: %w", src.Event, err)
 	}
 	news := make([]store.DeliveryNew, 0, len(subscribers))
 	for _, wh := range subscribers {
-		if !wh.Profile.HasEvent(src.Event) {
+		if !wh.Profile.HasEvent(src.Event) || (em.Profile != "" && profileOf(wh) != em.Profile) {
 			continue
 		}
 		body, err := delivery.Build(wh.Profile, src)
 		if err != nil {
-			return nil, nil, fmt.Errorf("emit %s: build body for webhook %s: %w", src.Event, wh.ID, err)
+			return store.EventCreateParams{}, fmt.Errorf("emit %s: build body for webhook %s: %w", src.Event, wh.ID, err)
 		}
 		news = append(news, store.DeliveryNew{
 			ID:        newUUID(),
 			WebhookID: wh.ID,
 			Profile:   wh.Profile,
 			Body:      body,
-			RunAt:     runAt,
+			RunAt:     em.RunAt,
 		})
 	}
 	source, err := json.Marshal(src)
 	if err != nil {
-		return nil, nil, fmt.Errorf("emit %s: %w", src.Event, err)
+		return store.EventCreateParams{}, fmt.Errorf("emit %s: %w", src.Event, err)
 	}
-	ev := store.Event{
-		ID:        newUUID(),
-		Name:      src.Event,
-		GroupID:   src.GroupID,
-		Source:    source,
-		CreatedAt: now,
+	return store.EventCreateParams{
+		Event: store.Event{
+			ID:        newUUID(),
+			Name:      src.Event,
+			GroupID:   src.GroupID,
+			Source:    source,
+			CreatedAt: now,
+		},
+		Deliveries: news,
+	}, nil
+}
+
+// profileOf is the webhook's profile, the empty one read as Fivetran.
+func profileOf(wh *store.Webhook) delivery.Profile {
+	if wh.Profile == "" {
+		return delivery.ProfileFivetran
 	}
-	deliveries, err := e.store.EventCreate(ctx, store.EventCreateParams{Event: ev, Deliveries: news})
-	if err != nil {
-		return nil, nil, fmt.Errorf("emit %s: %w", src.Event, err)
-	}
-	return &ev, deliveries, nil
+	return wh.Profile
 }
 
 // isJSONObject reports whether raw is a JSON object (or null).

@@ -66,6 +66,16 @@ func (e *notFoundError) Error() string {
 }
 func (e *notFoundError) Unwrap() error { return e.err }
 
+// conflictError is a request the entity's current state does not allow
+// (cancelling a finished delivery). Its message is shown as-is.
+type conflictError struct {
+	msg string
+	err error // optional cause, for errors.Is
+}
+
+func (e *conflictError) Error() string { return e.msg }
+func (e *conflictError) Unwrap() error { return e.err }
+
 // authError is a request without valid credentials.
 type authError struct{ msg string }
 
@@ -94,6 +104,7 @@ func (a *API) status(ctx context.Context, err error) error {
 	var (
 		inErr   *inputError
 		nfErr   *notFoundError
+		cfErr   *conflictError
 		auErr   *authError
 		bigErr  *tooLargeError
 		code    codes.Code
@@ -105,6 +116,8 @@ func (a *API) status(ctx context.Context, err error) error {
 		code, reason, message = codes.InvalidArgument, codeInvalidInput, inErr.msg
 	case errors.As(err, &nfErr):
 		code, reason, message = codes.NotFound, codeNotFound+"_"+nfErr.entity, nfErr.Error()
+	case errors.As(err, &cfErr):
+		code, reason, message = codes.FailedPrecondition, codeConflict, cfErr.msg
 	case errors.As(err, &auErr):
 		code, reason, message = codes.Unauthenticated, codeUnauthorized, auErr.msg
 	case errors.As(err, &bigErr):

@@ -273,6 +273,8 @@ func (s *webhookServer) update(ctx context.Context, req *standinv1.UpdateWebhook
 		if err := s.api.checkURL(ctx, &next); err != nil {
 			return nil, err
 		}
+		// A fresh start: failures before the deactivation do not count.
+		params.ClearFailingSince = true
 		if cur.DisabledReason != "" { // a user's activation clears standin's deactivation
 			next.DisabledReason = ""
 			params.DisabledReason = &next.DisabledReason

@@ -1,8 +1,9 @@
 // Package store defines standin's persistence contract: the domain records
-// (webhooks, events, deliveries, attempts), the Store interface that both
-// backends implement, and the River job arguments that a delivery is worked
-// from. Backends live in store/sqlite and store/postgres; store/storetest is
-// the conformance suite both run.
+// (webhooks, events, deliveries, attempts, and the sync simulator's groups
+// and connections), the Store interface that both backends implement, and
+// the River job arguments that a delivery is worked from. Backends live in
+// store/sqlite and store/postgres; store/storetest is the conformance suite
+// both run.
 package store
 
 import (
@@ -53,6 +54,10 @@ type Webhook struct {
 	// DisabledReason says why standin deactivated the webhook (e.g. it failed
 	// every delivery for 3 emulated days); empty when it did not.
 	DisabledReason string
+	// FailingSince is the real time of the first failed delivery attempt
+	// after the last successful one; nil while the webhook is healthy. See
+	// Store.WebhookHealthRecord.
+	FailingSince *time.Time
 }
 
 // WebhookListParams selects a page of webhooks in stable creation order.
@@ -74,7 +79,10 @@ type WebhookUpdateParams struct {
 	Profile        *delivery.Profile
 	Signing        *delivery.Signing
 	DisabledReason *string
-	UpdatedAt      time.Time
+	// ClearFailingSince resets the webhook's health (FailingSince to nil), as
+	// when a user activates it again.
+	ClearFailingSince bool
+	UpdatedAt         time.Time
 }
 
 // Event is one emitted event: what happened, independent of who receives it.
@@ -172,6 +180,20 @@ type DeliveryListParams struct {
 	Limit    int
 }
 
+// EventListParams filters and pages events, newest first (CreatedAt, then
+// ID, descending).
+type EventListParams struct {
+	Name  string    // only events of this name when set
+	Since time.Time // CreatedAt >= Since when set
+	Until time.Time // CreatedAt < Until when set
+	// BeforeID, when set, starts the page after this event (exclusive) in
+	// newest-first order. An id that names no event is an error wrapping
+	// ErrNotFound.
+	BeforeID string
+	// Limit is the page size; must be positive.
+	Limit int
+}
+
 // AttemptRecordParams records an attempt and moves its delivery to its new
 // state in one transaction.
 type AttemptRecordParams struct {
@@ -202,6 +224,9 @@ func (DeliverArgs) Kind() string { return "standin_deliver" }
 // Queue is a River client on the store's own database, seen through the
 // methods that do not depend on the driver's transaction type.
 type Queue interface {
+	// ID is the River client's id: the name it works jobs under (a job
+	// row's attempted_by) and holds leadership under (river_leader).
+	ID() string
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
@@ -227,11 +252,36 @@ type Store interface {
 	// named event of the given group: account webhooks, and group webhooks
 	// of that group, whose events include the name.
 	WebhookListSubscribed(ctx context.Context, eventName, groupID string) ([]*Webhook, error)
+	// WebhookHealthRecord records a delivery attempt's outcome for the
+	// webhook's health (see WebhookHealthParams) and returns the webhook.
+	WebhookHealthRecord(ctx context.Context, params WebhookHealthParams) (*Webhook, error)
 
 	// EventCreate writes the event, its deliveries and one River job per
 	// delivery in one transaction: all of them or none.
 	EventCreate(ctx context.Context, params EventCreateParams) ([]*Delivery, error)
 	EventGetByID(ctx context.Context, id string) (*Event, error)
+	// EventCreateMany is EventCreate for several events in one transaction
+	// (a simulated run's sync_start and its delayed sync_end); it returns
+	// the deliveries of all of them, in order.
+	EventCreateMany(ctx context.Context, params []EventCreateParams) ([]*Delivery, error)
+
+	// GroupCreate inserts g and sets its Seq; ErrConflict when the id exists.
+	GroupCreate(ctx context.Context, g *Group) error
+	GroupGetByID(ctx context.Context, id string) (*Group, error)
+	GroupList(ctx context.Context, params GroupListParams) ([]*Group, error)
+
+	// ConnectionCreate inserts the connection and creates its events in one
+	// transaction; ErrConflict when the id exists, ErrNotFound when its
+	// group does not.
+	ConnectionCreate(ctx context.Context, params ConnectionCreateParams) ([]*Delivery, error)
+	ConnectionGetByID(ctx context.Context, id string) (*Connection, error)
+	ConnectionList(ctx context.Context, params ConnectionListParams) ([]*Connection, error)
+	// ConnectionUpdate applies params in one transaction (see
+	// ConnectionUpdateParams) and returns the connection and the deliveries
+	// of the events it created.
+	ConnectionUpdate(ctx context.Context, params ConnectionUpdateParams) (*Connection, []*Delivery, error)
+	// EventList returns a page of events matching params, newest first.
+	EventList(ctx context.Context, params EventListParams) ([]*Event, error)
 
 	DeliveryGetByID(ctx context.Context, id string) (*Delivery, error)
 	DeliveryList(ctx context.Context, params DeliveryListParams) ([]*Delivery, error)
@@ -242,7 +292,10 @@ type Store interface {
 	DeliveryCancel(ctx context.Context, id string, at time.Time) (*Delivery, error)
 
 	// AttemptRecord inserts the attempt and updates its delivery in one
-	// transaction. Attempt.Number is assigned by the store.
+	// transaction. Attempt.Number is assigned by the store. A delivery that
+	// was cancelled while the attempt was in flight stays cancelled (no next
+	// attempt, its FinishedAt kept) unless params.State is
+	// DeliverySucceeded: the attempt is recorded either way.
 	AttemptRecord(ctx context.Context, params AttemptRecordParams) (*Attempt, error)
 	AttemptListByDelivery(ctx context.Context, deliveryID string) ([]*Attempt, error)
 

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/standin-dev/standin/delivery"
@@ -71,7 +70,7 @@ type Receiver struct {
 
 // NewReceiver starts a Receiver with the given secret (empty: no signature
 // check) and closes it when the test ends.
-func NewReceiver(tb testing.TB, secret string) *Receiver {
+func NewReceiver(tb TB, secret string) *Receiver {
 	tb.Helper()
 	r := &Receiver{Secret: secret}
 	r.start()
@@ -98,7 +97,8 @@ func (r *Receiver) URL() string {
 	return r.srv.URL
 }
 
-// Close stops the receiver, releasing requests held by Hang or Delay.
+// Close stops the receiver. Requests held by Hang or Delay are released
+// without an answer: their connections are dropped.
 func (r *Receiver) Close() {
 	r.start()
 	r.mu.Lock()
@@ -197,7 +197,8 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		case <-req.Context().Done():
 			return
 		case <-closing:
-			return
+			// Drop the connection: returning would answer 200.
+			panic(http.ErrAbortHandler)
 		}
 	}
 	for k, vs := range resp.Header {

@@ -3,7 +3,10 @@
 // a temp dir) on 127.0.0.1 random ports, stopped when the test ends, and a
 // Receiver records what standin sends. Await methods wait for deliveries and
 // requests without sleeping, and a time scale walks the 24-hour retry
-// schedule in well under a second.
+// schedule in well under a second. Typed helpers (ListDeliveries,
+// GetDelivery, Redeliver, CancelDelivery, ListEvents, GetEvent) read and act
+// on the delivery log through the API, and a Harness stands in for
+// *testing.T where there is none (Examples, TestMain).
 package testkit
 
 import (
@@ -18,7 +21,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
-	"testing"
 	"time"
 
 	"google.golang.org/grpc"
@@ -61,7 +63,7 @@ type Standin struct {
 	// GRPCAddr is the gRPC listen address, 127.0.0.1:port.
 	GRPCAddr string
 
-	tb     testing.TB
+	tb     TB
 	cfg    Config
 	srv    *server.Server
 	client *http.Client
@@ -73,8 +75,9 @@ type Standin struct {
 	changed chan struct{}
 }
 
-// Start runs standin for the test and stops it in tb.Cleanup.
-func Start(tb testing.TB, cfg ...Config) *Standin {
+// Start runs standin for the test and stops it in tb.Cleanup. tb is
+// usually the test's *testing.T; outside a test function use a Harness.
+func Start(tb TB, cfg ...Config) *Standin {
 	tb.Helper()
 	var c Config
 	if len(cfg) > 0 {
@@ -170,8 +173,13 @@ func (s *Standin) waitChange() <-chan struct{} {
 
 // Do sends a JSON request to the REST API with the configured credentials
 // and decodes the Fivetran envelope's data into out (when non-nil). A
-// response whose code is not "Success" is returned as an *APIError.
+// response whose code is not "Success" is returned as an *APIError. Every
+// request but a GET wakes the Await methods, since it may have changed a
+// delivery (a cancel) without an attempt.
 func (s *Standin) Do(ctx context.Context, method, path string, in, out any) error {
+	if method != http.MethodGet {
+		defer s.signal()
+	}
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -223,6 +231,7 @@ type APIError struct {
 	Message    string
 }
 
+// Error implements error.
 func (e *APIError) Error() string {
 	return fmt.Sprintf("HTTP %d %s: %s", e.HTTPStatus, e.Code, e.Message)
 }
@@ -338,7 +347,9 @@ func (s *Standin) AwaitDelivery(ctx context.Context, id string, states ...string
 	}
 	for {
 		ch := s.waitChange()
-		d, attempts, err := s.Delivery(ctx, id)
+		rctx, cancel := readContext(ctx)
+		d, attempts, err := s.Delivery(rctx, id)
+		cancel()
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, nil, err
 		}
@@ -352,11 +363,7 @@ func (s *Standin) AwaitDelivery(ctx context.Context, id string, states ...string
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			state := "missing"
-			if d != nil {
-				state = fmt.Sprintf("%s after %d attempts", d.State, d.Attempts)
-			}
-			return d, attempts, fmt.Errorf("testkit: delivery %s: waited for state %v, it is %s: %w", id, states, state, ctx.Err())
+			return d, attempts, fmt.Errorf("testkit: delivery %s: waited for state %v, %s: %w", id, states, describe(d, attempts), ctx.Err())
 		}
 	}
 }

@@ -29,7 +29,10 @@ type Config struct {
 	// to 200.
 	MaxWorkers int
 	// FetchPollInterval is how often River polls for work when it gets no
-	// notification (always, on SQLite). Defaults to 50 ms.
+	// notification (always, on SQLite). Defaults to the store's choice
+	// (store.Store.Queue fills in a zero): 10 ms on SQLite, which can only
+	// poll, and 50 ms on PostgreSQL, where polling only backs up
+	// LISTEN/NOTIFY.
 	FetchPollInterval time.Duration
 	// FetchCooldown is the shortest time between two fetches. Defaults to
 	// 5 ms.
@@ -38,10 +41,24 @@ type Config struct {
 	// delivery's id and new state. It runs on the worker's goroutine and
 	// must not block; testkit uses it to wait without polling.
 	OnAttempt func(deliveryID, state string)
+	// InlineRetryMax is the longest real retry delay the worker waits out
+	// inside a job run, making the retry in the same run, instead of
+	// snoozing the job: River returns snoozed jobs only every 250 ms when
+	// idle, so shorter snoozes would run late under a large TimeScale.
+	// Defaults to 250 ms; a negative value always snoozes.
+	InlineRetryMax time.Duration
 	// RescueStuckJobsAfter is how long a job may stay running before River
-	// considers its process dead and retries it elsewhere. It must cover the
-	// sender timeout. Defaults to 1 minute.
+	// considers its process dead and retries it elsewhere. It also bounds a
+	// job run, which River requires: a run gets the sender timeout plus 20 s
+	// for storage, or less when RescueStuckJobsAfter is shorter, down to the
+	// sender timeout plus 1 s; a shorter value is raised to that, with a
+	// warning. Defaults to 1 minute.
 	RescueStuckJobsAfter time.Duration
+	// DisableAfter is how long, in emulated time, a Fivetran-profile webhook
+	// may fail every delivery attempt before the worker deactivates it
+	// (active false, with a DisabledReason). Defaults to DefaultDisableAfter
+	// (3 days, as Fivetran); negative never deactivates.
+	DisableAfter time.Duration
 }
 
 func (c *Config) withDefaults() (Config, error) {
@@ -64,14 +81,20 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.MaxWorkers <= 0 {
 		out.MaxWorkers = 200
 	}
-	if out.FetchPollInterval <= 0 {
-		out.FetchPollInterval = 50 * time.Millisecond
+	if out.FetchPollInterval < 0 {
+		out.FetchPollInterval = 0 // the store's choice
 	}
 	if out.FetchCooldown <= 0 {
 		out.FetchCooldown = 5 * time.Millisecond
 	}
 	if out.RescueStuckJobsAfter <= 0 {
 		out.RescueStuckJobsAfter = time.Minute
+	}
+	if out.DisableAfter == 0 {
+		out.DisableAfter = DefaultDisableAfter
+	}
+	if out.InlineRetryMax == 0 {
+		out.InlineRetryMax = 250 * time.Millisecond
 	}
 	return out, nil
 }
@@ -91,11 +114,23 @@ func RiverConfig(cfg Config) (*river.Config, error) {
 		now:       c.Now,
 		logger:    c.Logger,
 		onAttempt: c.OnAttempt,
+
+		inlineRetryMax: c.InlineRetryMax,
+		disableAfter:   c.DisableAfter,
 	}
+	// River rescues a job only once it has run for longer than its timeout
+	// and requires the timeout not to exceed the rescue horizon: a short
+	// horizon shortens the storage margin instead of being overridden, so
+	// a crashed process's deliveries are taken over when the user said.
+	send := senderTimeout(c.Sender)
+	if least := send + minStorageMargin; c.RescueStuckJobsAfter < least {
+		c.Logger.Warn("rescue horizon raised to cover the send timeout",
+			slog.Duration("rescue_stuck_jobs_after", c.RescueStuckJobsAfter),
+			slog.Duration("send_timeout", send), slog.Duration("raised_to", least))
+		c.RescueStuckJobsAfter = least
+	}
+	d.timeout = min(send+storageMargin, c.RescueStuckJobsAfter)
 	jobTimeout := d.Timeout(nil)
-	if c.RescueStuckJobsAfter < jobTimeout {
-		c.RescueStuckJobsAfter = jobTimeout
-	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, d); err != nil {
 		return nil, err

@@ -25,6 +25,8 @@ type Store interface {
 	AttemptListByDelivery(ctx context.Context, deliveryID string) ([]*store.Attempt, error)
 	AttemptRecord(ctx context.Context, params store.AttemptRecordParams) (*store.Attempt, error)
 	DeliveryCancel(ctx context.Context, id string, at time.Time) (*store.Delivery, error)
+	WebhookHealthRecord(ctx context.Context, params store.WebhookHealthParams) (*store.Webhook, error)
+	WebhookUpdate(ctx context.Context, params store.WebhookUpdateParams) (*store.Webhook, error)
 }
 
 // Timeline converts between emulated and real durations. With Scale N, N
@@ -69,11 +71,30 @@ type Deliverer struct {
 	now       func() time.Time
 	logger    *slog.Logger
 	onAttempt func(deliveryID, state string)
+	// inlineRetryMax is the longest retry delay waited for inside a job
+	// run; 0 or less never waits (see waitInline).
+	inlineRetryMax time.Duration
+	// timeout bounds a job run; 0 means the sender timeout plus
+	// storageMargin (see Config.RescueStuckJobsAfter).
+	timeout time.Duration
+	// disableAfter is the emulated time a webhook may fail every attempt
+	// before it is deactivated; 0 or less never deactivates.
+	disableAfter time.Duration
 }
+
+// storageMargin is the time a job run allows for storage around a request;
+// a short Config.RescueStuckJobsAfter lowers it, down to minStorageMargin.
+const (
+	storageMargin    = 20 * time.Second
+	minStorageMargin = time.Second
+)
 
 // Timeout bounds a whole job run: the sender's timeout plus time for storage.
 func (d *Deliverer) Timeout(*river.Job[store.DeliverArgs]) time.Duration {
-	return senderTimeout(d.sender) + 20*time.Second
+	if d.timeout > 0 {
+		return d.timeout
+	}
+	return senderTimeout(d.sender) + storageMargin
 }
 
 func senderTimeout(s *delivery.Sender) time.Duration {
@@ -172,6 +193,18 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 	case !ok:
 		attempt.Error = fmt.Sprintf("receiver answered HTTP %d", resp.Status)
 	}
+	// The webhook's run of failures is measured on the schedule: an attempt
+	// counts at the real time it was due, so that under a large time scale
+	// the worker's own latency (at 1e6 a millisecond is 17 emulated minutes)
+	// does not count as failing time.
+	due := first.Add(d.timeline.Real(emulatedDelay))
+	disabled, err := d.recordHealth(ctx, wh, ok, due, attempt.Error)
+	if err != nil {
+		return err
+	}
+	if disabled != "" {
+		attempt.Error += "; " + disabled
+	}
 
 	params := store.AttemptRecordParams{
 		Attempt:        attempt,
@@ -198,6 +231,10 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 	case ok:
 		params.State = store.DeliverySucceeded
 		params.NextAttemptAt = nil
+	case disabled != "":
+		// This failure deactivated the webhook: no more retries.
+		params.State = store.DeliveryCancelled
+		params.NextAttemptAt = nil
 	default:
 		offset, within := schedule.Offset(retry + 1)
 		if !within {
@@ -218,9 +255,37 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 		slog.String("delivery_id", dl.ID), slog.Int("retry", retry),
 		slog.Int("status", resp.Status), slog.String("state", params.State))
 	if params.State == store.DeliveryRetrying {
+		if d.waitInline(ctx, snooze) {
+			return d.Work(ctx, job) // the next attempt, in this run
+		}
 		return river.JobSnooze(snooze)
 	}
 	return nil
+}
+
+// waitInline waits for a retry that is due within inlineRetryMax and
+// reports whether it did; the caller then makes the retry in the same job
+// run instead of snoozing. River hands snoozed jobs back only when its batch
+// completer flushes (every 250 ms when idle), so a shorter snooze would run
+// late: under a large time scale, waiting here keeps the emulated schedule
+// accurate and walks it fast. It never waits when the job's deadline could
+// not also cover the next attempt's request.
+func (d *Deliverer) waitInline(ctx context.Context, wait time.Duration) bool {
+	if wait > d.inlineRetryMax {
+		return false
+	}
+	// The deadline is real time, so it is compared with the real clock.
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait+senderTimeout(d.sender)+storageMargin/4 {
+		return false
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (d *Deliverer) cancel(ctx context.Context, dl *store.Delivery, args store.DeliverArgs, now time.Time, why string) error {

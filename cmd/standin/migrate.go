@@ -20,11 +20,14 @@ start unless --skip-migrate is given; run it yourself when several processes
 share one PostgreSQL database and you start them with --skip-migrate.`,
 		Example: `  standin migrate up --database-url postgres://localhost/standin
   standin migrate status`,
+		Args: cobra.ArbitraryArgs,
+		RunE: requireSubcommand,
 	}
 	up := &cobra.Command{
-		Use:   "up",
-		Short: "Apply every pending migration",
-		Args:  cobra.NoArgs,
+		Use:     "up",
+		Short:   "Apply every pending migration",
+		Example: `  standin migrate up --database-url postgres://localhost/standin`,
+		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := backend.Open(cmd.Context(), backend.Config{URL: databaseURL, SkipMigrate: true})
 			if err != nil {
@@ -39,9 +42,10 @@ share one PostgreSQL database and you start them with --skip-migrate.`,
 		},
 	}
 	status := &cobra.Command{
-		Use:   "status",
-		Short: "List migrations and whether each is applied",
-		Args:  cobra.NoArgs,
+		Use:     "status",
+		Short:   "List migrations and whether each is applied",
+		Example: `  standin migrate status --database-url ./standin.db`,
+		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := backend.Open(cmd.Context(), backend.Config{URL: databaseURL, SkipMigrate: true})
 			if err != nil {

@@ -23,22 +23,27 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
-// run executes the command line and returns the process exit code.
+// run executes the command line and returns the process exit code (see
+// exitOK and the other exit codes): the error, if any, is printed on
+// stderr, followed by a pointer to --help for usage errors.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd()
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
-		return 0
+		return exitOK
 	}
 	fmt.Fprintln(stderr, "standin:", err)
 	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
+	if !errors.As(err, &ee) {
+		return exitFailure
 	}
-	return 1
+	if ee.code == exitUsage && cmd != nil {
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return ee.code
 }
 
 func newRootCmd() *cobra.Command {
@@ -49,18 +54,40 @@ func newRootCmd() *cobra.Command {
 the same JSON, the same signature header, the same retries for up to 24 hours.
 Its management API is Fivetran's webhook REST API (point your provisioning code
 at http://localhost:8080/v1), and it runs offline, in CI and inside Go tests.`,
+		Example: `  standin serve --time-scale 60            # run standin
+  standin listen --port 9000 --secret s    # a receiver that prints what arrives
+  standin webhooks create --url http://127.0.0.1:9000 --events sync_end --secret s
+  standin trigger sync_end --status FAILURE --wait`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          cobra.ArbitraryArgs,
+		RunE:          requireSubcommand,
 	}
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd())
+	// Every usage error exits 2, flag errors included.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, err: err}
+	})
+	root.AddCommand(
+		newServeCmd(), newMigrateCmd(), newVersionCmd(),
+		newTriggerCmd(), newSyncCmd(), newListenCmd(),
+		newWebhooksCmd(), newDeliveriesCmd(), newEventsCmd(),
+		newCompletionCmd(),
+	)
+	root.InitDefaultHelpCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "help" {
+			c.Example = "  standin help trigger\n  standin help webhooks create"
+		}
+	}
 	return root
 }
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print standin's version",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print standin's version",
+		Example: `  standin version`,
+		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(cmd.OutOrStdout(), "standin", buildVersion())
 			return nil

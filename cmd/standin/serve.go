@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -34,6 +35,7 @@ type serveFlags struct {
 	shutdownTimeout      time.Duration
 	logLevel             string
 	logFormat            string
+	pprofAddr            string
 }
 
 func newServeCmd() *cobra.Command {
@@ -56,7 +58,7 @@ between several standin processes.`,
 
   # one of several processes sharing PostgreSQL, delivering only
   standin serve --database-url postgres://localhost/standin --role worker`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd, f) },
 	}
 	fl := cmd.Flags()
@@ -74,10 +76,12 @@ between several standin processes.`,
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM file of extra CA certificates to trust for receivers")
 	fl.DurationVar(&f.sendTimeout, "send-timeout", 10*time.Second, "timeout of one delivery request (Fivetran: 10s)")
 	fl.IntVar(&f.maxWorkers, "max-workers", 0, "deliveries in flight at once in this process (default 200)")
-	fl.DurationVar(&f.rescueStuckJobsAfter, "rescue-after", time.Minute, "how long a delivery may stay in flight before another process takes it over")
+	fl.DurationVar(&f.rescueStuckJobsAfter, "rescue-after", time.Minute, "how long a delivery may stay in flight before another process takes it over (at least --send-timeout + 1s)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight deliveries may finish on shutdown")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&f.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this address (for profiling)")
+	_ = fl.MarkHidden("pprof-addr")
 	bindEnv(cmd, map[string]string{
 		"http-addr":            "STANDIN_HTTP_ADDR",
 		"grpc-addr":            "STANDIN_GRPC_ADDR",
@@ -171,9 +175,19 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		Logger:               logger,
 	})
 	if err != nil {
+		if nm := (*server.NotMigratedError)(nil); errors.As(err, &nm) {
+			return fmt.Errorf("--skip-migrate: %w: run \"standin migrate up\" with the same --database-url first, or start without --skip-migrate", err)
+		}
 		return err
 	}
 	defer srv.Close()
+	if f.pprofAddr != "" {
+		stopPprof, err := servePprof(ctx, f.pprofAddr, logger)
+		if err != nil {
+			return fmt.Errorf("--pprof-addr: %w", err)
+		}
+		defer stopPprof()
+	}
 	logger.Info("standin starting", slog.String("version", buildVersion()),
 		slog.String("database", backend.Describe(f.databaseURL)), slog.String("role", f.role))
 	if f.apiKey == "" {

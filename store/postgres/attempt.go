@@ -15,8 +15,9 @@ const attemptColumns = `id, delivery_id, number, manual, url, started_at, emulat
 // AttemptRecord inserts the attempt, numbered after the delivery's previous
 // attempts, and moves the delivery to params.State in one statement (so one
 // transaction). A terminal state sets the delivery's FinishedAt to
-// params.UpdatedAt; any other state clears it. Concurrent records for one
-// delivery serialize on its row lock.
+// params.UpdatedAt; any other state clears it. A delivery cancelled
+// meanwhile stays cancelled unless the attempt succeeded. Concurrent records
+// for one delivery serialize on its row lock.
 func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordParams) (*store.Attempt, error) {
 	if err := sqlrow.CheckAttemptRecord(params); err != nil {
 		return nil, fmt.Errorf("record attempt: %w", err)
@@ -41,14 +42,14 @@ func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordPar
 	err = s.pool.QueryRow(ctx, `
 		WITH d AS (
 			UPDATE standin_delivery SET
-				state = $2,
+				state = CASE WHEN state = $19::text AND $18::boolean THEN state ELSE $2::text END,
 				attempts = attempts + 1,
 				first_attempt_at = coalesce(first_attempt_at, $3),
-				next_attempt_at = $4,
+				next_attempt_at = CASE WHEN state = $19 AND $18 THEN NULL ELSE $4::timestamptz END,
 				last_status = $5,
 				last_error = $6,
 				updated_at = $7,
-				finished_at = $8
+				finished_at = CASE WHEN state = $19 AND $18 THEN finished_at ELSE $8::timestamptz END
 			WHERE id = $1
 			RETURNING id, attempts
 		)
@@ -61,6 +62,9 @@ func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordPar
 		a.StatusCode, a.Error, sqlrow.Time(params.UpdatedAt), finishedAt,
 		a.Manual, a.URL, a.StartedAt, int64(a.EmulatedDelay), nullText(reqHeaders),
 		int64(a.Latency), nullText(respHeaders), a.ResponseExcerpt, a.Succeeded,
+		// A delivery cancelled while the attempt was in flight stays
+		// cancelled unless the attempt succeeded (SET reads the old row).
+		params.State != store.DeliverySucceeded, store.DeliveryCancelled,
 	).Scan(&a.ID, &a.Number)
 	if err != nil {
 		return nil, fmt.Errorf("record attempt of delivery %s: %w", a.DeliveryID, mapErr(err))

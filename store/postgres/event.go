@@ -19,14 +19,26 @@ func (s *Store) EventCreate(ctx context.Context, params store.EventCreateParams)
 		return nil, fmt.Errorf("create event: %w", err)
 	}
 	ev := params.Event
-	deliveries := sqlrow.Deliveries(params)
-
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("create event %s: %w", ev.ID, err)
 	}
 	defer rollback(ctx, tx)
+	deliveries, err := s.createEvent(ctx, tx, params)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("create event %s: commit: %w", ev.ID, err)
+	}
+	return deliveries, nil
+}
 
+// createEvent writes the event, its deliveries and their River jobs in tx.
+// params must have passed sqlrow.CheckEventCreate.
+func (s *Store) createEvent(ctx context.Context, tx pgx.Tx, params store.EventCreateParams) ([]*store.Delivery, error) {
+	ev := params.Event
+	deliveries := sqlrow.Deliveries(params)
 	batch := &pgx.Batch{}
 	batch.Queue(`
 		INSERT INTO standin_event (id, name, group_id, source, created_at)
@@ -56,9 +68,6 @@ func (s *Store) EventCreate(ctx context.Context, params store.EventCreateParams)
 		if _, err := s.inserter.InsertManyTx(ctx, tx, sqlrow.Jobs(params)); err != nil {
 			return nil, fmt.Errorf("create event %s: insert jobs: %w", ev.ID, err)
 		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("create event %s: commit: %w", ev.ID, err)
 	}
 	return deliveries, nil
 }

@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -62,11 +63,31 @@ type Config struct {
 	Logger *slog.Logger
 
 	// MaxConns is the pool size, shared by the store and every River client
-	// built by Queue. Defaults to pgxpool's default: pool_max_conns from the
-	// URL if given, else the greater of 4 and the number of CPUs. Must be at
-	// least 2.
+	// built by Queue. Defaults to pool_max_conns from the URL if given, else
+	// DefaultMaxConns. Must be at least 2.
 	MaxConns int32
 }
+
+// DefaultMaxConns is the pool size when neither Config.MaxConns nor the
+// URL's pool_max_conns sets one. Every delivery attempt holds a connection
+// for a few queries and one commit, so a pool far smaller than the workers
+// (200 by default) keeps most of them waiting: 16 measured about 1.5x the
+// deliveries per second of pgxpool's default (4 on 2 CPUs) with
+// cmd/standin-bench, and leaves room for several processes under
+// PostgreSQL's default max_connections of 100.
+const DefaultMaxConns = 16
+
+// insertNotifyInterval is the shortest time between two notifications of
+// new jobs that EventCreate sends the workers (River's insert notification
+// limiter runs at the inserting client's FetchCooldown, 100 ms by default).
+// Workers poll only every 50 ms, so each emitted event notifies unless one
+// did within the last millisecond: a delivery starts within a few
+// milliseconds of its emit instead of up to a poll interval later.
+const insertNotifyInterval = time.Millisecond
+
+// fetchPollInterval is how often a River client built by Queue polls for
+// jobs unless its config says otherwise: only a fallback to LISTEN/NOTIFY.
+const fetchPollInterval = 50 * time.Millisecond
 
 func (c Config) withDefaults() Config {
 	if c.Logger == nil {
@@ -115,8 +136,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		// pgconn redacts the password in the connection string it quotes.
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	if cfg.MaxConns > 0 {
+	switch {
+	case cfg.MaxConns > 0:
 		pcfg.MaxConns = cfg.MaxConns
+	case !strings.Contains(cfg.URL, "pool_max_conns"):
+		pcfg.MaxConns = DefaultMaxConns
 	}
 	params := pcfg.ConnConfig.RuntimeParams
 	params["timezone"] = "UTC"
@@ -146,7 +170,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 }
 
 func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
-	inserter, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: cfg.Logger, Schema: cfg.Schema})
+	inserter, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Logger:        cfg.Logger,
+		Schema:        cfg.Schema,
+		FetchCooldown: insertNotifyInterval, // its insert notification limit
+	})
 	if err != nil {
 		return nil, fmt.Errorf("create river insert client: %w", err)
 	}
@@ -192,11 +220,18 @@ func (s *Store) Close() error {
 
 // Queue returns a River client on this database with a copy of config whose
 // Schema, when empty, is the store's and whose Logger, when nil, is the
-// store's.
+// store's. While started, the client also watches for jobs left running by
+// a dead process and gets River's rescuer to take them over as soon as they
+// have run for config.RescueStuckJobsAfter, instead of at its next 30 s tick
+// (see rescue.go); a zero RescueStuckJobsAfter leaves River's defaults. A
+// zero config.FetchPollInterval is 50 ms.
 func (s *Store) Queue(config *river.Config) (store.Queue, error) {
 	var cfg river.Config
 	if config != nil {
 		cfg = *config
+	}
+	if cfg.FetchPollInterval == 0 {
+		cfg.FetchPollInterval = fetchPollInterval
 	}
 	if cfg.Schema == "" {
 		cfg.Schema = s.schema
@@ -208,7 +243,7 @@ func (s *Store) Queue(config *river.Config) (store.Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create river client: %w", err)
 	}
-	return client, nil
+	return &queue{Client: client, rescueAfter: cfg.RescueStuckJobsAfter, logger: cfg.Logger}, nil
 }
 
 // Migrate creates the schema if missing and applies standin's pending
@@ -241,11 +276,20 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// MigrationStatus lists standin's migrations, then River's.
+// MigrationStatus lists standin's migrations, then River's. It only reads:
+// on a database standin never migrated, every migration is pending.
 func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error) {
-	statuses, err := s.goose.Status(ctx)
-	if err != nil {
+	// goose creates its version table to read it; skip it when missing.
+	var versioned bool
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, gooseTable).Scan(&versioned); err != nil {
 		return nil, fmt.Errorf("standin migration status: %w", err)
+	}
+	statuses := pendingSources(s.goose)
+	if versioned {
+		var err error
+		if statuses, err = s.goose.Status(ctx); err != nil {
+			return nil, fmt.Errorf("standin migration status: %w", err)
+		}
 	}
 	out := make([]store.MigrationStatus, 0, len(statuses))
 	for _, st := range statuses {
@@ -274,6 +318,16 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, e
 		out = append(out, ms)
 	}
 	return out, nil
+}
+
+// pendingSources is goose's status of a database with no version table:
+// every migration pending.
+func pendingSources(p *goose.Provider) []*goose.MigrationStatus {
+	var out []*goose.MigrationStatus
+	for _, src := range p.ListSources() {
+		out = append(out, &goose.MigrationStatus{Source: src, State: goose.StatePending})
+	}
+	return out
 }
 
 // riverApplied returns River's applied migration versions and when each was

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -25,7 +27,8 @@ func BenchmarkStore(b *testing.B) {
 }
 
 // testDatabaseURL returns STANDIN_TEST_DATABASE_URL, skipping the test when
-// it is unset, except under CI where PostgreSQL is required.
+// it is unset or the server does not answer, except under CI where
+// PostgreSQL is required.
 func testDatabaseURL(t testing.TB) string {
 	t.Helper()
 	url := os.Getenv("STANDIN_TEST_DATABASE_URL")
@@ -35,8 +38,30 @@ func testDatabaseURL(t testing.TB) string {
 		}
 		t.Skip("STANDIN_TEST_DATABASE_URL is not set")
 	}
+	pingOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, url)
+		if err == nil {
+			err = conn.Ping(ctx)
+			_ = conn.Close(ctx)
+		}
+		pingErr = err
+	})
+	if pingErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL at STANDIN_TEST_DATABASE_URL is unreachable (required under CI): %v", pingErr)
+		}
+		t.Skipf("PostgreSQL at STANDIN_TEST_DATABASE_URL is unreachable: %v", pingErr)
+	}
 	return url
 }
+
+// pingOnce checks once per test binary that the server answers.
+var (
+	pingOnce sync.Once
+	pingErr  error
+)
 
 // openTestStore opens a migrated store in a fresh schema that is dropped
 // when the test ends.

@@ -15,7 +15,7 @@ import (
 )
 
 const webhookColumns = `seq, id, type, group_id, url, events, active, secret, created_at,
-	created_by, updated_at, profile, signing, disabled_reason`
+	created_by, updated_at, profile, signing, disabled_reason, failing_since`
 
 // WebhookCreate inserts wh and sets its Seq. Its times are normalized to
 // what the store keeps (UTC, microseconds).
@@ -33,14 +33,16 @@ func (s *Store) WebhookCreate(ctx context.Context, wh *store.Webhook) error {
 	}
 	wh.CreatedAt = sqlrow.Time(wh.CreatedAt)
 	wh.UpdatedAt = sqlrow.Time(wh.UpdatedAt)
+	wh.FailingSince = sqlrow.TimePtr(wh.FailingSince)
 	var seq int64
 	err = s.pool.QueryRow(ctx, `
 		INSERT INTO standin_webhook (id, type, group_id, url, events, active, secret,
-			created_at, created_by, updated_at, profile, signing, disabled_reason)
-		VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
+			created_at, created_by, updated_at, profile, signing, disabled_reason, failing_since)
+		VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14)
 		RETURNING seq`,
 		wh.ID, wh.Type, wh.GroupID, wh.URL, string(events), wh.Active, wh.Secret,
 		wh.CreatedAt, wh.CreatedBy, wh.UpdatedAt, string(wh.Profile), string(signing), wh.DisabledReason,
+		wh.FailingSince,
 	).Scan(&seq)
 	if err != nil {
 		return fmt.Errorf("create webhook %s: %w", wh.ID, mapErr(err))
@@ -116,6 +118,9 @@ func (s *Store) WebhookUpdate(ctx context.Context, params store.WebhookUpdatePar
 	if params.DisabledReason != nil {
 		set("disabled_reason", *params.DisabledReason, "")
 	}
+	if params.ClearFailingSince {
+		set("failing_since", nil, "::timestamptz")
+	}
 	if !params.UpdatedAt.IsZero() {
 		set("updated_at", sqlrow.Time(params.UpdatedAt), "")
 	}
@@ -171,9 +176,11 @@ func scanWebhook(row pgx.Row) (*store.Webhook, error) {
 		events, signing      []byte
 		profile              string
 		createdAt, updatedAt time.Time
+		failingSince         *time.Time
 	)
 	err := row.Scan(&wh.Seq, &wh.ID, &wh.Type, &wh.GroupID, &wh.URL, &events, &wh.Active,
-		&wh.Secret, &createdAt, &wh.CreatedBy, &updatedAt, &profile, &signing, &wh.DisabledReason)
+		&wh.Secret, &createdAt, &wh.CreatedBy, &updatedAt, &profile, &signing, &wh.DisabledReason,
+		&failingSince)
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +193,7 @@ func scanWebhook(row pgx.Row) (*store.Webhook, error) {
 	wh.Profile = delivery.Profile(profile)
 	wh.CreatedAt = utc(createdAt)
 	wh.UpdatedAt = utc(updatedAt)
+	wh.FailingSince = utcPtr(failingSince)
 	return &wh, nil
 }
 

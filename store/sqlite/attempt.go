@@ -15,7 +15,8 @@ const attemptColumns = `id, delivery_id, number, manual, url, started_at, emulat
 // AttemptRecord inserts the attempt, numbered after the delivery's previous
 // attempts, and moves the delivery to params.State in one transaction. A
 // terminal state sets the delivery's FinishedAt to params.UpdatedAt; any other
-// state clears it.
+// state clears it. A delivery cancelled meanwhile stays cancelled
+// unless the attempt succeeded.
 func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordParams) (*store.Attempt, error) {
 	if err := sqlrow.CheckAttemptRecord(params); err != nil {
 		return nil, fmt.Errorf("record attempt: %w", err)
@@ -40,21 +41,28 @@ func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordPar
 	}
 	defer rollback(tx)
 
+	// A delivery cancelled while the attempt was in flight stays cancelled
+	// unless the attempt succeeded (SET expressions read the old row).
+	keep := params.State != store.DeliverySucceeded
 	var number int
 	err = tx.QueryRowContext(ctx, `
 		UPDATE standin_delivery SET
-			state = ?,
+			state = CASE WHEN state = ? AND ? THEN state ELSE ? END,
 			attempts = attempts + 1,
 			first_attempt_at = coalesce(first_attempt_at, ?),
-			next_attempt_at = ?,
+			next_attempt_at = CASE WHEN state = ? AND ? THEN NULL ELSE ? END,
 			last_status = ?,
 			last_error = ?,
 			updated_at = ?,
-			finished_at = ?
+			finished_at = CASE WHEN state = ? AND ? THEN finished_at ELSE ? END
 		WHERE id = ?
 		RETURNING attempts`,
-		params.State, microsPtr(params.FirstAttemptAt), microsPtr(params.NextAttemptAt),
-		a.StatusCode, a.Error, micros(params.UpdatedAt), finishedAt, a.DeliveryID,
+		store.DeliveryCancelled, keep, params.State,
+		microsPtr(params.FirstAttemptAt),
+		store.DeliveryCancelled, keep, microsPtr(params.NextAttemptAt),
+		a.StatusCode, a.Error, micros(params.UpdatedAt),
+		store.DeliveryCancelled, keep, finishedAt,
+		a.DeliveryID,
 	).Scan(&number)
 	if err != nil {
 		return nil, fmt.Errorf("record attempt of delivery %s: %w", a.DeliveryID, mapErr(err))

@@ -21,15 +21,27 @@ func (s *Store) EventCreate(ctx context.Context, params store.EventCreateParams)
 		return nil, fmt.Errorf("create event: %w", err)
 	}
 	ev := params.Event
-	deliveries := sqlrow.Deliveries(params)
-
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("create event %s: %w", ev.ID, err)
 	}
 	defer rollback(tx)
+	deliveries, err := s.createEvent(ctx, tx, params)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("create event %s: commit: %w", ev.ID, err)
+	}
+	return deliveries, nil
+}
 
-	_, err = tx.ExecContext(ctx, `
+// createEvent writes the event, its deliveries and their River jobs in tx.
+// params must have passed sqlrow.CheckEventCreate.
+func (s *Store) createEvent(ctx context.Context, tx *sql.Tx, params store.EventCreateParams) ([]*store.Delivery, error) {
+	ev := params.Event
+	deliveries := sqlrow.Deliveries(params)
+	_, err := tx.ExecContext(ctx, `
 		INSERT INTO standin_event (id, name, group_id, source, created_at)
 		VALUES (?, ?, ?, ?, ?)`,
 		ev.ID, ev.Name, ev.GroupID, nullText(ev.Source), micros(ev.CreatedAt))
@@ -51,9 +63,6 @@ func (s *Store) EventCreate(ctx context.Context, params store.EventCreateParams)
 		if _, err := s.inserter.InsertManyFastTx(ctx, tx, sqlrow.Jobs(params)); err != nil {
 			return nil, fmt.Errorf("create event %s: insert jobs: %w", ev.ID, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("create event %s: commit: %w", ev.ID, err)
 	}
 	return deliveries, nil
 }

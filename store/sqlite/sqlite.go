@@ -48,6 +48,13 @@ const MemoryPath = ":memory:"
 // DefaultPath is the database file used when Config.Path is empty.
 const DefaultPath = "standin.db"
 
+// FetchPollInterval is how often a River client built by Queue polls for
+// jobs unless its config says otherwise. SQLite has no LISTEN/NOTIFY, so a
+// new delivery waits for the next poll (River adds up to 10 ms of jitter to
+// the interval); a poll that finds nothing is one cheap indexed query on the
+// local file.
+const FetchPollInterval = 10 * time.Millisecond
+
 // busyTimeout is how long a statement waits for another process's lock on
 // the file before failing with SQLITE_BUSY.
 const busyTimeout = 10 * time.Second
@@ -98,10 +105,12 @@ var _ store.Store = (*Store)(nil)
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	cfg = cfg.withDefaults()
 
-	db, err := sql.Open("sqlite", dsn(cfg.Path))
+	connector, err := sqlite.NewConnector(dsn(cfg.Path))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
 	}
+	// Keep statements prepared: see stmtcache.go.
+	db := sql.OpenDB(cachingConnector{connector})
 	// One connection: see the package documentation. Never recycle it, or
 	// an in-memory database would vanish with it.
 	db.SetMaxOpenConns(1)
@@ -189,7 +198,7 @@ func (s *Store) Close() error {
 // Queue returns a River client on this database with a copy of config whose
 // Logger, when nil, is the store's. On SQLite River polls for jobs (there is
 // no LISTEN/NOTIFY), so config.FetchPollInterval bounds how soon a new
-// delivery is picked up.
+// delivery is picked up; when zero it is FetchPollInterval (10 ms).
 func (s *Store) Queue(config *river.Config) (store.Queue, error) {
 	var cfg river.Config
 	if config != nil {
@@ -197,6 +206,9 @@ func (s *Store) Queue(config *river.Config) (store.Queue, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = s.logger
+	}
+	if cfg.FetchPollInterval == 0 {
+		cfg.FetchPollInterval = FetchPollInterval
 	}
 	client, err := river.NewClient(riversqlite.New(s.db), &cfg)
 	if err != nil {
@@ -216,11 +228,25 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// MigrationStatus lists standin's migrations, then River's.
+// MigrationStatus lists standin's migrations, then River's. It only reads:
+// on a database standin never migrated, every migration is pending.
 func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error) {
-	out, err := gooseStatus(ctx, s.goose)
+	// goose creates its version table to read it; skip it when missing.
+	var versioned bool
+	err := s.db.QueryRowContext(ctx,
+		`SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?`, gooseTable).Scan(&versioned)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("standin migration status: %w", err)
+	}
+	var out []store.MigrationStatus
+	if versioned {
+		if out, err = gooseStatus(ctx, s.goose); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, src := range s.goose.ListSources() {
+			out = append(out, store.MigrationStatus{Component: "standin", Version: src.Version, Name: src.Path})
+		}
 	}
 	applied, err := s.riverApplied(ctx)
 	if err != nil {

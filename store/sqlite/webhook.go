@@ -13,7 +13,7 @@ import (
 )
 
 const webhookColumns = `seq, id, type, group_id, url, events, active, secret, created_at,
-	created_by, updated_at, profile, signing, disabled_reason`
+	created_by, updated_at, profile, signing, disabled_reason, failing_since`
 
 // WebhookCreate inserts wh and sets its Seq. Its times are normalized to
 // what the store keeps (UTC, microseconds).
@@ -31,15 +31,16 @@ func (s *Store) WebhookCreate(ctx context.Context, wh *store.Webhook) error {
 	}
 	wh.CreatedAt = sqlrow.Time(wh.CreatedAt)
 	wh.UpdatedAt = sqlrow.Time(wh.UpdatedAt)
+	wh.FailingSince = sqlrow.TimePtr(wh.FailingSince)
 	var seq int64
 	err = s.db.QueryRowContext(ctx, `
 		INSERT INTO standin_webhook (id, type, group_id, url, events, active, secret,
-			created_at, created_by, updated_at, profile, signing, disabled_reason)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			created_at, created_by, updated_at, profile, signing, disabled_reason, failing_since)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING seq`,
 		wh.ID, wh.Type, wh.GroupID, wh.URL, string(events), wh.Active, wh.Secret,
 		micros(wh.CreatedAt), wh.CreatedBy, micros(wh.UpdatedAt), string(wh.Profile),
-		string(signing), wh.DisabledReason,
+		string(signing), wh.DisabledReason, microsPtr(wh.FailingSince),
 	).Scan(&seq)
 	if err != nil {
 		return fmt.Errorf("create webhook %s: %w", wh.ID, mapErr(err))
@@ -115,6 +116,9 @@ func (s *Store) WebhookUpdate(ctx context.Context, params store.WebhookUpdatePar
 	if params.DisabledReason != nil {
 		set("disabled_reason", *params.DisabledReason)
 	}
+	if params.ClearFailingSince {
+		set("failing_since", nil)
+	}
 	if !params.UpdatedAt.IsZero() {
 		set("updated_at", micros(params.UpdatedAt))
 	}
@@ -176,9 +180,11 @@ func scanWebhook(row scanner) (*store.Webhook, error) {
 		events, signing      []byte
 		profile              string
 		createdAt, updatedAt int64
+		failingSince         sql.NullInt64
 	)
 	err := row.Scan(&wh.Seq, &wh.ID, &wh.Type, &wh.GroupID, &wh.URL, &events, &wh.Active,
-		&wh.Secret, &createdAt, &wh.CreatedBy, &updatedAt, &profile, &signing, &wh.DisabledReason)
+		&wh.Secret, &createdAt, &wh.CreatedBy, &updatedAt, &profile, &signing, &wh.DisabledReason,
+		&failingSince)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +197,7 @@ func scanWebhook(row scanner) (*store.Webhook, error) {
 	wh.Profile = delivery.Profile(profile)
 	wh.CreatedAt = fromMicros(createdAt)
 	wh.UpdatedAt = fromMicros(updatedAt)
+	wh.FailingSince = fromNullMicros(failingSince)
 	return &wh, nil
 }
 

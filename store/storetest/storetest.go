@@ -46,10 +46,17 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeliveryCancel", testDeliveryCancel},
 		{"DeliveryEnqueue", testDeliveryEnqueue},
 		{"AttemptRecord", testAttemptRecord},
+		{"AttemptRecordAfterCancel", testAttemptRecordAfterCancel},
+		{"EventList", testEventList},
 		{"Concurrent", testConcurrent},
 		{"TimePrecision", testTimePrecision},
 		{"Migrate", testMigrate},
 		{"QueueWorksJobs", testQueueWorksJobs},
+		{"EventCreateMany", testEventCreateMany},
+		{"WebhookHealth", testWebhookHealth},
+		{"GroupCRUD", testGroupCRUD},
+		{"ConnectionCreate", testConnectionCreate},
+		{"ConnectionUpdate", testConnectionUpdate},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

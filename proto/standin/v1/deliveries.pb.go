@@ -271,6 +271,10 @@ type Attempt struct {
 	// The emulated time since the first attempt this attempt was scheduled
 	// for (0s, 360s, 1620s, ... for Fivetran).
 	EmulatedDelay *durationpb.Duration `protobuf:"bytes,5,opt,name=emulated_delay,json=emulatedDelay,proto3" json:"emulated_delay,omitempty"`
+	// The emulated time of this attempt: the delivery's first attempt (its
+	// real started_at) plus emulated_delay. With a time scale of 1 it is
+	// started_at, give or take scheduling latency.
+	EmulatedAt string `protobuf:"bytes,13,opt,name=emulated_at,json=emulatedAt,proto3" json:"emulated_at,omitempty"`
 	// Request headers, multiple values joined with ", ".
 	RequestHeaders map[string]string `protobuf:"bytes,6,rep,name=request_headers,json=requestHeaders,proto3" json:"request_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// The receiver's HTTP status; 0 when no response was received.
@@ -350,6 +354,13 @@ func (x *Attempt) GetEmulatedDelay() *durationpb.Duration {
 	return nil
 }
 
+func (x *Attempt) GetEmulatedAt() string {
+	if x != nil {
+		return x.EmulatedAt
+	}
+	return ""
+}
+
 func (x *Attempt) GetRequestHeaders() map[string]string {
 	if x != nil {
 		return x.RequestHeaders
@@ -405,10 +416,14 @@ type DeliveryDetail struct {
 	Delivery *Delivery              `protobuf:"bytes,1,opt,name=delivery,proto3" json:"delivery,omitempty"`
 	Event    *Event                 `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
 	// The exact request body sent on every attempt.
-	RequestBody   string     `protobuf:"bytes,3,opt,name=request_body,json=requestBody,proto3" json:"request_body,omitempty"`
-	Attempts      []*Attempt `protobuf:"bytes,4,rep,name=attempts,proto3" json:"attempts,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestBody string `protobuf:"bytes,3,opt,name=request_body,json=requestBody,proto3" json:"request_body,omitempty"`
+	// The request headers as sent on the latest attempt (signatures and
+	// timestamps may differ between attempts; each attempt lists its own).
+	// Empty before the first attempt.
+	RequestHeaders map[string]string `protobuf:"bytes,5,rep,name=request_headers,json=requestHeaders,proto3" json:"request_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Attempts       []*Attempt        `protobuf:"bytes,4,rep,name=attempts,proto3" json:"attempts,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DeliveryDetail) Reset() {
@@ -462,6 +477,13 @@ func (x *DeliveryDetail) GetRequestBody() string {
 	return ""
 }
 
+func (x *DeliveryDetail) GetRequestHeaders() map[string]string {
+	if x != nil {
+		return x.RequestHeaders
+	}
+	return nil
+}
+
 func (x *DeliveryDetail) GetAttempts() []*Attempt {
 	if x != nil {
 		return x.Attempts
@@ -484,7 +506,11 @@ type ListDeliveriesRequest struct {
 	// The next_cursor of the previous page.
 	Cursor string `protobuf:"bytes,5,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	// Page size, 1 to 1000. Defaults to 100.
-	Limit         *int32 `protobuf:"varint,6,opt,name=limit,proto3,oneof" json:"limit,omitempty"`
+	Limit *int32 `protobuf:"varint,6,opt,name=limit,proto3,oneof" json:"limit,omitempty"`
+	// Only the deliveries created at or after this time (RFC 3339).
+	Since string `protobuf:"bytes,7,opt,name=since,proto3" json:"since,omitempty"`
+	// Only the deliveries created before this time (RFC 3339).
+	Until         string `protobuf:"bytes,8,opt,name=until,proto3" json:"until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -559,6 +585,20 @@ func (x *ListDeliveriesRequest) GetLimit() int32 {
 		return *x.Limit
 	}
 	return 0
+}
+
+func (x *ListDeliveriesRequest) GetSince() string {
+	if x != nil {
+		return x.Since
+	}
+	return ""
+}
+
+func (x *ListDeliveriesRequest) GetUntil() string {
+	if x != nil {
+		return x.Until
+	}
+	return ""
 }
 
 // DeliveryPage is one page of deliveries.
@@ -784,6 +824,221 @@ func (x *GetDeliveryResponse) GetData() *DeliveryDetail {
 	return nil
 }
 
+// RedeliverDeliveryRequest is POST /standin/v1/deliveries/{id}/redeliver.
+type RedeliverDeliveryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedeliverDeliveryRequest) Reset() {
+	*x = RedeliverDeliveryRequest{}
+	mi := &file_standin_v1_deliveries_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedeliverDeliveryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedeliverDeliveryRequest) ProtoMessage() {}
+
+func (x *RedeliverDeliveryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_deliveries_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedeliverDeliveryRequest.ProtoReflect.Descriptor instead.
+func (*RedeliverDeliveryRequest) Descriptor() ([]byte, []int) {
+	return file_standin_v1_deliveries_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RedeliverDeliveryRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// RedeliverDeliveryResponse is the envelope of a delivery queued for a
+// manual attempt. The delivery is as it was when the attempt was queued.
+type RedeliverDeliveryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Success.
+	Code          string    `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       *string   `protobuf:"bytes,2,opt,name=message,proto3,oneof" json:"message,omitempty"`
+	Data          *Delivery `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedeliverDeliveryResponse) Reset() {
+	*x = RedeliverDeliveryResponse{}
+	mi := &file_standin_v1_deliveries_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedeliverDeliveryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedeliverDeliveryResponse) ProtoMessage() {}
+
+func (x *RedeliverDeliveryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_deliveries_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedeliverDeliveryResponse.ProtoReflect.Descriptor instead.
+func (*RedeliverDeliveryResponse) Descriptor() ([]byte, []int) {
+	return file_standin_v1_deliveries_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RedeliverDeliveryResponse) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *RedeliverDeliveryResponse) GetMessage() string {
+	if x != nil && x.Message != nil {
+		return *x.Message
+	}
+	return ""
+}
+
+func (x *RedeliverDeliveryResponse) GetData() *Delivery {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// CancelDeliveryRequest is POST /standin/v1/deliveries/{id}/cancel.
+type CancelDeliveryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelDeliveryRequest) Reset() {
+	*x = CancelDeliveryRequest{}
+	mi := &file_standin_v1_deliveries_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelDeliveryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelDeliveryRequest) ProtoMessage() {}
+
+func (x *CancelDeliveryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_deliveries_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelDeliveryRequest.ProtoReflect.Descriptor instead.
+func (*CancelDeliveryRequest) Descriptor() ([]byte, []int) {
+	return file_standin_v1_deliveries_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CancelDeliveryRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// CancelDeliveryResponse is the envelope of a cancelled delivery.
+type CancelDeliveryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Success.
+	Code          string    `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       *string   `protobuf:"bytes,2,opt,name=message,proto3,oneof" json:"message,omitempty"`
+	Data          *Delivery `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelDeliveryResponse) Reset() {
+	*x = CancelDeliveryResponse{}
+	mi := &file_standin_v1_deliveries_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelDeliveryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelDeliveryResponse) ProtoMessage() {}
+
+func (x *CancelDeliveryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_deliveries_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelDeliveryResponse.ProtoReflect.Descriptor instead.
+func (*CancelDeliveryResponse) Descriptor() ([]byte, []int) {
+	return file_standin_v1_deliveries_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CancelDeliveryResponse) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *CancelDeliveryResponse) GetMessage() string {
+	if x != nil && x.Message != nil {
+		return *x.Message
+	}
+	return ""
+}
+
+func (x *CancelDeliveryResponse) GetData() *Delivery {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 var File_standin_v1_deliveries_proto protoreflect.FileDescriptor
 
 const file_standin_v1_deliveries_proto_rawDesc = "" +
@@ -824,14 +1079,16 @@ const file_standin_v1_deliveries_proto_rawDesc = "" +
 	"\x06source\x18\x04 \x01(\v2\x17.google.protobuf.StructR\x06source\x12\x1d\n" +
 	"\n" +
 	"created_at\x18\x05 \x01(\tR\tcreatedAtB\v\n" +
-	"\t_group_id\"\x95\x05\n" +
+	"\t_group_id\"\xb6\x05\n" +
 	"\aAttempt\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12\x16\n" +
 	"\x06manual\x18\x02 \x01(\bR\x06manual\x12\x10\n" +
 	"\x03url\x18\x03 \x01(\tR\x03url\x12\x1d\n" +
 	"\n" +
 	"started_at\x18\x04 \x01(\tR\tstartedAt\x12@\n" +
-	"\x0eemulated_delay\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\remulatedDelay\x12P\n" +
+	"\x0eemulated_delay\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\remulatedDelay\x12\x1f\n" +
+	"\vemulated_at\x18\r \x01(\tR\n" +
+	"emulatedAt\x12P\n" +
 	"\x0frequest_headers\x18\x06 \x03(\v2'.standin.v1.Attempt.RequestHeadersEntryR\x0erequestHeaders\x12\x16\n" +
 	"\x06status\x18\a \x01(\x05R\x06status\x123\n" +
 	"\alatency\x18\b \x01(\v2\x19.google.protobuf.DurationR\alatency\x12\x19\n" +
@@ -846,12 +1103,16 @@ const file_standin_v1_deliveries_proto_rawDesc = "" +
 	"\x14ResponseHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\b\n" +
-	"\x06_error\"\xbf\x01\n" +
+	"\x06_error\"\xdb\x02\n" +
 	"\x0eDeliveryDetail\x120\n" +
 	"\bdelivery\x18\x01 \x01(\v2\x14.standin.v1.DeliveryR\bdelivery\x12'\n" +
 	"\x05event\x18\x02 \x01(\v2\x11.standin.v1.EventR\x05event\x12!\n" +
-	"\frequest_body\x18\x03 \x01(\tR\vrequestBody\x12/\n" +
-	"\battempts\x18\x04 \x03(\v2\x13.standin.v1.AttemptR\battempts\"\xbc\x01\n" +
+	"\frequest_body\x18\x03 \x01(\tR\vrequestBody\x12W\n" +
+	"\x0frequest_headers\x18\x05 \x03(\v2..standin.v1.DeliveryDetail.RequestHeadersEntryR\x0erequestHeaders\x12/\n" +
+	"\battempts\x18\x04 \x03(\v2\x13.standin.v1.AttemptR\battempts\x1aA\n" +
+	"\x13RequestHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe8\x01\n" +
 	"\x15ListDeliveriesRequest\x12\x1d\n" +
 	"\n" +
 	"webhook_id\x18\x01 \x01(\tR\twebhookId\x12\x14\n" +
@@ -859,7 +1120,9 @@ const file_standin_v1_deliveries_proto_rawDesc = "" +
 	"\bevent_id\x18\x03 \x01(\tR\aeventId\x12\x16\n" +
 	"\x06status\x18\x04 \x01(\tR\x06status\x12\x16\n" +
 	"\x06cursor\x18\x05 \x01(\tR\x06cursor\x12\x19\n" +
-	"\x05limit\x18\x06 \x01(\x05H\x00R\x05limit\x88\x01\x01B\b\n" +
+	"\x05limit\x18\x06 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12\x14\n" +
+	"\x05since\x18\a \x01(\tR\x05since\x12\x14\n" +
+	"\x05until\x18\b \x01(\tR\x05untilB\b\n" +
 	"\x06_limit\"p\n" +
 	"\fDeliveryPage\x12*\n" +
 	"\x05items\x18\x01 \x03(\v2\x14.standin.v1.DeliveryR\x05items\x12$\n" +
@@ -879,10 +1142,28 @@ const file_standin_v1_deliveries_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01\x12.\n" +
 	"\x04data\x18\x03 \x01(\v2\x1a.standin.v1.DeliveryDetailR\x04dataB\n" +
 	"\n" +
-	"\b_message2\xba\x01\n" +
+	"\b_message\"*\n" +
+	"\x18RedeliverDeliveryRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x84\x01\n" +
+	"\x19RedeliverDeliveryResponse\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1d\n" +
+	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01\x12(\n" +
+	"\x04data\x18\x03 \x01(\v2\x14.standin.v1.DeliveryR\x04dataB\n" +
+	"\n" +
+	"\b_message\"'\n" +
+	"\x15CancelDeliveryRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x81\x01\n" +
+	"\x16CancelDeliveryResponse\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1d\n" +
+	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01\x12(\n" +
+	"\x04data\x18\x03 \x01(\v2\x14.standin.v1.DeliveryR\x04dataB\n" +
+	"\n" +
+	"\b_message2\xf5\x02\n" +
 	"\x0fDeliveryService\x12W\n" +
 	"\x0eListDeliveries\x12!.standin.v1.ListDeliveriesRequest\x1a\".standin.v1.ListDeliveriesResponse\x12N\n" +
-	"\vGetDelivery\x12\x1e.standin.v1.GetDeliveryRequest\x1a\x1f.standin.v1.GetDeliveryResponseB;Z9github.com/standin-dev/standin/proto/standin/v1;standinv1b\x06proto3"
+	"\vGetDelivery\x12\x1e.standin.v1.GetDeliveryRequest\x1a\x1f.standin.v1.GetDeliveryResponse\x12`\n" +
+	"\x11RedeliverDelivery\x12$.standin.v1.RedeliverDeliveryRequest\x1a%.standin.v1.RedeliverDeliveryResponse\x12W\n" +
+	"\x0eCancelDelivery\x12!.standin.v1.CancelDeliveryRequest\x1a\".standin.v1.CancelDeliveryResponseB;Z9github.com/standin-dev/standin/proto/standin/v1;standinv1b\x06proto3"
 
 var (
 	file_standin_v1_deliveries_proto_rawDescOnce sync.Once
@@ -896,43 +1177,55 @@ func file_standin_v1_deliveries_proto_rawDescGZIP() []byte {
 	return file_standin_v1_deliveries_proto_rawDescData
 }
 
-var file_standin_v1_deliveries_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_standin_v1_deliveries_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_standin_v1_deliveries_proto_goTypes = []any{
-	(*Delivery)(nil),               // 0: standin.v1.Delivery
-	(*Event)(nil),                  // 1: standin.v1.Event
-	(*Attempt)(nil),                // 2: standin.v1.Attempt
-	(*DeliveryDetail)(nil),         // 3: standin.v1.DeliveryDetail
-	(*ListDeliveriesRequest)(nil),  // 4: standin.v1.ListDeliveriesRequest
-	(*DeliveryPage)(nil),           // 5: standin.v1.DeliveryPage
-	(*ListDeliveriesResponse)(nil), // 6: standin.v1.ListDeliveriesResponse
-	(*GetDeliveryRequest)(nil),     // 7: standin.v1.GetDeliveryRequest
-	(*GetDeliveryResponse)(nil),    // 8: standin.v1.GetDeliveryResponse
-	nil,                            // 9: standin.v1.Attempt.RequestHeadersEntry
-	nil,                            // 10: standin.v1.Attempt.ResponseHeadersEntry
-	(*structpb.Struct)(nil),        // 11: google.protobuf.Struct
-	(*durationpb.Duration)(nil),    // 12: google.protobuf.Duration
+	(*Delivery)(nil),                  // 0: standin.v1.Delivery
+	(*Event)(nil),                     // 1: standin.v1.Event
+	(*Attempt)(nil),                   // 2: standin.v1.Attempt
+	(*DeliveryDetail)(nil),            // 3: standin.v1.DeliveryDetail
+	(*ListDeliveriesRequest)(nil),     // 4: standin.v1.ListDeliveriesRequest
+	(*DeliveryPage)(nil),              // 5: standin.v1.DeliveryPage
+	(*ListDeliveriesResponse)(nil),    // 6: standin.v1.ListDeliveriesResponse
+	(*GetDeliveryRequest)(nil),        // 7: standin.v1.GetDeliveryRequest
+	(*GetDeliveryResponse)(nil),       // 8: standin.v1.GetDeliveryResponse
+	(*RedeliverDeliveryRequest)(nil),  // 9: standin.v1.RedeliverDeliveryRequest
+	(*RedeliverDeliveryResponse)(nil), // 10: standin.v1.RedeliverDeliveryResponse
+	(*CancelDeliveryRequest)(nil),     // 11: standin.v1.CancelDeliveryRequest
+	(*CancelDeliveryResponse)(nil),    // 12: standin.v1.CancelDeliveryResponse
+	nil,                               // 13: standin.v1.Attempt.RequestHeadersEntry
+	nil,                               // 14: standin.v1.Attempt.ResponseHeadersEntry
+	nil,                               // 15: standin.v1.DeliveryDetail.RequestHeadersEntry
+	(*structpb.Struct)(nil),           // 16: google.protobuf.Struct
+	(*durationpb.Duration)(nil),       // 17: google.protobuf.Duration
 }
 var file_standin_v1_deliveries_proto_depIdxs = []int32{
-	11, // 0: standin.v1.Event.source:type_name -> google.protobuf.Struct
-	12, // 1: standin.v1.Attempt.emulated_delay:type_name -> google.protobuf.Duration
-	9,  // 2: standin.v1.Attempt.request_headers:type_name -> standin.v1.Attempt.RequestHeadersEntry
-	12, // 3: standin.v1.Attempt.latency:type_name -> google.protobuf.Duration
-	10, // 4: standin.v1.Attempt.response_headers:type_name -> standin.v1.Attempt.ResponseHeadersEntry
+	16, // 0: standin.v1.Event.source:type_name -> google.protobuf.Struct
+	17, // 1: standin.v1.Attempt.emulated_delay:type_name -> google.protobuf.Duration
+	13, // 2: standin.v1.Attempt.request_headers:type_name -> standin.v1.Attempt.RequestHeadersEntry
+	17, // 3: standin.v1.Attempt.latency:type_name -> google.protobuf.Duration
+	14, // 4: standin.v1.Attempt.response_headers:type_name -> standin.v1.Attempt.ResponseHeadersEntry
 	0,  // 5: standin.v1.DeliveryDetail.delivery:type_name -> standin.v1.Delivery
 	1,  // 6: standin.v1.DeliveryDetail.event:type_name -> standin.v1.Event
-	2,  // 7: standin.v1.DeliveryDetail.attempts:type_name -> standin.v1.Attempt
-	0,  // 8: standin.v1.DeliveryPage.items:type_name -> standin.v1.Delivery
-	5,  // 9: standin.v1.ListDeliveriesResponse.data:type_name -> standin.v1.DeliveryPage
-	3,  // 10: standin.v1.GetDeliveryResponse.data:type_name -> standin.v1.DeliveryDetail
-	4,  // 11: standin.v1.DeliveryService.ListDeliveries:input_type -> standin.v1.ListDeliveriesRequest
-	7,  // 12: standin.v1.DeliveryService.GetDelivery:input_type -> standin.v1.GetDeliveryRequest
-	6,  // 13: standin.v1.DeliveryService.ListDeliveries:output_type -> standin.v1.ListDeliveriesResponse
-	8,  // 14: standin.v1.DeliveryService.GetDelivery:output_type -> standin.v1.GetDeliveryResponse
-	13, // [13:15] is the sub-list for method output_type
-	11, // [11:13] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	15, // 7: standin.v1.DeliveryDetail.request_headers:type_name -> standin.v1.DeliveryDetail.RequestHeadersEntry
+	2,  // 8: standin.v1.DeliveryDetail.attempts:type_name -> standin.v1.Attempt
+	0,  // 9: standin.v1.DeliveryPage.items:type_name -> standin.v1.Delivery
+	5,  // 10: standin.v1.ListDeliveriesResponse.data:type_name -> standin.v1.DeliveryPage
+	3,  // 11: standin.v1.GetDeliveryResponse.data:type_name -> standin.v1.DeliveryDetail
+	0,  // 12: standin.v1.RedeliverDeliveryResponse.data:type_name -> standin.v1.Delivery
+	0,  // 13: standin.v1.CancelDeliveryResponse.data:type_name -> standin.v1.Delivery
+	4,  // 14: standin.v1.DeliveryService.ListDeliveries:input_type -> standin.v1.ListDeliveriesRequest
+	7,  // 15: standin.v1.DeliveryService.GetDelivery:input_type -> standin.v1.GetDeliveryRequest
+	9,  // 16: standin.v1.DeliveryService.RedeliverDelivery:input_type -> standin.v1.RedeliverDeliveryRequest
+	11, // 17: standin.v1.DeliveryService.CancelDelivery:input_type -> standin.v1.CancelDeliveryRequest
+	6,  // 18: standin.v1.DeliveryService.ListDeliveries:output_type -> standin.v1.ListDeliveriesResponse
+	8,  // 19: standin.v1.DeliveryService.GetDelivery:output_type -> standin.v1.GetDeliveryResponse
+	10, // 20: standin.v1.DeliveryService.RedeliverDelivery:output_type -> standin.v1.RedeliverDeliveryResponse
+	12, // 21: standin.v1.DeliveryService.CancelDelivery:output_type -> standin.v1.CancelDeliveryResponse
+	18, // [18:22] is the sub-list for method output_type
+	14, // [14:18] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_standin_v1_deliveries_proto_init() }
@@ -947,13 +1240,15 @@ func file_standin_v1_deliveries_proto_init() {
 	file_standin_v1_deliveries_proto_msgTypes[5].OneofWrappers = []any{}
 	file_standin_v1_deliveries_proto_msgTypes[6].OneofWrappers = []any{}
 	file_standin_v1_deliveries_proto_msgTypes[8].OneofWrappers = []any{}
+	file_standin_v1_deliveries_proto_msgTypes[10].OneofWrappers = []any{}
+	file_standin_v1_deliveries_proto_msgTypes[12].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_standin_v1_deliveries_proto_rawDesc), len(file_standin_v1_deliveries_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

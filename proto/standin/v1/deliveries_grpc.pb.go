@@ -19,8 +19,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DeliveryService_ListDeliveries_FullMethodName = "/standin.v1.DeliveryService/ListDeliveries"
-	DeliveryService_GetDelivery_FullMethodName    = "/standin.v1.DeliveryService/GetDelivery"
+	DeliveryService_ListDeliveries_FullMethodName    = "/standin.v1.DeliveryService/ListDeliveries"
+	DeliveryService_GetDelivery_FullMethodName       = "/standin.v1.DeliveryService/GetDelivery"
+	DeliveryService_RedeliverDelivery_FullMethodName = "/standin.v1.DeliveryService/RedeliverDelivery"
+	DeliveryService_CancelDelivery_FullMethodName    = "/standin.v1.DeliveryService/CancelDelivery"
 )
 
 // DeliveryServiceClient is the client API for DeliveryService service.
@@ -35,6 +37,15 @@ type DeliveryServiceClient interface {
 	// GetDelivery returns one delivery with its event, its request body and
 	// every attempt.
 	GetDelivery(ctx context.Context, in *GetDeliveryRequest, opts ...grpc.CallOption) (*GetDeliveryResponse, error)
+	// RedeliverDelivery queues one more attempt now, outside the retry
+	// schedule, recorded as manual. It works in any state, finished ones
+	// included; a successful manual attempt makes the delivery succeeded, a
+	// failed one leaves its state and schedule as they were.
+	RedeliverDelivery(ctx context.Context, in *RedeliverDeliveryRequest, opts ...grpc.CallOption) (*RedeliverDeliveryResponse, error)
+	// CancelDelivery stops a pending or retrying delivery: it becomes
+	// cancelled and gets no further scheduled attempt. A finished delivery
+	// cannot be cancelled (Conflict).
+	CancelDelivery(ctx context.Context, in *CancelDeliveryRequest, opts ...grpc.CallOption) (*CancelDeliveryResponse, error)
 }
 
 type deliveryServiceClient struct {
@@ -65,6 +76,26 @@ func (c *deliveryServiceClient) GetDelivery(ctx context.Context, in *GetDelivery
 	return out, nil
 }
 
+func (c *deliveryServiceClient) RedeliverDelivery(ctx context.Context, in *RedeliverDeliveryRequest, opts ...grpc.CallOption) (*RedeliverDeliveryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RedeliverDeliveryResponse)
+	err := c.cc.Invoke(ctx, DeliveryService_RedeliverDelivery_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deliveryServiceClient) CancelDelivery(ctx context.Context, in *CancelDeliveryRequest, opts ...grpc.CallOption) (*CancelDeliveryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelDeliveryResponse)
+	err := c.cc.Invoke(ctx, DeliveryService_CancelDelivery_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DeliveryServiceServer is the server API for DeliveryService service.
 // All implementations must embed UnimplementedDeliveryServiceServer
 // for forward compatibility.
@@ -77,6 +108,15 @@ type DeliveryServiceServer interface {
 	// GetDelivery returns one delivery with its event, its request body and
 	// every attempt.
 	GetDelivery(context.Context, *GetDeliveryRequest) (*GetDeliveryResponse, error)
+	// RedeliverDelivery queues one more attempt now, outside the retry
+	// schedule, recorded as manual. It works in any state, finished ones
+	// included; a successful manual attempt makes the delivery succeeded, a
+	// failed one leaves its state and schedule as they were.
+	RedeliverDelivery(context.Context, *RedeliverDeliveryRequest) (*RedeliverDeliveryResponse, error)
+	// CancelDelivery stops a pending or retrying delivery: it becomes
+	// cancelled and gets no further scheduled attempt. A finished delivery
+	// cannot be cancelled (Conflict).
+	CancelDelivery(context.Context, *CancelDeliveryRequest) (*CancelDeliveryResponse, error)
 	mustEmbedUnimplementedDeliveryServiceServer()
 }
 
@@ -92,6 +132,12 @@ func (UnimplementedDeliveryServiceServer) ListDeliveries(context.Context, *ListD
 }
 func (UnimplementedDeliveryServiceServer) GetDelivery(context.Context, *GetDeliveryRequest) (*GetDeliveryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDelivery not implemented")
+}
+func (UnimplementedDeliveryServiceServer) RedeliverDelivery(context.Context, *RedeliverDeliveryRequest) (*RedeliverDeliveryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RedeliverDelivery not implemented")
+}
+func (UnimplementedDeliveryServiceServer) CancelDelivery(context.Context, *CancelDeliveryRequest) (*CancelDeliveryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelDelivery not implemented")
 }
 func (UnimplementedDeliveryServiceServer) mustEmbedUnimplementedDeliveryServiceServer() {}
 func (UnimplementedDeliveryServiceServer) testEmbeddedByValue()                         {}
@@ -150,6 +196,42 @@ func _DeliveryService_GetDelivery_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DeliveryService_RedeliverDelivery_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RedeliverDeliveryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeliveryServiceServer).RedeliverDelivery(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeliveryService_RedeliverDelivery_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeliveryServiceServer).RedeliverDelivery(ctx, req.(*RedeliverDeliveryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DeliveryService_CancelDelivery_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelDeliveryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeliveryServiceServer).CancelDelivery(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeliveryService_CancelDelivery_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeliveryServiceServer).CancelDelivery(ctx, req.(*CancelDeliveryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DeliveryService_ServiceDesc is the grpc.ServiceDesc for DeliveryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -164,6 +246,14 @@ var DeliveryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetDelivery",
 			Handler:    _DeliveryService_GetDelivery_Handler,
+		},
+		{
+			MethodName: "RedeliverDelivery",
+			Handler:    _DeliveryService_RedeliverDelivery_Handler,
+		},
+		{
+			MethodName: "CancelDelivery",
+			Handler:    _DeliveryService_CancelDelivery_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

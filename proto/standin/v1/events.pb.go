@@ -411,12 +411,371 @@ func (x *EmitEventResponse) GetData() *EmittedEvent {
 	return nil
 }
 
+// ListEventsRequest is GET /standin/v1/events.
+type ListEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only the events of this name.
+	Event string `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// Only the events created at or after this time (RFC 3339).
+	Since string `protobuf:"bytes,2,opt,name=since,proto3" json:"since,omitempty"`
+	// Only the events created before this time (RFC 3339).
+	Until string `protobuf:"bytes,3,opt,name=until,proto3" json:"until,omitempty"`
+	// The next_cursor of the previous page.
+	Cursor string `protobuf:"bytes,4,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// Page size, 1 to 1000. Defaults to 100.
+	Limit         *int32 `protobuf:"varint,5,opt,name=limit,proto3,oneof" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEventsRequest) Reset() {
+	*x = ListEventsRequest{}
+	mi := &file_standin_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEventsRequest) ProtoMessage() {}
+
+func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListEventsRequest) Descriptor() ([]byte, []int) {
+	return file_standin_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListEventsRequest) GetEvent() string {
+	if x != nil {
+		return x.Event
+	}
+	return ""
+}
+
+func (x *ListEventsRequest) GetSince() string {
+	if x != nil {
+		return x.Since
+	}
+	return ""
+}
+
+func (x *ListEventsRequest) GetUntil() string {
+	if x != nil {
+		return x.Until
+	}
+	return ""
+}
+
+func (x *ListEventsRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *ListEventsRequest) GetLimit() int32 {
+	if x != nil && x.Limit != nil {
+		return *x.Limit
+	}
+	return 0
+}
+
+// EventPage is one page of events.
+type EventPage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Items []*Event               `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	// The cursor of the next page; absent on the last page.
+	NextCursor    *string `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3,oneof" json:"next_cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventPage) Reset() {
+	*x = EventPage{}
+	mi := &file_standin_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventPage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventPage) ProtoMessage() {}
+
+func (x *EventPage) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventPage.ProtoReflect.Descriptor instead.
+func (*EventPage) Descriptor() ([]byte, []int) {
+	return file_standin_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *EventPage) GetItems() []*Event {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *EventPage) GetNextCursor() string {
+	if x != nil && x.NextCursor != nil {
+		return *x.NextCursor
+	}
+	return ""
+}
+
+// ListEventsResponse is the envelope of a page of events.
+type ListEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Success.
+	Code          string     `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       *string    `protobuf:"bytes,2,opt,name=message,proto3,oneof" json:"message,omitempty"`
+	Data          *EventPage `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEventsResponse) Reset() {
+	*x = ListEventsResponse{}
+	mi := &file_standin_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEventsResponse) ProtoMessage() {}
+
+func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListEventsResponse) Descriptor() ([]byte, []int) {
+	return file_standin_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ListEventsResponse) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *ListEventsResponse) GetMessage() string {
+	if x != nil && x.Message != nil {
+		return *x.Message
+	}
+	return ""
+}
+
+func (x *ListEventsResponse) GetData() *EventPage {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// GetEventRequest is GET /standin/v1/events/{id}.
+type GetEventRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEventRequest) Reset() {
+	*x = GetEventRequest{}
+	mi := &file_standin_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEventRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEventRequest) ProtoMessage() {}
+
+func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEventRequest.ProtoReflect.Descriptor instead.
+func (*GetEventRequest) Descriptor() ([]byte, []int) {
+	return file_standin_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetEventRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// EventDetail is an event with its deliveries, in the order they were
+// created.
+type EventDetail struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Event         *Event                 `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	Deliveries    []*Delivery            `protobuf:"bytes,2,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventDetail) Reset() {
+	*x = EventDetail{}
+	mi := &file_standin_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventDetail) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventDetail) ProtoMessage() {}
+
+func (x *EventDetail) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventDetail.ProtoReflect.Descriptor instead.
+func (*EventDetail) Descriptor() ([]byte, []int) {
+	return file_standin_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *EventDetail) GetEvent() *Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *EventDetail) GetDeliveries() []*Delivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
+// GetEventResponse is the envelope of one event in detail.
+type GetEventResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Success.
+	Code          string       `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       *string      `protobuf:"bytes,2,opt,name=message,proto3,oneof" json:"message,omitempty"`
+	Data          *EventDetail `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEventResponse) Reset() {
+	*x = GetEventResponse{}
+	mi := &file_standin_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEventResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEventResponse) ProtoMessage() {}
+
+func (x *GetEventResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEventResponse.ProtoReflect.Descriptor instead.
+func (*GetEventResponse) Descriptor() ([]byte, []int) {
+	return file_standin_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetEventResponse) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *GetEventResponse) GetMessage() string {
+	if x != nil && x.Message != nil {
+		return *x.Message
+	}
+	return ""
+}
+
+func (x *GetEventResponse) GetData() *EventDetail {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 var File_standin_v1_events_proto protoreflect.FileDescriptor
 
 const file_standin_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"\x17standin/v1/events.proto\x12\n" +
-	"standin.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xd7\x04\n" +
+	"standin.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1bstandin/v1/deliveries.proto\"\xd7\x04\n" +
 	"\x10EmitEventRequest\x12\x14\n" +
 	"\x05event\x18\x01 \x01(\tR\x05event\x12!\n" +
 	"\fconnector_id\x18\x02 \x01(\tR\vconnectorId\x12%\n" +
@@ -456,9 +815,43 @@ const file_standin_v1_events_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01\x12,\n" +
 	"\x04data\x18\x03 \x01(\v2\x18.standin.v1.EmittedEventR\x04dataB\n" +
 	"\n" +
-	"\b_message2X\n" +
+	"\b_message\"\x92\x01\n" +
+	"\x11ListEventsRequest\x12\x14\n" +
+	"\x05event\x18\x01 \x01(\tR\x05event\x12\x14\n" +
+	"\x05since\x18\x02 \x01(\tR\x05since\x12\x14\n" +
+	"\x05until\x18\x03 \x01(\tR\x05until\x12\x16\n" +
+	"\x06cursor\x18\x04 \x01(\tR\x06cursor\x12\x19\n" +
+	"\x05limit\x18\x05 \x01(\x05H\x00R\x05limit\x88\x01\x01B\b\n" +
+	"\x06_limit\"j\n" +
+	"\tEventPage\x12'\n" +
+	"\x05items\x18\x01 \x03(\v2\x11.standin.v1.EventR\x05items\x12$\n" +
+	"\vnext_cursor\x18\x02 \x01(\tH\x00R\n" +
+	"nextCursor\x88\x01\x01B\x0e\n" +
+	"\f_next_cursor\"~\n" +
+	"\x12ListEventsResponse\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1d\n" +
+	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01\x12)\n" +
+	"\x04data\x18\x03 \x01(\v2\x15.standin.v1.EventPageR\x04dataB\n" +
+	"\n" +
+	"\b_message\"!\n" +
+	"\x0fGetEventRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"l\n" +
+	"\vEventDetail\x12'\n" +
+	"\x05event\x18\x01 \x01(\v2\x11.standin.v1.EventR\x05event\x124\n" +
+	"\n" +
+	"deliveries\x18\x02 \x03(\v2\x14.standin.v1.DeliveryR\n" +
+	"deliveries\"~\n" +
+	"\x10GetEventResponse\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1d\n" +
+	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01\x12+\n" +
+	"\x04data\x18\x03 \x01(\v2\x17.standin.v1.EventDetailR\x04dataB\n" +
+	"\n" +
+	"\b_message2\xec\x01\n" +
 	"\fEventService\x12H\n" +
-	"\tEmitEvent\x12\x1c.standin.v1.EmitEventRequest\x1a\x1d.standin.v1.EmitEventResponseB;Z9github.com/standin-dev/standin/proto/standin/v1;standinv1b\x06proto3"
+	"\tEmitEvent\x12\x1c.standin.v1.EmitEventRequest\x1a\x1d.standin.v1.EmitEventResponse\x12K\n" +
+	"\n" +
+	"ListEvents\x12\x1d.standin.v1.ListEventsRequest\x1a\x1e.standin.v1.ListEventsResponse\x12E\n" +
+	"\bGetEvent\x12\x1b.standin.v1.GetEventRequest\x1a\x1c.standin.v1.GetEventResponseB;Z9github.com/standin-dev/standin/proto/standin/v1;standinv1b\x06proto3"
 
 var (
 	file_standin_v1_events_proto_rawDescOnce sync.Once
@@ -472,25 +865,42 @@ func file_standin_v1_events_proto_rawDescGZIP() []byte {
 	return file_standin_v1_events_proto_rawDescData
 }
 
-var file_standin_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_standin_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_standin_v1_events_proto_goTypes = []any{
-	(*EmitEventRequest)(nil),  // 0: standin.v1.EmitEventRequest
-	(*EmittedDelivery)(nil),   // 1: standin.v1.EmittedDelivery
-	(*EmittedEvent)(nil),      // 2: standin.v1.EmittedEvent
-	(*EmitEventResponse)(nil), // 3: standin.v1.EmitEventResponse
-	(*structpb.Struct)(nil),   // 4: google.protobuf.Struct
+	(*EmitEventRequest)(nil),   // 0: standin.v1.EmitEventRequest
+	(*EmittedDelivery)(nil),    // 1: standin.v1.EmittedDelivery
+	(*EmittedEvent)(nil),       // 2: standin.v1.EmittedEvent
+	(*EmitEventResponse)(nil),  // 3: standin.v1.EmitEventResponse
+	(*ListEventsRequest)(nil),  // 4: standin.v1.ListEventsRequest
+	(*EventPage)(nil),          // 5: standin.v1.EventPage
+	(*ListEventsResponse)(nil), // 6: standin.v1.ListEventsResponse
+	(*GetEventRequest)(nil),    // 7: standin.v1.GetEventRequest
+	(*EventDetail)(nil),        // 8: standin.v1.EventDetail
+	(*GetEventResponse)(nil),   // 9: standin.v1.GetEventResponse
+	(*structpb.Struct)(nil),    // 10: google.protobuf.Struct
+	(*Event)(nil),              // 11: standin.v1.Event
+	(*Delivery)(nil),           // 12: standin.v1.Delivery
 }
 var file_standin_v1_events_proto_depIdxs = []int32{
-	4, // 0: standin.v1.EmitEventRequest.data:type_name -> google.protobuf.Struct
-	1, // 1: standin.v1.EmittedEvent.deliveries:type_name -> standin.v1.EmittedDelivery
-	2, // 2: standin.v1.EmitEventResponse.data:type_name -> standin.v1.EmittedEvent
-	0, // 3: standin.v1.EventService.EmitEvent:input_type -> standin.v1.EmitEventRequest
-	3, // 4: standin.v1.EventService.EmitEvent:output_type -> standin.v1.EmitEventResponse
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	10, // 0: standin.v1.EmitEventRequest.data:type_name -> google.protobuf.Struct
+	1,  // 1: standin.v1.EmittedEvent.deliveries:type_name -> standin.v1.EmittedDelivery
+	2,  // 2: standin.v1.EmitEventResponse.data:type_name -> standin.v1.EmittedEvent
+	11, // 3: standin.v1.EventPage.items:type_name -> standin.v1.Event
+	5,  // 4: standin.v1.ListEventsResponse.data:type_name -> standin.v1.EventPage
+	11, // 5: standin.v1.EventDetail.event:type_name -> standin.v1.Event
+	12, // 6: standin.v1.EventDetail.deliveries:type_name -> standin.v1.Delivery
+	8,  // 7: standin.v1.GetEventResponse.data:type_name -> standin.v1.EventDetail
+	0,  // 8: standin.v1.EventService.EmitEvent:input_type -> standin.v1.EmitEventRequest
+	4,  // 9: standin.v1.EventService.ListEvents:input_type -> standin.v1.ListEventsRequest
+	7,  // 10: standin.v1.EventService.GetEvent:input_type -> standin.v1.GetEventRequest
+	3,  // 11: standin.v1.EventService.EmitEvent:output_type -> standin.v1.EmitEventResponse
+	6,  // 12: standin.v1.EventService.ListEvents:output_type -> standin.v1.ListEventsResponse
+	9,  // 13: standin.v1.EventService.GetEvent:output_type -> standin.v1.GetEventResponse
+	11, // [11:14] is the sub-list for method output_type
+	8,  // [8:11] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_standin_v1_events_proto_init() }
@@ -498,14 +908,19 @@ func file_standin_v1_events_proto_init() {
 	if File_standin_v1_events_proto != nil {
 		return
 	}
+	file_standin_v1_deliveries_proto_init()
 	file_standin_v1_events_proto_msgTypes[3].OneofWrappers = []any{}
+	file_standin_v1_events_proto_msgTypes[4].OneofWrappers = []any{}
+	file_standin_v1_events_proto_msgTypes[5].OneofWrappers = []any{}
+	file_standin_v1_events_proto_msgTypes[6].OneofWrappers = []any{}
+	file_standin_v1_events_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_standin_v1_events_proto_rawDesc), len(file_standin_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

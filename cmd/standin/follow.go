@@ -1,0 +1,373 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/standin-dev/standin/cmd/standin/internal/apiclient"
+	"github.com/standin-dev/standin/delivery"
+)
+
+// defaultPollInterval is how often --wait asks the API about deliveries.
+const defaultPollInterval = 250 * time.Millisecond
+
+// waitFlags are the flags of commands that can follow deliveries.
+type waitFlags struct {
+	wait         bool
+	timeout      time.Duration
+	pollInterval time.Duration
+}
+
+func (f *waitFlags) add(cmd *cobra.Command, what string) {
+	fl := cmd.Flags()
+	fl.BoolVar(&f.wait, "wait", false, "follow "+what+" until every delivery is final (succeeded, failed or cancelled), showing each attempt and the next retry in emulated and real time; Ctrl-C stops waiting (exit 130)")
+	fl.DurationVar(&f.timeout, "wait-timeout", 0, "with --wait, give up after this long (exit 1); 0 waits as long as the retries go on")
+	fl.DurationVar(&f.pollInterval, "poll-interval", defaultPollInterval, "with --wait, how often to ask standin about the deliveries")
+	_ = fl.MarkHidden("poll-interval")
+}
+
+func (f *waitFlags) validate() error {
+	if f.pollInterval <= 0 {
+		return usageErr("--poll-interval must be positive")
+	}
+	if f.timeout < 0 {
+		return usageErr("--wait-timeout must not be negative")
+	}
+	return nil
+}
+
+// context returns ctx bounded by --wait-timeout.
+func (f *waitFlags) context(ctx context.Context) (context.Context, context.CancelFunc) {
+	if f.timeout > 0 {
+		return context.WithTimeout(ctx, f.timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// follower polls deliveries through the API and prints their progress: each
+// new attempt, each change of state and when the next retry is due.
+type follower struct {
+	client   *apiclient.Client
+	out      io.Writer
+	interval time.Duration
+	now      func() time.Time
+	// known holds deliveries as the caller already showed them, by id: their
+	// attempts and state are not reported again.
+	known map[string]apiclient.Delivery
+	// discover, when set, is asked on every poll for more deliveries to
+	// follow (an event emitted later, such as a simulated sync's sync_end);
+	// following ends only once it reports complete.
+	discover func(ctx context.Context) (ids []string, complete bool, err error)
+}
+
+// followed is what the follower last saw of one delivery.
+type followed struct {
+	id     string
+	label  string
+	detail *apiclient.DeliveryDetail
+	// raw is the data of the last GET /standin/v1/deliveries/{id}.
+	raw      json.RawMessage
+	attempts int
+	state    string
+	next     string
+	done     bool
+}
+
+// follow polls the deliveries until done reports true for every one of
+// them (nil done: until each is final) and discover, if set, is complete.
+// It returns what it last saw of each delivery, in the order they were
+// given or discovered. When ctx ends first it returns what it has with
+// ctx.Err().
+func (f *follower) follow(ctx context.Context, ids []string, done func(*apiclient.DeliveryDetail) bool) ([]*followed, error) {
+	if done == nil {
+		done = func(d *apiclient.DeliveryDetail) bool { return apiclient.Final(d.Delivery.State) }
+	}
+	var seen []*followed
+	add := func(ids []string) {
+		for _, id := range ids {
+			s := &followed{id: id}
+			if d, ok := f.known[id]; ok {
+				s.attempts, s.state = d.Attempts, d.State
+			}
+			seen = append(seen, s)
+		}
+	}
+	add(ids)
+	complete := f.discover == nil
+	ticker := time.NewTicker(f.interval)
+	defer ticker.Stop()
+	for {
+		if !complete {
+			more, c, err := f.discover(ctx)
+			if err != nil {
+				return seen, err
+			}
+			add(more)
+			complete = c
+		}
+		pending := 0
+		for _, s := range seen {
+			if s.done {
+				continue
+			}
+			resp, err := f.client.GetDelivery(ctx, s.id)
+			if err != nil {
+				return seen, err
+			}
+			if resp.Data.Delivery.Attempts != len(resp.Data.Attempts) {
+				// The delivery row was read before an attempt that the
+				// attempt list already has: wait for a consistent view.
+				pending++
+				continue
+			}
+			f.report(s, &resp.Data)
+			s.raw = resp.Raw
+			if s.done = done(s.detail); !s.done {
+				pending++
+			}
+		}
+		if pending == 0 && complete {
+			return seen, nil
+		}
+		select {
+		case <-ctx.Done():
+			return seen, ctx.Err()
+		case <-ticker.C:
+		}
+	}
+}
+
+// details returns the last detail of each followed delivery (nil when it
+// was never fetched).
+func details(seen []*followed) []*apiclient.DeliveryDetail {
+	out := make([]*apiclient.DeliveryDetail, len(seen))
+	for i, s := range seen {
+		out[i] = s.detail
+	}
+	return out
+}
+
+// raws returns the last raw detail of each followed delivery, skipping the
+// ones never fetched.
+func raws(seen []*followed) []json.RawMessage {
+	out := make([]json.RawMessage, 0, len(seen))
+	for _, s := range seen {
+		if s.raw != nil {
+			out = append(out, s.raw)
+		}
+	}
+	return out
+}
+
+// report prints what changed in d since s was recorded, and records d.
+func (f *follower) report(s *followed, d *apiclient.DeliveryDetail) {
+	dl := d.Delivery
+	if s.label == "" {
+		s.label = dl.Event + " → " + dl.WebhookID
+	}
+	retry := 0 // scheduled attempts before the one at hand
+	for i, at := range d.Attempts {
+		if i >= s.attempts {
+			fmt.Fprintf(f.out, "  %s  %s\n", s.label, describeAttempt(at, retry))
+		}
+		if !at.Manual {
+			retry++
+		}
+	}
+	next := ""
+	if len(d.Attempts) > 0 && !apiclient.Final(dl.State) {
+		next = describeNext(d, f.now())
+	}
+	switch {
+	case dl.State != s.state && apiclient.Final(dl.State):
+		fmt.Fprintf(f.out, "  %s  %s\n", s.label, describeFinal(d))
+	case next != "" && (dl.State != s.state || len(d.Attempts) != s.attempts):
+		fmt.Fprintf(f.out, "  %s  %s\n", s.label, next)
+	}
+	s.detail, s.attempts, s.state, s.next = d, len(d.Attempts), dl.State, next
+}
+
+// describeAttempt is one line about one attempt; retry is the number of
+// scheduled attempts before it.
+func describeAttempt(at apiclient.Attempt, retry int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "attempt %d", at.Number)
+	switch {
+	case at.Manual:
+		b.WriteString(" (manual redelivery)")
+	case retry == 0:
+		b.WriteString(" (first)")
+	default:
+		fmt.Fprintf(&b, " (retry %d, +%s emulated)", retry, fmtDuration(at.EmulatedDelay.Std()))
+	}
+	if at.Status == 0 {
+		fmt.Fprintf(&b, ": no response: %s", orDash(at.Error))
+		return b.String()
+	}
+	verdict := "refused"
+	if at.Succeeded {
+		verdict = "accepted"
+	}
+	fmt.Fprintf(&b, ": HTTP %d %s, %s in %s", at.Status, http.StatusText(at.Status), verdict, fmtDuration(at.Latency.Std()))
+	return b.String()
+}
+
+// describeNext says when the next scheduled attempt of d is due, in
+// emulated and real time. The emulated offset of retry n from the first
+// attempt is the profile's schedule (the same pure function the worker
+// uses, which also gave each attempt its emulated_delay); the real time is
+// the delivery's next_attempt_at. The worker puts retry n at first attempt
+// + offset/scale, so the time scale is offset / (next_attempt_at −
+// first_attempt_at), and the emulated wait is the real wait times it.
+func describeNext(d *apiclient.DeliveryDetail, now time.Time) string {
+	dl := d.Delivery
+	if dl.NextAttemptAt == nil {
+		return ""
+	}
+	realIn := max(dl.NextAttemptAt.Sub(now), 0)
+	at := dl.NextAttemptAt.Local().Format("15:04:05.000")
+	retries := 0 // scheduled attempts made: the next is retry number retries
+	var last *apiclient.Attempt
+	for i := range d.Attempts {
+		if !d.Attempts[i].Manual {
+			retries++
+			last = &d.Attempts[i]
+		}
+	}
+	if retries == 0 {
+		return fmt.Sprintf("first attempt due in %s (at %s)", fmtDuration(realIn), at)
+	}
+	schedule := delivery.ScheduleFor(delivery.Profile(dl.Profile))
+	offset, ok := schedule.Offset(retries)
+	if !ok {
+		return fmt.Sprintf("next attempt in %s real (at %s)", fmtDuration(realIn), at)
+	}
+	head := fmt.Sprintf("retry %d of %d due at +%s emulated", retries, len(schedule.Offsets()), fmtDuration(offset))
+	// The scale from the first attempt; without it, from the last one.
+	interval, realInterval := offset, time.Duration(0)
+	if dl.FirstAttemptAt != nil {
+		realInterval = dl.NextAttemptAt.Sub(*dl.FirstAttemptAt)
+	} else {
+		interval -= last.EmulatedDelay.Std()
+		realInterval = dl.NextAttemptAt.Sub(last.StartedAt)
+	}
+	if interval <= 0 || realInterval <= 0 {
+		return fmt.Sprintf("%s: in %s real (at %s)", head, fmtDuration(realIn), at)
+	}
+	scale := float64(interval) / float64(realInterval)
+	emulatedIn := time.Duration(float64(realIn) * scale)
+	return fmt.Sprintf("%s: in %s emulated, %s real (at %s, time scale %s)",
+		head, fmtDuration(emulatedIn), fmtDuration(realIn), at, fmtScale(scale))
+}
+
+// fmtScale prints a time scale rounded to what people can read: ×60,
+// ×3600, ×1.
+func fmtScale(scale float64) string {
+	switch {
+	case scale >= 10:
+		return fmt.Sprintf("×%.0f", scale)
+	case scale >= 1:
+		return fmt.Sprintf("×%.1f", scale)
+	}
+	return fmt.Sprintf("×%.3g", scale)
+}
+
+// describeFinal is the line about a delivery that reached a final state.
+func describeFinal(d *apiclient.DeliveryDetail) string {
+	dl := d.Delivery
+	n := plural(dl.Attempts, "attempt")
+	switch dl.State {
+	case apiclient.StateSucceeded:
+		return "succeeded after " + n
+	case apiclient.StateFailed:
+		return "failed after " + n + ": the retry window closed"
+	}
+	if dl.LastError != "" {
+		return fmt.Sprintf("%s after %s: %s", dl.State, n, dl.LastError)
+	}
+	return dl.State + " after " + n
+}
+
+// plural writes "1 attempt", "2 attempts"; nouns ending in y take "ies".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if s, ok := strings.CutSuffix(noun, "y"); ok {
+		return fmt.Sprintf("%d %sies", n, s)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// summarize counts final states, e.g. "2 deliveries: 1 succeeded, 1 failed",
+// and returns an exitUndelivered error when any did not succeed.
+func summarize(out io.Writer, ds []*apiclient.DeliveryDetail) error {
+	counts := map[string]int{}
+	for _, d := range ds {
+		if d != nil {
+			counts[d.Delivery.State]++
+		}
+	}
+	var parts []string
+	for _, st := range []string{apiclient.StateSucceeded, apiclient.StateFailed, apiclient.StateCancelled, apiclient.StateRetrying, apiclient.StatePending} {
+		if counts[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
+		}
+	}
+	fmt.Fprintf(out, "%s: %s\n", plural(len(ds), "delivery"), strings.Join(parts, ", "))
+	if bad := counts[apiclient.StateFailed] + counts[apiclient.StateCancelled]; bad > 0 {
+		return &exitError{code: exitUndelivered, err: fmt.Errorf("%d of %s did not succeed", bad, plural(len(ds), "delivery"))}
+	}
+	return nil
+}
+
+// waitError turns the error that ended a wait into the command's error:
+// Ctrl-C is exit 130, --wait-timeout exit 1, both naming how many
+// deliveries were still under way.
+func waitError(err error, timeout time.Duration, ds []*apiclient.DeliveryDetail) error {
+	open := 0
+	for _, d := range ds {
+		if d == nil || !apiclient.Final(d.Delivery.State) {
+			open++
+		}
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted: %s not final yet (see standin deliveries list)", plural(open, "delivery"))}
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("--wait-timeout %s: %s not final yet", timeout, plural(open, "delivery"))
+	}
+	return err
+}
+
+// followDeliveries follows ids, and those discover finds, until they are
+// final, prints a summary and returns what it saw with the command's error:
+// nil when every delivery succeeded.
+func followDeliveries(ctx context.Context, c *apiclient.Client, w io.Writer, wf *waitFlags, ids []string,
+	discover func(context.Context) ([]string, bool, error)) ([]*followed, error) {
+	if len(ids) == 0 && discover == nil {
+		return nil, nil
+	}
+	ctx, cancel := wf.context(ctx)
+	defer cancel()
+	if discover == nil {
+		fmt.Fprintf(w, "Waiting for %s (Ctrl-C stops waiting; delivery goes on)…\n", plural(len(ids), "delivery"))
+	}
+	f := &follower{client: c, out: w, interval: wf.pollInterval, now: time.Now, discover: discover}
+	seen, err := f.follow(ctx, ids, nil)
+	if err != nil {
+		return seen, waitError(err, wf.timeout, details(seen))
+	}
+	if len(seen) == 0 {
+		return seen, nil
+	}
+	return seen, summarize(w, details(seen))
+}

@@ -1,0 +1,294 @@
+package apiclient
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Duration is a protobuf Duration as the REST API writes it ("360s",
+// "0.012s").
+type Duration time.Duration
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: %w", s, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler, in the API's spelling.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	s := strconv.FormatFloat(time.Duration(d).Seconds(), 'f', -1, 64) + "s"
+	return json.Marshal(s)
+}
+
+// Std returns d as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// Int64 is a protobuf int64, which the REST API writes as a JSON string
+// ("42") and accepts as a number.
+type Int64 int64
+
+// UnmarshalJSON implements json.Unmarshaler for both spellings.
+func (n *Int64) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("int64 %s: %w", b, err)
+	}
+	*n = Int64(v)
+	return nil
+}
+
+// Signing is a webhook's signing scheme (standin's extension).
+type Signing struct {
+	Scheme    string `json:"scheme,omitempty"`
+	Algorithm string `json:"algorithm,omitempty"`
+	Encoding  string `json:"encoding,omitempty"`
+	Header    string `json:"header,omitempty"`
+	LowerHex  bool   `json:"lower_hex,omitempty"`
+}
+
+// Webhook is Fivetran's webhook object with standin's extension fields.
+type Webhook struct {
+	ID             string    `json:"id"`
+	Type           string    `json:"type"`
+	GroupID        string    `json:"group_id,omitempty"`
+	URL            string    `json:"url"`
+	Events         []string  `json:"events"`
+	Active         bool      `json:"active"`
+	Secret         string    `json:"secret"`
+	CreatedAt      time.Time `json:"created_at"`
+	CreatedBy      string    `json:"created_by"`
+	Profile        string    `json:"profile,omitempty"`
+	Signing        *Signing  `json:"signing,omitempty"`
+	DisabledReason string    `json:"disabled_reason,omitempty"`
+}
+
+// WebhookSpec is the body of a webhook creation.
+type WebhookSpec struct {
+	URL     string   `json:"url"`
+	Events  []string `json:"events"`
+	Active  *bool    `json:"active,omitempty"`
+	Secret  string   `json:"secret,omitempty"`
+	Profile string   `json:"profile,omitempty"`
+	Signing *Signing `json:"signing,omitempty"`
+}
+
+// WebhookPatch is the body of a webhook update: only the non-nil fields are
+// sent, and only they change. A Secret pointing to "" removes the secret.
+type WebhookPatch struct {
+	URL     *string   `json:"url,omitempty"`
+	Events  *[]string `json:"events,omitempty"`
+	Active  *bool     `json:"active,omitempty"`
+	Secret  *string   `json:"secret,omitempty"`
+	Profile *string   `json:"profile,omitempty"`
+	Signing *Signing  `json:"signing,omitempty"`
+}
+
+// Page is one page of a list; NextCursor is empty on the last page.
+type Page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// TestResult is what a receiver answered to POST /v1/webhooks/{id}/test.
+type TestResult struct {
+	Succeed bool   `json:"succeed"`
+	Status  int    `json:"status"`
+	Message string `json:"message"`
+}
+
+// Delivery states.
+const (
+	StatePending   = "pending"
+	StateRetrying  = "retrying"
+	StateSucceeded = "succeeded"
+	StateFailed    = "failed"
+	StateCancelled = "cancelled"
+)
+
+// Final reports whether a delivery in state will see no more scheduled
+// attempts.
+func Final(state string) bool {
+	return state == StateSucceeded || state == StateFailed || state == StateCancelled
+}
+
+// Delivery is one event on its way to one webhook.
+type Delivery struct {
+	ID             string     `json:"id"`
+	EventID        string     `json:"event_id"`
+	Event          string     `json:"event"`
+	WebhookID      string     `json:"webhook_id"`
+	Profile        string     `json:"profile"`
+	State          string     `json:"state"`
+	Attempts       int        `json:"attempts"`
+	FirstAttemptAt *time.Time `json:"first_attempt_at,omitempty"`
+	NextAttemptAt  *time.Time `json:"next_attempt_at,omitempty"`
+	LastStatus     *int       `json:"last_status,omitempty"`
+	LastError      string     `json:"last_error,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	FinishedAt     *time.Time `json:"finished_at,omitempty"`
+}
+
+// Event is an emitted event.
+type Event struct {
+	ID      string `json:"id"`
+	Event   string `json:"event"`
+	GroupID string `json:"group_id,omitempty"`
+	// Source is what was emitted, before a profile shaped it into a body.
+	Source    json.RawMessage `json:"source,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// EventDetail is an event with its deliveries, in creation order.
+type EventDetail struct {
+	Event      Event      `json:"event"`
+	Deliveries []Delivery `json:"deliveries"`
+}
+
+// Attempt is one HTTP request made for a delivery.
+type Attempt struct {
+	Number          int               `json:"number"`
+	Manual          bool              `json:"manual"`
+	URL             string            `json:"url"`
+	StartedAt       time.Time         `json:"started_at"`
+	EmulatedDelay   Duration          `json:"emulated_delay"`
+	RequestHeaders  map[string]string `json:"request_headers"`
+	Status          int               `json:"status"`
+	Latency         Duration          `json:"latency"`
+	Error           string            `json:"error,omitempty"`
+	ResponseHeaders map[string]string `json:"response_headers"`
+	ResponseExcerpt string            `json:"response_excerpt"`
+	Succeeded       bool              `json:"succeeded"`
+	// EmulatedAt is the emulated time of the attempt: the first attempt's
+	// real time plus EmulatedDelay. Nil when the API does not send it.
+	EmulatedAt *time.Time `json:"emulated_at,omitempty"`
+}
+
+// DeliveryDetail is a delivery with its event, request body and attempts.
+type DeliveryDetail struct {
+	Delivery    Delivery  `json:"delivery"`
+	Event       *Event    `json:"event,omitempty"`
+	RequestBody string    `json:"request_body"`
+	Attempts    []Attempt `json:"attempts"`
+	// RequestHeaders are the headers of the latest attempt.
+	RequestHeaders map[string]string `json:"request_headers,omitempty"`
+}
+
+// EmitRequest is the body of POST /standin/v1/events. Empty fields get
+// realistic defaults from standin.
+type EmitRequest struct {
+	Event           string          `json:"event"`
+	ConnectorID     string          `json:"connector_id,omitempty"`
+	ConnectorType   string          `json:"connector_type,omitempty"`
+	ConnectorName   string          `json:"connector_name,omitempty"`
+	GroupID         string          `json:"group_id,omitempty"`
+	SyncID          string          `json:"sync_id,omitempty"`
+	Data            json.RawMessage `json:"data,omitempty"`
+	Status          string          `json:"status,omitempty"`
+	Reason          string          `json:"reason,omitempty"`
+	TaskType        string          `json:"task_type,omitempty"`
+	RescheduledAt   string          `json:"rescheduled_at,omitempty"`
+	FlowID          int64           `json:"flow_id,omitempty"`
+	RunAttemptID    int64           `json:"run_attempt_id,omitempty"`
+	SourceID        int64           `json:"source_id,omitempty"`
+	SourceType      string          `json:"source_type,omitempty"`
+	DestinationID   int64           `json:"destination_id,omitempty"`
+	DestinationType string          `json:"destination_type,omitempty"`
+	Details         string          `json:"details,omitempty"`
+}
+
+// EmittedDelivery is one delivery created for an emitted event.
+type EmittedDelivery struct {
+	ID        string `json:"id"`
+	WebhookID string `json:"webhook_id"`
+	State     string `json:"state"`
+}
+
+// EmittedEvent is the answer to an emitted event.
+type EmittedEvent struct {
+	ID         string            `json:"id"`
+	Event      string            `json:"event"`
+	CreatedAt  time.Time         `json:"created_at"`
+	Deliveries []EmittedDelivery `json:"deliveries"`
+}
+
+// ConnectionStatus is a connection's state.
+type ConnectionStatus struct {
+	SetupState       string `json:"setup_state"`
+	SyncState        string `json:"sync_state"`
+	UpdateState      string `json:"update_state"`
+	IsHistoricalSync bool   `json:"is_historical_sync"`
+}
+
+// Connection is Fivetran's connection (connector) object, in part.
+type Connection struct {
+	ID            string            `json:"id"`
+	GroupID       string            `json:"group_id"`
+	Service       string            `json:"service"`
+	Schema        string            `json:"schema"`
+	Paused        bool              `json:"paused"`
+	SyncFrequency int               `json:"sync_frequency"`
+	ScheduleType  string            `json:"schedule_type"`
+	CreatedAt     time.Time         `json:"created_at"`
+	Status        *ConnectionStatus `json:"status,omitempty"`
+}
+
+// SimulateSyncRequest is the body of POST /standin/v1/connections/{id}/sync.
+type SimulateSyncRequest struct {
+	Status        string `json:"status,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+	TaskType      string `json:"task_type,omitempty"`
+	RescheduledAt string `json:"rescheduled_at,omitempty"`
+	// Duration is the sync's length in emulated time, a Go duration.
+	Duration string `json:"duration,omitempty"`
+	Force    bool   `json:"force,omitempty"`
+	Resync   bool   `json:"resync,omitempty"`
+}
+
+// SimulatedSync is a started sync.
+type SimulatedSync struct {
+	Connection Connection `json:"connection"`
+	SyncID     string     `json:"sync_id"`
+	// EndsAt is the real time sync_end is due.
+	EndsAt time.Time `json:"ends_at"`
+	// Events are the events emitted so far, in order, with their
+	// deliveries.
+	Events []EmittedEvent `json:"events"`
+}
+
+// RunFlowRequest is the body of POST
+// /standin/v1/portable/flows/{flow_id}/run.
+type RunFlowRequest struct {
+	Status          string `json:"status,omitempty"`
+	Details         string `json:"details,omitempty"`
+	Duration        string `json:"duration,omitempty"`
+	RunAttemptID    int64  `json:"run_attempt_id,omitempty"`
+	SourceID        int64  `json:"source_id,omitempty"`
+	SourceType      string `json:"source_type,omitempty"`
+	DestinationID   int64  `json:"destination_id,omitempty"`
+	DestinationType string `json:"destination_type,omitempty"`
+}
+
+// FlowRun is a started Portable flow run.
+type FlowRun struct {
+	FlowID       Int64 `json:"flow_id"`
+	RunAttemptID Int64 `json:"run_attempt_id"`
+	// EndsAt is the real time sync_end is due.
+	EndsAt time.Time `json:"ends_at"`
+	// Events are the events emitted so far, in order, with their
+	// deliveries.
+	Events []EmittedEvent `json:"events"`
+}

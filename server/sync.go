@@ -1,0 +1,340 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/standin-dev/standin/delivery"
+	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/store"
+)
+
+// DefaultSyncDuration is how long a simulated sync lasts, in emulated time,
+// when nobody says: 5 minutes.
+const DefaultSyncDuration = 5 * time.Minute
+
+// maxChangeAttempts bounds the retries of a connection change that lost a
+// race with another change of the same connection.
+const maxChangeAttempts = 8
+
+// syncOutcome is how a simulated sync ends: sync_end's data.
+type syncOutcome struct {
+	status, reason, taskType string
+	rescheduledAt            time.Time
+}
+
+var successfulSync = syncOutcome{status: delivery.StatusSuccessful}
+
+// connectionChange is one atomic change of a connection: the fields it sets
+// and the events it emits, committed together by store.ConnectionUpdate. It
+// is built against a read of the connection and applies only if the
+// connection has not changed since (IfVersion).
+type connectionChange struct {
+	api       *API
+	c         *store.Connection
+	now       time.Time
+	params    store.ConnectionUpdateParams
+	changed   bool
+	emissions []Emission
+	// sync is the sync this change starts, nil when none; syncEnd is the
+	// index of its sync_end in emissions.
+	sync    *store.ConnectionSync
+	syncEnd int
+}
+
+// changeResult is a committed change.
+type changeResult struct {
+	conn       *store.Connection
+	now        time.Time
+	sync       *store.ConnectionSync
+	events     []store.EventCreateParams
+	deliveries []*store.Delivery
+}
+
+// changeConnection reads the connection, lets build describe a change and
+// commits it, again from a fresh read when another change came first. A
+// change that sets nothing and emits nothing is not written.
+func (a *API) changeConnection(ctx context.Context, id string, build func(ch *connectionChange) error) (*changeResult, error) {
+	for attempt := 1; ; attempt++ {
+		c, err := a.getConnection(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		ch := &connectionChange{
+			api:    a,
+			c:      c,
+			now:    a.now(),
+			params: store.ConnectionUpdateParams{ID: c.ID, IfVersion: c.Version},
+		}
+		if err := build(ch); err != nil {
+			return nil, err
+		}
+		if !ch.changed && len(ch.emissions) == 0 {
+			return &changeResult{conn: c, now: ch.now}, nil
+		}
+		res, err := ch.commit(ctx)
+		if errors.Is(err, store.ErrConflict) && attempt < maxChangeAttempts {
+			continue
+		}
+		if err != nil {
+			return nil, errNotFound("Connector", id, err)
+		}
+		return res, nil
+	}
+}
+
+// emit adds an event of the connection, due at runAt (zero: now), to
+// Fivetran webhooks only.
+func (ch *connectionChange) emit(event string, created time.Time, syncID string, data json.RawMessage, runAt time.Time) {
+	c := ch.c
+	ch.emissions = append(ch.emissions, Emission{
+		Source: delivery.Source{
+			Event:         event,
+			Created:       created,
+			ConnectorType: c.Service,
+			ConnectorID:   c.ID,
+			ConnectorName: c.Schema,
+			GroupID:       c.GroupID,
+			SyncID:        syncID,
+			Data:          data,
+		},
+		RunAt:   runAt,
+		Profile: delivery.ProfileFivetran,
+	})
+}
+
+// startSync starts a sync of emulated length d ending with o: sync_start
+// now, sync_end due when the sync ends, with one sync_id. A running sync is
+// interrupted: its pending sync_end deliveries are cancelled. An ended one
+// has its outcome folded into succeeded_at and failed_at.
+func (ch *connectionChange) startSync(o syncOutcome, d time.Duration, historical bool) error {
+	c, now := ch.c, ch.now
+	data, err := delivery.SyncEndData(o.status, o.reason, o.taskType, o.rescheduledAt)
+	if err != nil {
+		return &inputError{msg: fmt.Sprintf("Invalid value '%s' for field 'status'", o.status), err: err}
+	}
+	if syncRunning(c, now) {
+		ch.params.CancelEventID = c.Sync.EndEventID
+	} else {
+		succeeded, failed := settled(c, now)
+		if succeeded != c.SucceededAt {
+			ch.params.SucceededAt = succeeded
+		}
+		if failed != c.FailedAt {
+			ch.params.FailedAt = failed
+		}
+	}
+	endsAt := now.Add(ch.api.realDuration(d))
+	ch.sync = &store.ConnectionSync{
+		ID:            delivery.NewUUID(),
+		StartedAt:     now,
+		EndsAt:        endsAt,
+		Status:        o.status,
+		Reason:        o.reason,
+		TaskType:      o.taskType,
+		RescheduledAt: o.rescheduledAt,
+		Historical:    historical,
+	}
+	ch.emit(delivery.EventSyncStart, now, ch.sync.ID, nil, time.Time{})
+	ch.syncEnd = len(ch.emissions)
+	ch.emit(delivery.EventSyncEnd, endsAt, ch.sync.ID, data, endsAt)
+	ch.params.Sync = ch.sync
+	if c.ResyncPending {
+		ch.params.ResyncPending = new(false)
+	}
+	ch.changed = true
+	return nil
+}
+
+// firstSync reports whether c has never synced: Fivetran's first sync of a
+// connection is its historical sync.
+func firstSync(c *store.Connection) bool {
+	return c.Sync == nil && c.SucceededAt == nil && c.FailedAt == nil
+}
+
+// commit renders the emissions and writes the change.
+func (ch *connectionChange) commit(ctx context.Context) (*changeResult, error) {
+	events := make([]store.EventCreateParams, 0, len(ch.emissions))
+	for _, em := range ch.emissions {
+		p, err := ch.api.emitter.Prepare(ctx, em)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, p)
+	}
+	if ch.sync != nil {
+		ch.sync.EndEventID = events[ch.syncEnd].Event.ID
+	}
+	ch.params.UpdatedAt = ch.now
+	ch.params.Events = events
+	conn, deliveries, err := ch.api.cfg.Store.ConnectionUpdate(ctx, ch.params)
+	if err != nil {
+		return nil, err
+	}
+	return &changeResult{conn: conn, now: ch.now, sync: ch.sync, events: events, deliveries: deliveries}, nil
+}
+
+// realDuration is the real time an emulated duration takes at the API's
+// time scale.
+func (a *API) realDuration(emulated time.Duration) time.Duration {
+	return time.Duration(math.Round(float64(emulated) / a.cfg.TimeScale))
+}
+
+// SyncConnection implements standin.v1.ConnectionService.
+func (s *connectionServer) SyncConnection(ctx context.Context, req *standinv1.SyncConnectionRequest) (*standinv1.SyncConnectionResponse, error) {
+	_, err := s.api.changeConnection(ctx, req.GetId(), func(ch *connectionChange) error {
+		c := ch.c
+		// Fivetran: a paused connection does not sync; without force, a
+		// running sync is left alone. The call succeeds either way.
+		if c.Paused || (syncRunning(c, ch.now) && !req.GetForce()) {
+			return nil
+		}
+		if req.GetForce() {
+			ch.emit(delivery.EventForceUpdateConnector, ch.now, "", nil, time.Time{})
+		}
+		return ch.startSync(successfulSync, s.api.cfg.SyncDuration, firstSync(c))
+	})
+	if err != nil {
+		return nil, s.api.status(ctx, err)
+	}
+	return &standinv1.SyncConnectionResponse{
+		Code:    codeSuccess,
+		Message: proto.String(fmt.Sprintf("Sync has been successfully triggered for connector with id '%s'", req.GetId())),
+	}, nil
+}
+
+// ResyncConnection implements standin.v1.ConnectionService.
+func (s *connectionServer) ResyncConnection(ctx context.Context, req *standinv1.ResyncConnectionRequest) (*standinv1.ResyncConnectionResponse, error) {
+	if req.Scope != nil && len(req.GetScope().GetFields()) == 0 {
+		return nil, s.api.status(ctx, invalidInput("Field 'scope' must not be empty"))
+	}
+	_, err := s.api.changeConnection(ctx, req.GetId(), func(ch *connectionChange) error {
+		event := delivery.EventResyncConnector
+		if req.Scope != nil {
+			event = delivery.EventResyncTable
+		}
+		ch.emit(event, ch.now, "", nil, time.Time{})
+		if ch.c.Paused {
+			// Fivetran runs it when the connection is resumed.
+			ch.params.ResyncPending = new(true)
+			ch.changed = true
+			return nil
+		}
+		return ch.startSync(successfulSync, s.api.cfg.SyncDuration, true)
+	})
+	if err != nil {
+		return nil, s.api.status(ctx, err)
+	}
+	return &standinv1.ResyncConnectionResponse{Code: codeSuccess, Message: proto.String("Operation performed.")}, nil
+}
+
+// UpdateConnection implements standin.v1.ConnectionService.
+func (s *connectionServer) UpdateConnection(ctx context.Context, req *standinv1.UpdateConnectionRequest) (*standinv1.UpdateConnectionResponse, error) {
+	patch, err := parseConnectionPatch(req.GetBody())
+	if err != nil {
+		return nil, s.api.status(ctx, err)
+	}
+	res, err := s.api.changeConnection(ctx, req.GetId(), func(ch *connectionChange) error {
+		return patch.apply(ch)
+	})
+	if err != nil {
+		return nil, s.api.status(ctx, err)
+	}
+	return &standinv1.UpdateConnectionResponse{
+		Code:    codeSuccess,
+		Message: proto.String("Connector has been updated"),
+		Data:    connectionPB(res.conn, res.now),
+	}, nil
+}
+
+// syncFrequencies are the sync_frequency values Fivetran accepts, in
+// minutes.
+var syncFrequencies = []int{1, 5, 15, 30, 60, 120, 180, 360, 480, 720, 1440}
+
+// notEdits are the fields of Fivetran's connection PATCH that change nothing
+// about the connection itself: they only steer the call.
+var notEdits = []string{"paused", "run_setup_tests", "trust_certificates", "trust_fingerprints"}
+
+// connectionPatch is the part of a connection PATCH body standin applies.
+type connectionPatch struct {
+	paused        *bool
+	syncFrequency *int
+	scheduleType  *string
+	// otherEdits names a field standin does not model that edits the
+	// connection (config, auth, daily_sync_time, ...).
+	otherEdits bool
+}
+
+// parseConnectionPatch reads paused, sync_frequency and schedule_type,
+// checking their types and values, and notes whether other editing fields
+// are present.
+func parseConnectionPatch(body *structpb.Struct) (connectionPatch, error) {
+	var p connectionPatch
+	for name, v := range body.GetFields() {
+		switch name {
+		case "paused":
+			b, ok := v.GetKind().(*structpb.Value_BoolValue)
+			if !ok {
+				return p, invalidInput("Invalid value for field 'paused': must be a boolean")
+			}
+			p.paused = &b.BoolValue
+		case "sync_frequency":
+			n, ok := v.GetKind().(*structpb.Value_NumberValue)
+			if !ok || n.NumberValue != math.Trunc(n.NumberValue) || !slices.Contains(syncFrequencies, int(n.NumberValue)) {
+				return p, invalidInput("Invalid value for field 'sync_frequency': must be one of %v", syncFrequencies)
+			}
+			f := int(n.NumberValue)
+			p.syncFrequency = &f
+		case "schedule_type":
+			t := v.GetStringValue()
+			if t != store.ScheduleTypeAuto && t != store.ScheduleTypeManual {
+				return p, invalidInput("Invalid value for field 'schedule_type': must be '%s' or '%s'", store.ScheduleTypeAuto, store.ScheduleTypeManual)
+			}
+			p.scheduleType = &t
+		default:
+			if !slices.Contains(notEdits, name) {
+				p.otherEdits = true
+			}
+		}
+	}
+	return p, nil
+}
+
+// apply describes the patch as a change of ch.c: edit_connector for edits,
+// then pause_connector or resume_connector when paused changes; resuming a
+// connection whose re-sync waited starts that historical sync.
+func (p connectionPatch) apply(ch *connectionChange) error {
+	c := ch.c
+	edited := p.otherEdits
+	if p.syncFrequency != nil && *p.syncFrequency != c.SyncFrequency {
+		ch.params.SyncFrequency, edited = p.syncFrequency, true
+	}
+	if p.scheduleType != nil && *p.scheduleType != c.ScheduleType {
+		ch.params.ScheduleType, edited = p.scheduleType, true
+	}
+	if edited {
+		ch.changed = true
+		ch.emit(delivery.EventEditConnector, ch.now, "", nil, time.Time{})
+	}
+	if p.paused == nil || *p.paused == c.Paused {
+		return nil
+	}
+	ch.params.Paused, ch.changed = p.paused, true
+	if *p.paused {
+		ch.emit(delivery.EventPauseConnector, ch.now, "", nil, time.Time{})
+		return nil
+	}
+	ch.emit(delivery.EventResumeConnector, ch.now, "", nil, time.Time{})
+	if c.ResyncPending {
+		return ch.startSync(successfulSync, ch.api.cfg.SyncDuration, true)
+	}
+	return nil
+}

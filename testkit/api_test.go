@@ -1,0 +1,327 @@
+package testkit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/testkit"
+)
+
+// TestDeliveryLogHelpers drives the delivery and event log through the
+// typed helpers: list with filters, get with attempts, list and get events,
+// redeliver a delivery that already succeeded.
+func TestDeliveryLogHelpers(t *testing.T) {
+	t.Parallel()
+	sd := testkit.Start(t)
+	rcv := testkit.NewReceiver(t, "s3cret")
+	a := sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL() + "/a", Events: []string{"sync_start", "sync_end"}, Secret: "s3cret"})
+	b := sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL() + "/b", Events: []string{"sync_end"}, Secret: "s3cret"})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	before := time.Now().Add(-time.Second)
+	start := sd.Emit(testkit.Event{Event: "sync_start", ConnectorID: "calm_fox"})
+	end := sd.Emit(testkit.Event{Event: "sync_end", ConnectorID: "calm_fox", Status: "FAILURE", Reason: "boom"})
+	for _, ev := range []testkit.Emitted{start, end} {
+		if _, err := sd.AwaitEventDeliveries(ctx, ev.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	all := sd.ListDeliveries(testkit.DeliveryFilter{})
+	if len(all.Items) != 3 || all.NextCursor != "" {
+		t.Fatalf("all deliveries: %+v", all)
+	}
+	if got := sd.ListDeliveries(testkit.DeliveryFilter{WebhookID: b.ID}); len(got.Items) != 1 || got.Items[0].Event != "sync_end" {
+		t.Errorf("webhook filter: %+v", got)
+	}
+	if got := sd.ListDeliveries(testkit.DeliveryFilter{Event: "sync_start", Status: store.DeliverySucceeded}); len(got.Items) != 1 || got.Items[0].WebhookID != a.ID {
+		t.Errorf("event and status filter: %+v", got)
+	}
+	if got := sd.ListDeliveries(testkit.DeliveryFilter{EventID: end.ID}); len(got.Items) != 2 {
+		t.Errorf("event id filter: %+v", got)
+	}
+	if got := sd.ListDeliveries(testkit.DeliveryFilter{Since: before, Until: time.Now().Add(time.Second)}); len(got.Items) != 3 {
+		t.Errorf("since/until around everything: %d items", len(got.Items))
+	}
+	if got := sd.ListDeliveries(testkit.DeliveryFilter{Until: before}); len(got.Items) != 0 {
+		t.Errorf("until before everything: %+v", got)
+	}
+	p1 := sd.ListDeliveries(testkit.DeliveryFilter{Limit: 2})
+	p2 := sd.ListDeliveries(testkit.DeliveryFilter{Limit: 2, Cursor: p1.NextCursor})
+	if len(p1.Items) != 2 || p1.NextCursor == "" || len(p2.Items) != 1 || p2.Items[0].ID != all.Items[2].ID {
+		t.Errorf("pages %+v / %+v", p1, p2)
+	}
+
+	// One delivery in detail: the event, the exact request, the attempt.
+	id := start.Deliveries[0].ID
+	detail := sd.GetDelivery(id)
+	req := rcv.Requests()[0]
+	if detail.Delivery.ID != id || detail.Delivery.State != store.DeliverySucceeded || detail.Delivery.Attempts != 1 || detail.Delivery.FinishedAt == nil {
+		t.Errorf("delivery %+v", detail.Delivery)
+	}
+	if detail.Event.ID != start.ID || detail.Event.Event != "sync_start" || !strings.Contains(string(detail.Event.Source), `"connector_id":"calm_fox"`) {
+		t.Errorf("event %+v", detail.Event)
+	}
+	if detail.RequestBody != string(req.Body) {
+		t.Errorf("request body %s, receiver got %s", detail.RequestBody, req.Body)
+	}
+	if sig := detail.RequestHeaders["X-Fivetran-Signature-256"]; sig == "" || sig != req.Header.Get("X-Fivetran-Signature-256") {
+		t.Errorf("request headers %v, receiver got signature %q", detail.RequestHeaders, req.Header.Get("X-Fivetran-Signature-256"))
+	}
+	if len(detail.Attempts) != 1 {
+		t.Fatalf("attempts %+v", detail.Attempts)
+	}
+	at := detail.Attempts[0]
+	if at.Number != 1 || at.Manual || at.Status != 200 || !at.Succeeded || at.URL != rcv.URL()+"/a" || at.EmulatedDelay != 0 ||
+		!at.EmulatedAt.Equal(at.StartedAt) || at.Latency <= 0 || at.RequestHeaders["Content-Type"] != "application/json" {
+		t.Errorf("attempt %+v", at)
+	}
+
+	// The event log.
+	events := sd.ListEvents(testkit.EventFilter{})
+	if len(events.Items) != 2 || events.Items[0].ID != end.ID || events.Items[1].ID != start.ID {
+		t.Errorf("events newest first: %+v", events)
+	}
+	if got := sd.ListEvents(testkit.EventFilter{Event: "sync_end", Since: before}); len(got.Items) != 1 || got.Items[0].ID != end.ID {
+		t.Errorf("event filter: %+v", got)
+	}
+	if got := sd.ListEvents(testkit.EventFilter{Limit: 1}); len(got.Items) != 1 || got.NextCursor == "" {
+		t.Errorf("event page: %+v", got)
+	} else if next := sd.ListEvents(testkit.EventFilter{Limit: 1, Cursor: got.NextCursor}); len(next.Items) != 1 || next.Items[0].ID != start.ID {
+		t.Errorf("event page 2: %+v", next)
+	}
+	ev := sd.GetEvent(end.ID)
+	if ev.Event.ID != end.ID || len(ev.Deliveries) != 2 || ev.Deliveries[0].WebhookID != a.ID || ev.Deliveries[1].WebhookID != b.ID {
+		t.Errorf("event detail %+v", ev)
+	}
+	for _, d := range ev.Deliveries {
+		if d.State != store.DeliverySucceeded {
+			t.Errorf("event delivery %s is %s", d.ID, d.State)
+		}
+	}
+
+	// A redelivery of a delivery that already succeeded: one more request,
+	// the same body, recorded as manual.
+	if got := sd.Redeliver(id); got.ID != id || got.State != store.DeliverySucceeded {
+		t.Errorf("redeliver answered %+v", got)
+	}
+	d, attempts, err := sd.AwaitAttempts(ctx, id, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.State != store.DeliverySucceeded || !attempts[1].Manual || attempts[1].StatusCode != 200 {
+		t.Errorf("after redelivery: %s, attempt %+v", d.State, attempts[1])
+	}
+	reqs, err := rcv.AwaitRequests(ctx, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(reqs[3].Body) != string(req.Body) || reqs[3].SignatureErr != nil {
+		t.Errorf("redelivered request %s (signature: %v), want the original body", reqs[3].Body, reqs[3].SignatureErr)
+	}
+
+	// Refusals come back as *APIError from Do.
+	var apiErr *testkit.APIError
+	err = sd.Do(ctx, http.MethodPost, "/standin/v1/deliveries/"+id+"/cancel", struct{}{}, nil)
+	if !errors.As(err, &apiErr) || apiErr.HTTPStatus != http.StatusConflict || apiErr.Code != "Conflict" {
+		t.Errorf("cancel a succeeded delivery: %v", err)
+	}
+	err = sd.Do(ctx, http.MethodGet, "/standin/v1/events/nope", nil, nil)
+	if !errors.As(err, &apiErr) || apiErr.HTTPStatus != http.StatusNotFound || apiErr.Code != "NotFound_Event" {
+		t.Errorf("unknown event: %v", err)
+	}
+}
+
+// TestCancelInFlight cancels a delivery while its first attempt is held by
+// the receiver. The attempt is still recorded, the delivery stays
+// cancelled, and no retry follows: a whole 24-hour schedule of another
+// delivery runs to its end meanwhile, so every retry of the cancelled one
+// would have been due long before.
+func TestCancelInFlight(t *testing.T) {
+	t.Parallel()
+	sd := testkit.Start(t, testkit.Config{TimeScale: 1e6})
+	held := testkit.NewReceiver(t, "")
+	held.Respond(testkit.Response{Hang: true})
+	held.Default = testkit.Response{Status: http.StatusOK} // a retry would succeed
+	failing := testkit.NewReceiver(t, "")
+	failing.Default = testkit.Response{Status: http.StatusInternalServerError}
+	sd.CreateWebhook(testkit.WebhookParams{URL: held.URL(), Events: []string{"sync_start"}})
+	sd.CreateWebhook(testkit.WebhookParams{URL: failing.URL(), Events: []string{"sync_end"}})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id := sd.Emit(testkit.Event{Event: "sync_start"}).Deliveries[0].ID
+	if _, err := held.AwaitRequests(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := sd.CancelDelivery(id); got.State != store.DeliveryCancelled || got.FinishedAt == nil || got.NextAttemptAt != nil {
+		t.Fatalf("cancel answered %+v", got)
+	}
+	d, _, err := sd.AwaitDelivery(ctx, id, store.DeliveryCancelled)
+	if err != nil || d.State != store.DeliveryCancelled {
+		t.Fatalf("after cancel: %v %v", d, err)
+	}
+	held.Close() // the held attempt fails now
+
+	d, attempts, err := sd.AwaitAttempts(ctx, id, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.State != store.DeliveryCancelled || attempts[0].Error == "" {
+		t.Errorf("after the held attempt failed: %s, attempt %+v; want cancelled", d.State, attempts[0])
+	}
+
+	other := sd.Emit(testkit.Event{Event: "sync_end"}).Deliveries[0].ID
+	if d, _, err := sd.AwaitDelivery(ctx, other); err != nil || d.State != store.DeliveryFailed {
+		t.Fatalf("the other delivery: %v %v", d, err)
+	}
+	d, attempts, err = sd.Delivery(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.State != store.DeliveryCancelled || len(attempts) != 1 || d.NextAttemptAt != nil {
+		t.Errorf("cancelled delivery is %s with %d attempts (next %v); want cancelled with 1", d.State, len(attempts), d.NextAttemptAt)
+	}
+
+	// Cancelling it again is a conflict; redelivering it still works.
+	var apiErr *testkit.APIError
+	err = sd.Do(ctx, http.MethodPost, "/standin/v1/deliveries/"+id+"/cancel", nil, nil)
+	if !errors.As(err, &apiErr) || apiErr.HTTPStatus != http.StatusConflict ||
+		!strings.Contains(apiErr.Message, "in state 'cancelled'") {
+		t.Errorf("second cancel: %v", err)
+	}
+}
+
+// TestAwaitTimeouts checks that every Await says what it waited for and
+// where things stand when its context ends.
+func TestAwaitTimeouts(t *testing.T) {
+	t.Parallel()
+	sd := testkit.Start(t) // real time: the first retry is 6 minutes away
+	rcv := testkit.NewReceiver(t, "")
+	rcv.Default = testkit.Response{Status: http.StatusServiceUnavailable}
+	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL(), Events: []string{"sync_end"}})
+	emitted := sd.Emit(testkit.Event{Event: "sync_end"})
+	id := emitted.Deliveries[0].ID
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, _, err := sd.AwaitDelivery(ctx, id, store.DeliveryRetrying); err != nil {
+		t.Fatal(err)
+	}
+
+	short := func() context.Context {
+		c, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		t.Cleanup(cancel)
+		return c
+	}
+	check := func(name string, err error, want ...string) {
+		t.Helper()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s: %v, want a deadline error", name, err)
+			return
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %q does not say %q", name, err, w)
+			}
+		}
+	}
+	_, _, err := sd.AwaitDelivery(short(), id)
+	check("AwaitDelivery", err, id, "waited for state [succeeded failed cancelled]", "it is retrying after 1 attempts (last: receiver answered HTTP 503)", "next attempt due")
+	_, _, err = sd.AwaitAttempts(short(), id, 3)
+	check("AwaitAttempts", err, "waited for 3 attempts", "it is retrying after 1 attempts")
+	_, _, err = sd.AwaitDelivery(short(), "no_such")
+	check("AwaitDelivery unknown", err, "no_such", "it does not exist")
+	_, err = sd.AwaitEventDeliveries(short(), emitted.ID)
+	check("AwaitEventDeliveries", err, emitted.ID, "1 of 1 are not", id+" is retrying after 1 attempts")
+	_, err = rcv.AwaitRequests(short(), 5)
+	check("AwaitRequests", err, "waited for 5 requests, got 1")
+
+	if _, err := sd.AwaitEventDeliveries(ctx, "no_such"); err == nil || !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("AwaitEventDeliveries of an unknown event: %v, want not found", err)
+	}
+}
+
+// TestParallelInstances runs eight standins at once, each with its own
+// database, ports and receiver.
+func TestParallelInstances(t *testing.T) {
+	t.Parallel()
+	for i := range 8 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			sd := testkit.Start(t, testkit.Config{TimeScale: 1e5})
+			secret := fmt.Sprintf("secret-%d", i)
+			rcv := testkit.NewReceiver(t, secret)
+			rcv.FailFirst(1, 0)
+			sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL(), Events: []string{"sync_end"}, Secret: secret})
+			emitted := sd.Emit(testkit.Event{Event: "sync_end", ConnectorID: fmt.Sprintf("connector_%d", i)})
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			d, attempts, err := sd.AwaitDelivery(ctx, emitted.Deliveries[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.State != store.DeliverySucceeded || len(attempts) != 2 || attempts[1].EmulatedDelay != 6*time.Minute {
+				t.Fatalf("state %s after %d attempts", d.State, len(attempts))
+			}
+			reqs := rcv.Requests()
+			if len(reqs) != 2 {
+				t.Fatalf("receiver got %d requests from its own instance, want 2", len(reqs))
+			}
+			for _, r := range reqs {
+				if r.SignatureErr != nil || !strings.Contains(string(r.Body), fmt.Sprintf(`"connector_id":"connector_%d"`, i)) {
+					t.Errorf("request %s (signature: %v)", r.Body, r.SignatureErr)
+				}
+			}
+		})
+	}
+}
+
+// TestHarness checks that a Harness runs cleanups last first, removes its
+// temporary directories and turns Fatalf into a panic.
+func TestHarness(t *testing.T) {
+	t.Parallel()
+	h := testkit.NewHarness()
+	var order []int
+	h.Cleanup(func() { order = append(order, 1) })
+	h.Cleanup(func() {
+		order = append(order, 2)
+		h.Cleanup(func() { order = append(order, 3) })
+	})
+	dir := h.TempDir()
+	h.Close()
+	h.Close()
+	if fmt.Sprint(order) != "[2 3 1]" {
+		t.Errorf("cleanup order %v, want [2 3 1]", order)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("temp dir %s survived Close", dir)
+	}
+	if h.Failed() {
+		t.Error("harness failed without an error")
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "boom 7") || !h.Failed() {
+			t.Errorf("Fatalf: recovered %v, failed %v", r, h.Failed())
+		}
+	}()
+	h.Fatalf("boom %d", 7)
+}
+
+// BenchmarkStart measures what a test pays per instance: Start (a fresh
+// migrated SQLite file, API and workers on random ports) and its cleanup.
+func BenchmarkStart(b *testing.B) {
+	for b.Loop() {
+		h := testkit.NewHarness()
+		testkit.Start(h)
+		h.Close()
+	}
+}
