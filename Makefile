@@ -15,7 +15,7 @@ GRPC_GATEWAY_VERSION        := v2.33.0
 STANDIN_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export STANDIN_TEST_DATABASE_URL
 
-.PHONY: help run build test generate check-generated tools lint bench clean
+.PHONY: help run build test fuzz generate check-generated tools lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -29,6 +29,19 @@ build: ## build ./bin/standin
 test: ## run every test (PostgreSQL tests use STANDIN_TEST_DATABASE_URL)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+# Fuzz targets (package:Func) that `make fuzz` runs for FUZZTIME each; go test
+# fuzzes one target per run. Their seed corpora (f.Add and testdata/fuzz/)
+# also run as plain tests in `make test`. A failing input is written to the
+# package's testdata/fuzz/<Func>/, to be committed with the fix.
+FUZZTIME     ?= 10s
+FUZZ_TARGETS := ./server:FuzzAPIRequest ./server:FuzzDecodeCursor ./delivery:FuzzVerify ./delivery:FuzzSigningRoundTrip
+
+fuzz: ## run each fuzz target for FUZZTIME (default 10s)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+	  $(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) $${t%%:*}; \
+	done
 
 $(BIN)/buf:
 	GOBIN=$(BIN) $(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
@@ -53,6 +66,13 @@ check-generated: generate ## fail when committed generated code is stale
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
+
+# `make bench` flags for cmd/standin-bench, e.g. BENCH_FLAGS="--events 5000 --backends sqlite".
+BENCH_FLAGS ?=
+
+bench: build ## end-to-end benchmarks on SQLite and PostgreSQL, vs bare River (table + bench-results.json)
+	$(GO) build -o bin/standin-bench ./cmd/standin-bench
+	./bin/standin-bench --standin ./bin/standin --database-url "$(STANDIN_TEST_DATABASE_URL)" --out bench-results.json $(BENCH_FLAGS)
 
 clean: ## remove build output
 	rm -rf bin

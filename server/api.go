@@ -26,8 +26,17 @@ import (
 const CreatedBy = "_standin"
 
 // MaxBodyBytes is the largest request body the REST API reads (1 MiB);
-// larger bodies are refused with 413.
+// larger bodies are refused with 413. It is also the largest request message
+// the gRPC server accepts (larger ones fail with ResourceExhausted).
 const MaxBodyBytes = 1 << 20
+
+// MaxURLLength is the longest webhook URL accepted, in bytes (2048, the
+// de-facto limit of browsers and many proxies); longer ones are refused
+// with 400 InvalidInput.
+const MaxURLLength = 2048
+
+// MaxGroupIDLength is the longest group id accepted in a path, in bytes.
+const MaxGroupIDLength = 256
 
 // List page sizes.
 const (
@@ -186,6 +195,7 @@ func (a *API) GRPCServer() *grpc.Server { return a.grpc }
 
 func (a *API) newGRPCServer() *grpc.Server {
 	s := grpc.NewServer(
+		grpc.MaxRecvMsgSize(MaxBodyBytes),
 		grpc.ChainUnaryInterceptor(a.logUnary, a.authUnary),
 		grpc.ChainStreamInterceptor(a.authStream),
 	)
@@ -260,5 +270,5 @@ func (a *API) newHTTPHandler() (http.Handler, error) {
 	if err := mux.HandlePath(http.MethodGet, openAPIPath, serveOpenAPI); err != nil {
 		return nil, err
 	}
-	return a.logRequests(a.authenticate(a.limitBody(mux))), nil
+	return a.logRequests(a.authenticate(a.limitBody(requireJSON(mux)))), nil
 }

@@ -233,6 +233,8 @@ func (s *Server) Serve(ctx context.Context, lis Listeners) error {
 	var httpSrv *http.Server
 	if s.api != nil && lis.HTTP != nil {
 		httpSrv = &http.Server{Handler: s.api.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}
+		// Shutdown closes the listeners before it calls this.
+		httpSrv.RegisterOnShutdown(func() { log.Info("http api closed: no new requests are accepted") })
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -25,15 +25,23 @@ func newCredentials(key, secret string) *credentials {
 	return &credentials{key: sha256.Sum256([]byte(key)), secret: sha256.Sum256([]byte(secret))}
 }
 
-// check returns an *authError unless ok (Basic credentials were given) and
-// key and secret match, compared in constant time.
+// checkAuthorization returns an *authError unless the first of values (an
+// Authorization header, or gRPC "authorization" metadata) holds HTTP Basic
+// credentials whose key and secret match, compared in constant time. The
+// error says whether the credentials were missing, malformed (another
+// scheme, bad base64, no colon) or wrong, never what was sent.
 //
 // Fivetran does not publish the error code of a 401; standin answers
 // {"code":"Unauthorized","message":"…"} with WWW-Authenticate: Basic
 // realm="standin".
-func (c *credentials) check(key, secret string, ok bool) error {
-	if !ok {
+func (c *credentials) checkAuthorization(values []string) error {
+	if len(values) == 0 {
 		return &authError{msg: "Missing credentials: use HTTP Basic authentication with the API key and secret"}
+	}
+	r := http.Request{Header: http.Header{"Authorization": values[:1]}}
+	key, secret, ok := r.BasicAuth()
+	if !ok {
+		return &authError{msg: "Malformed Authorization header: use HTTP Basic authentication with the API key and secret"}
 	}
 	k, s := sha256.Sum256([]byte(key)), sha256.Sum256([]byte(secret))
 	if subtle.ConstantTimeCompare(k[:], c.key[:])&subtle.ConstantTimeCompare(s[:], c.secret[:]) != 1 {
@@ -45,13 +53,7 @@ func (c *credentials) check(key, secret string, ok bool) error {
 // checkMetadata checks the "authorization: Basic …" metadata of a gRPC call.
 func (c *credentials) checkMetadata(ctx context.Context) error {
 	md, _ := metadata.FromIncomingContext(ctx)
-	values := md.Get("authorization")
-	if len(values) == 0 {
-		return c.check("", "", false)
-	}
-	r := http.Request{Header: http.Header{"Authorization": values[:1]}}
-	key, secret, ok := r.BasicAuth()
-	return c.check(key, secret, ok)
+	return c.checkAuthorization(md.Get("authorization"))
 }
 
 // authExempt reports whether a gRPC method needs no credentials: health

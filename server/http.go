@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -57,8 +58,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		key, secret, ok := r.BasicAuth()
-		if err := a.creds.check(key, secret, ok); err != nil {
+		if err := a.creds.checkAuthorization(r.Header.Values("Authorization")); err != nil {
 			a.writeError(w, r, err)
 			return
 		}
@@ -86,8 +86,37 @@ func (a *API) limitBody(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// requireJSON refuses a request body that is not JSON with 415 and an
+// InvalidInput envelope naming the Content-Type: the API reads JSON only, as
+// Fivetran's does. application/json and application/*+json (with any
+// parameters) are accepted, and so is a body without a Content-Type. It
+// runs after limitBody, which sets ContentLength to the body read.
+func requireJSON(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ct := r.Header.Get("Content-Type"); r.ContentLength > 0 && ct != "" && !isJSONMediaType(ct) {
+			writeEnvelope(w, http.StatusUnsupportedMediaType, envelope{
+				Code:    codeInvalidInput,
+				Message: fmt.Sprintf("Unsupported Content-Type '%s': send a JSON body with Content-Type: application/json", ct),
+			})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isJSONMediaType reports whether a Content-Type is application/json or
+// application/*+json.
+func isJSONMediaType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == contentTypeJSON || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }
 
 // statusRecorder remembers the status code written through it.

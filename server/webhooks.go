@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
@@ -56,8 +58,10 @@ func (s *webhookServer) CreateGroupWebhook(ctx context.Context, req *standinv1.C
 // create validates spec, checks the URL when the webhook starts active and
 // stores the webhook under a fresh id.
 func (s *webhookServer) create(ctx context.Context, typ, groupID string, spec *standinv1.WebhookSpec) (*store.Webhook, error) {
-	if typ == store.WebhookTypeGroup && groupID == "" {
-		return nil, invalidInput("Field 'group_id' is required")
+	if typ == store.WebhookTypeGroup {
+		if err := checkGroupID(groupID); err != nil {
+			return nil, err
+		}
 	}
 	if spec == nil {
 		spec = &standinv1.WebhookSpec{}
@@ -371,8 +375,11 @@ func (a *API) checkURL(ctx context.Context, wh *store.Webhook) error {
 }
 
 // checkURLSyntax requires an absolute http(s) URL (https only when
-// StrictHTTPS).
+// StrictHTTPS) of at most MaxURLLength bytes.
 func (a *API) checkURLSyntax(raw string) error {
+	if len(raw) > MaxURLLength {
+		return invalidInput("Field 'url' must be at most %d characters long", MaxURLLength)
+	}
 	u, err := url.Parse(raw)
 	ok := err == nil && u.Host != "" && (u.Scheme == "https" || (u.Scheme == "http" && !a.cfg.StrictHTTPS))
 	switch {
@@ -383,6 +390,20 @@ func (a *API) checkURLSyntax(raw string) error {
 	default:
 		return invalidInput("Field 'url' must be an absolute http(s) URL")
 	}
+}
+
+// checkGroupID requires a group id of 1 to MaxGroupIDLength bytes of valid
+// UTF-8 without control characters: it is echoed in responses and payloads.
+func checkGroupID(id string) error {
+	switch {
+	case id == "":
+		return invalidInput("Field 'group_id' is required")
+	case len(id) > MaxGroupIDLength:
+		return invalidInput("Field 'group_id' must be at most %d characters long", MaxGroupIDLength)
+	case !utf8.ValidString(id) || strings.ContainsFunc(id, unicode.IsControl):
+		return invalidInput("Field 'group_id' must be printable text")
+	}
+	return nil
 }
 
 // parseProfile accepts "", "fivetran" and "portable".

@@ -12,6 +12,7 @@ package testkit
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,6 +52,10 @@ type Config struct {
 	// SendTimeout is the delivery request timeout. Defaults to 10 s, as
 	// Fivetran.
 	SendTimeout time.Duration
+	// TLSConfig configures TLS to receivers, e.g. RootCAs holding a test
+	// server's certificate, or InsecureSkipVerify. Defaults to Go's
+	// defaults: a self-signed receiver fails every attempt.
+	TLSConfig *tls.Config
 	// Logger receives standin's logs. Defaults to discarding them.
 	Logger *slog.Logger
 }
@@ -98,7 +103,7 @@ func Start(tb TB, cfg ...Config) *Standin {
 		APISecret:         c.APISecret,
 		TimeScale:         c.TimeScale,
 		SkipURLCheck:      !c.URLCheck,
-		Sender:            &delivery.Sender{Timeout: c.SendTimeout},
+		Sender:            &delivery.Sender{Timeout: c.SendTimeout, TLSConfig: c.TLSConfig},
 		FetchPollInterval: 5 * time.Millisecond,
 		ShutdownTimeout:   5 * time.Second,
 		Logger:            c.Logger,

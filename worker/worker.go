@@ -172,6 +172,13 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 		return river.JobCancel(fmt.Errorf("sign delivery %s: %w", dl.ID, err))
 	}
 	resp := d.sender.Send(ctx, delivery.Request{URL: wh.URL, Header: header, Body: dl.Body})
+	if err := ctx.Err(); err != nil {
+		// Cancelled by a shutdown that ran out of time: the attempt did not
+		// finish, and not through the receiver's fault, so it is not
+		// recorded; River runs the job again (after a restart) with the
+		// same retry number.
+		return fmt.Errorf("delivery %s: attempt interrupted: %w", dl.ID, err)
+	}
 	ok := resp.Err == nil && profile.Succeeded(resp.Status)
 
 	attempt := store.Attempt{
@@ -180,7 +187,7 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 		URL:             wh.URL,
 		StartedAt:       now,
 		EmulatedDelay:   emulatedDelay,
-		RequestHeaders:  resp.RequestHeader,
+		RequestHeaders:  wh.Signing.Redact(resp.RequestHeader), // a token is a secret; signatures are not
 		StatusCode:      resp.Status,
 		Latency:         resp.Latency,
 		ResponseHeaders: resp.Header,

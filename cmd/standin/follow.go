@@ -77,7 +77,6 @@ type followed struct {
 	raw      json.RawMessage
 	attempts int
 	state    string
-	next     string
 	done     bool
 }
 
@@ -192,7 +191,7 @@ func (f *follower) report(s *followed, d *apiclient.DeliveryDetail) {
 	case next != "" && (dl.State != s.state || len(d.Attempts) != s.attempts):
 		fmt.Fprintf(f.out, "  %s  %s\n", s.label, next)
 	}
-	s.detail, s.attempts, s.state, s.next = d, len(d.Attempts), dl.State, next
+	s.detail, s.attempts, s.state = d, len(d.Attempts), dl.State
 }
 
 // describeAttempt is one line about one attempt; retry is the number of

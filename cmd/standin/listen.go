@@ -48,12 +48,13 @@ X-Fivetran-Signature-256), exactly as a receiver would.
 It answers as told, so you can watch standin's retries without writing a
 receiver: 200 by default, --status CODE for every request, --fail-first N to
 answer 500 to the first N attempts of each body and then 200 (except test_event,
-the one-shot URL check of a webhook being created or activated, which gets 200),
---delay D to hold each answer back (standin's timeout is 10 s). With --forward URL each request is
-relayed (same body and headers) to your own receiver, whose answer is printed
-and passed back to standin.
+the one-shot URL check of a webhook being created or activated, which gets
+200), --delay D to hold each answer back (standin's timeout is 10 s). With
+--forward URL each request is relayed (same body and headers) to your own
+receiver, whose answer is printed and passed back to standin.
 
---port 0 picks a free port. Ctrl-C stops it (exit 0).`,
+--port 0 picks a free port; the secret may also come from
+STANDIN_LISTEN_SECRET. Ctrl-C stops it (exit 0).`,
 		Example: `  # print what arrives and verify Fivetran signatures
   standin listen --port 9000 --secret my_secret
 

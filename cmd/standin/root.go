@@ -53,7 +53,13 @@ func newRootCmd() *cobra.Command {
 		Long: `standin sends your webhook receiver exactly what Fivetran or Portable would:
 the same JSON, the same signature header, the same retries for up to 24 hours.
 Its management API is Fivetran's webhook REST API (point your provisioning code
-at http://localhost:8080/v1), and it runs offline, in CI and inside Go tests.`,
+at http://localhost:8080/v1), and it runs offline, in CI and inside Go tests.
+
+The other commands talk to a running standin (--api-url, STANDIN_API_URL).
+Exit codes: 0 success; 1 an API error (its code and message on stderr), standin
+unreachable or another failure; 2 a usage error; 3 a receiver did not accept a
+delivery that --wait followed (or a webhooks test); 130 Ctrl-C during --wait.
+standin listen and standin serve end with 0 on Ctrl-C.`,
 		Example: `  standin serve --time-scale 60            # run standin
   standin listen --port 9000 --secret s    # a receiver that prints what arrives
   standin webhooks create --url http://127.0.0.1:9000 --events sync_end --secret s

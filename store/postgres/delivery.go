@@ -112,6 +112,7 @@ func (s *Store) DeliveryEnqueue(ctx context.Context, args store.DeliverArgs) err
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("enqueue delivery %s: commit: %w", args.DeliveryID, err)
 	}
+	s.notifier.wake()
 	return nil
 }
 

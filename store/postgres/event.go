@@ -31,6 +31,9 @@ func (s *Store) EventCreate(ctx context.Context, params store.EventCreateParams)
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("create event %s: commit: %w", ev.ID, err)
 	}
+	if len(deliveries) > 0 {
+		s.notifier.wake()
+	}
 	return deliveries, nil
 }
 

@@ -10,6 +10,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -77,14 +78,6 @@ type Config struct {
 // PostgreSQL's default max_connections of 100.
 const DefaultMaxConns = 16
 
-// insertNotifyInterval is the shortest time between two notifications of
-// new jobs that EventCreate sends the workers (River's insert notification
-// limiter runs at the inserting client's FetchCooldown, 100 ms by default).
-// Workers poll only every 50 ms, so each emitted event notifies unless one
-// did within the last millisecond: a delivery starts within a few
-// milliseconds of its emit instead of up to a poll interval later.
-const insertNotifyInterval = time.Millisecond
-
 // fetchPollInterval is how often a River client built by Queue polls for
 // jobs unless its config says otherwise: only a fallback to LISTEN/NOTIFY.
 const fetchPollInterval = 50 * time.Millisecond
@@ -120,6 +113,7 @@ type Store struct {
 	inserter *river.Client[pgx.Tx] // insert-only: no queues, never started
 	goose    *goose.Provider
 	river    *rivermigrate.Migrator[pgx.Tx]
+	notifier *jobNotifier // wakes the workers after jobs commit (notify.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -170,11 +164,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 }
 
 func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
-	inserter, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Logger:        cfg.Logger,
-		Schema:        cfg.Schema,
-		FetchCooldown: insertNotifyInterval, // its insert notification limit
-	})
+	inserter, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: cfg.Logger, Schema: cfg.Schema})
 	if err != nil {
 		return nil, fmt.Errorf("create river insert client: %w", err)
 	}
@@ -205,11 +195,13 @@ func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		inserter: inserter,
 		goose:    provider,
 		river:    migrator,
+		notifier: startJobNotifier(pool, cfg.Schema, cfg.Logger),
 	}, nil
 }
 
 // Close closes the pool. Clients returned by Queue must be stopped first.
 func (s *Store) Close() error {
+	s.notifier.stop()
 	err := s.sqlDB.Close()
 	s.pool.Close()
 	if err != nil {
@@ -224,14 +216,16 @@ func (s *Store) Close() error {
 // a dead process and gets River's rescuer to take them over as soon as they
 // have run for config.RescueStuckJobsAfter, instead of at its next 30 s tick
 // (see rescue.go); a zero RescueStuckJobsAfter leaves River's defaults. A
-// zero config.FetchPollInterval is 50 ms.
+// zero config.FetchPollInterval is 50 ms, or the fetch cooldown if that is
+// longer.
 func (s *Store) Queue(config *river.Config) (store.Queue, error) {
 	var cfg river.Config
 	if config != nil {
 		cfg = *config
 	}
 	if cfg.FetchPollInterval == 0 {
-		cfg.FetchPollInterval = fetchPollInterval
+		// River requires it to be at least the fetch cooldown.
+		cfg.FetchPollInterval = max(fetchPollInterval, cmp.Or(cfg.FetchCooldown, river.FetchCooldownDefault))
 	}
 	if cfg.Schema == "" {
 		cfg.Schema = s.schema

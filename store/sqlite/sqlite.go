@@ -18,6 +18,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -26,6 +27,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -96,6 +98,7 @@ type Store struct {
 	inserter *river.Client[*sql.Tx] // insert-only: no queues, never started
 	goose    *goose.Provider
 	river    *rivermigrate.Migrator[*sql.Tx]
+	lock     *os.File // held while this store is the file's only user; see orphans.go
 }
 
 var _ store.Store = (*Store)(nil)
@@ -132,6 +135,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			_ = db.Close()
 			return nil, err
 		}
+	}
+	if cfg.Path != MemoryPath {
+		s.lock = s.releaseOrphans(ctx)
 	}
 	return s, nil
 }
@@ -189,6 +195,9 @@ func dsn(path string) string {
 // Close closes the database. Clients returned by Queue must be stopped
 // first.
 func (s *Store) Close() error {
+	if s.lock != nil {
+		defer s.lock.Close() // releases the lock
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close sqlite %s: %w", s.path, err)
 	}
@@ -198,7 +207,8 @@ func (s *Store) Close() error {
 // Queue returns a River client on this database with a copy of config whose
 // Logger, when nil, is the store's. On SQLite River polls for jobs (there is
 // no LISTEN/NOTIFY), so config.FetchPollInterval bounds how soon a new
-// delivery is picked up; when zero it is FetchPollInterval (10 ms).
+// delivery is picked up; when zero it is FetchPollInterval (10 ms), or the
+// fetch cooldown if that is longer.
 func (s *Store) Queue(config *river.Config) (store.Queue, error) {
 	var cfg river.Config
 	if config != nil {
@@ -208,7 +218,8 @@ func (s *Store) Queue(config *river.Config) (store.Queue, error) {
 		cfg.Logger = s.logger
 	}
 	if cfg.FetchPollInterval == 0 {
-		cfg.FetchPollInterval = FetchPollInterval
+		// River requires it to be at least the fetch cooldown.
+		cfg.FetchPollInterval = max(FetchPollInterval, cmp.Or(cfg.FetchCooldown, river.FetchCooldownDefault))
 	}
 	client, err := river.NewClient(riversqlite.New(s.db), &cfg)
 	if err != nil {

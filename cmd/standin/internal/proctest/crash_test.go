@@ -43,14 +43,15 @@ func crashMidDelivery(t *testing.T, killLeader bool) {
 	// held request either gets released (then answered 200) or is cut off
 	// by its sender dying (then reported on cut).
 	rc := newReceiver(t)
-	type arrival struct{ connector string }
 	var (
 		mu      sync.Mutex
 		holding int
-		held    = make(chan arrival, 2)
+		held    = make(chan string, 2)
 		cut     = make(chan string, 2)
 		release = make(chan struct{})
+		freeAll = sync.OnceFunc(func() { close(release) })
 	)
+	t.Cleanup(freeAll) // never leave a handler waiting, even after a failure
 	rc.hold = func(w http.ResponseWriter, r *http.Request, connector string) bool {
 		mu.Lock()
 		if holding == 2 {
@@ -59,7 +60,7 @@ func crashMidDelivery(t *testing.T, killLeader bool) {
 		}
 		holding++
 		mu.Unlock()
-		held <- arrival{connector}
+		held <- connector
 		select {
 		case <-release:
 			return false
@@ -71,9 +72,10 @@ func crashMidDelivery(t *testing.T, killLeader bool) {
 
 	// One delivery in flight per process, so the two held requests are one
 	// in each. The send timeout only has to outlast the moment between a
-	// request's arrival and the kill; the rescue horizon then covers it
-	// plus a second for storage (see worker.Config.RescueStuckJobsAfter).
-	workerArgs := []string{"--skip-migrate", "--max-workers", "1", "--send-timeout", "3s", "--rescue-after", "4s"}
+	// request's arrival and the kill (and the survivor's release); the
+	// rescue horizon then covers it plus a second for storage (see
+	// worker.Config.RescueStuckJobsAfter).
+	workerArgs := []string{"--skip-migrate", "--max-workers", "1", "--send-timeout", "5s", "--rescue-after", "6s"}
 	api := serve(t, "api", db, "api", "--skip-migrate")
 	first := serve(t, "worker-first", db, "worker", workerArgs...)
 	awaitLeader(t, conn, first.ClientID)
@@ -97,17 +99,16 @@ func crashMidDelivery(t *testing.T, killLeader bool) {
 		}
 		ids[i] = id
 	}
-	emit(0)
-	emit(1)
+	// Two deliveries go in flight, one per process; the others queue.
+	for i := range events {
+		emit(i)
+	}
 	for range 2 {
 		select {
 		case <-held:
 		case <-ctx.Done():
 			t.Fatal("the two worker processes did not both start a delivery")
 		}
-	}
-	for i := 2; i < events; i++ { // queued behind the two in flight
-		emit(i)
 	}
 
 	victim.Kill()
@@ -118,7 +119,7 @@ func crashMidDelivery(t *testing.T, killLeader bool) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the killed process's request was not cut off")
 	}
-	close(release) // the survivor's request now succeeds
+	freeAll() // the survivor's request now succeeds
 	lostID := ids[slices.Index(connectors, lost)]
 	t.Logf("killed %s (River leader: %v) in the middle of delivering %s (delivery %s)", victim.Name, killLeader, lost, lostID)
 

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/store/sqlite"
+)
+
+// TestSIGKILLDuringWritesSQLite kills `standin serve` with SIGKILL while
+// four clients emit events as fast as they can and deliveries are in
+// flight, then starts it again on the same SQLite file. Every event whose
+// emit was answered 200 must have all its deliveries (one per webhook), and
+// every stored delivery must complete; events that were mid-request at the
+// kill are stored whole or not at all. The receiver sees every delivery,
+// and sees one twice only if it was in flight at the kill (at-least-once).
+func TestSIGKILLDuringWritesSQLite(t *testing.T) {
+	t.Parallel()
+	const (
+		emitters   = 4
+		maxWorkers = 4
+		ackTarget  = 40 // events acknowledged before the kill
+	)
+	bin := hardenBinary(t)
+	db := filepath.Join(t.TempDir(), "standin.db")
+	// Once holding is on, the receiver keeps the next two requests until
+	// after the kill: those deliveries are certainly in flight when the
+	// process dies.
+	var (
+		holding atomic.Bool
+		nHeld   atomic.Int32
+		heldIDs = make(chan string, 2)
+		release = make(chan struct{})
+	)
+	rcv := newHookReceiver(t, func(r *http.Request, _ int) int {
+		if holding.Load() && nHeld.Add(1) <= 2 {
+			heldIDs <- r.Header.Get("Webhook-Id")
+			<-release
+		}
+		return http.StatusOK
+	})
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	logs := newLogWatch()
+	flags := []string{"--skip-url-check", "--time-scale", "3600", "--max-workers", strconv.Itoa(maxWorkers)}
+	p1 := startServe(t, bin, db, logs, "", "", flags...)
+	var webhooks []string
+	for range 2 {
+		var wh struct {
+			ID string `json:"id"`
+		}
+		p1.mustCall("POST", "/v1/webhooks/account",
+			`{"url":"`+rcv.url+`/hook","events":["sync_end"],"secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw","signing":{"scheme":"standard"}}`, &wh)
+		webhooks = append(webhooks, wh.ID)
+	}
+
+	// Emit from four clients until the kill; keep what was acknowledged.
+	var (
+		mu    sync.Mutex
+		acked []procEmit
+		wg    sync.WaitGroup
+	)
+	ackc := make(chan struct{}, 1<<16)
+	for range emitters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				var e procEmit
+				if err := p1.call("POST", "/standin/v1/events", `{"event":"sync_end","status":"FAILURE"}`, &e); err != nil {
+					return // the process is gone
+				}
+				mu.Lock()
+				acked = append(acked, e)
+				mu.Unlock()
+				ackc <- struct{}{}
+			}
+		}()
+	}
+	deadline := time.After(60 * time.Second)
+	var held []string
+	for acks := 0; acks < ackTarget || len(held) < 2; {
+		select {
+		case <-ackc:
+			if acks++; acks == ackTarget/2 {
+				holding.Store(true)
+			}
+		case id := <-heldIDs:
+			held = append(held, id)
+		case <-deadline:
+			t.Fatalf("%d emits acknowledged, %d requests held", acks, len(held))
+		}
+	}
+	p1.signal(syscall.SIGKILL)
+	killedAt := time.Now()
+	p1.wait(10 * time.Second)
+	wg.Wait()
+	close(release)
+	if n := len(acked); n < ackTarget {
+		t.Fatalf("%d events acknowledged", n)
+	}
+	t.Logf("killed after %d acknowledged events; receiver had %d requests", len(acked), len(rcv.receipts()))
+
+	// Restart on the same file and let every stored delivery complete.
+	p2 := startServe(t, bin, db, logs, "", "", flags...)
+	restartedAt := time.Now()
+	var page struct {
+		Items []struct {
+			ID      string `json:"id"`
+			EventID string `json:"event_id"`
+		} `json:"items"`
+		NextCursor *string `json:"next_cursor"`
+	}
+	p2.mustCall("GET", "/standin/v1/deliveries?limit=1000", "", &page)
+	if page.NextCursor != nil {
+		t.Fatalf("more than 1000 deliveries")
+	}
+	stored := make(map[string]string, len(page.Items)) // delivery id → event id
+	for _, d := range page.Items {
+		stored[d.ID] = d.EventID
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	err := logs.await(ctx, "every stored delivery to succeed", func(lines []logLine) bool {
+		done := make(map[string]bool)
+		for _, l := range lines {
+			if l.str("msg") == "delivery attempt" && l.str("state") == store.DeliverySucceeded {
+				done[l.str("delivery_id")] = true
+			}
+		}
+		for id := range stored {
+			if !done[id] {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2.signal(syscall.SIGTERM)
+	if code := p2.wait(30 * time.Second); code != 0 {
+		t.Fatalf("restarted standin exited %d after SIGTERM", code)
+	}
+
+	// Check the stored state exactly.
+	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: db, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	all, err := st.DeliveryList(context.Background(), store.DeliveryListParams{Limit: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(stored) {
+		t.Fatalf("%d deliveries stored, the API listed %d", len(all), len(stored))
+	}
+	perEvent := make(map[string][]string) // event id → webhook ids
+	for _, d := range all {
+		perEvent[d.EventID] = append(perEvent[d.EventID], d.WebhookID)
+		if d.State != store.DeliverySucceeded || d.Attempts != 1 {
+			t.Errorf("delivery %s: %s after %d attempts, want succeeded after 1", d.ID, d.State, d.Attempts)
+		}
+	}
+	for ev, whs := range perEvent {
+		if len(whs) != len(webhooks) || whs[0] == whs[1] {
+			t.Errorf("event %s has deliveries to %v, want one to each of %v", ev, whs, webhooks)
+		}
+	}
+	for _, e := range acked {
+		if len(e.Deliveries) != len(webhooks) {
+			t.Errorf("acknowledged event %s had %d deliveries, want %d", e.ID, len(e.Deliveries), len(webhooks))
+		}
+		for _, d := range e.Deliveries {
+			if stored[d.ID] != e.ID {
+				t.Errorf("delivery %s of acknowledged event %s is missing", d.ID, e.ID)
+			}
+		}
+	}
+	if extra := len(perEvent) - len(acked); extra < 0 || extra > emitters {
+		t.Errorf("%d events stored for %d acknowledged: at most %d emits were in flight at the kill", len(perEvent), len(acked), emitters)
+	}
+
+	// The receiver got every stored delivery, nothing else, and a second
+	// copy only of deliveries in flight at the kill.
+	count := make(map[string][]time.Time)
+	for _, r := range rcv.receipts() {
+		count[r.id] = append(count[r.id], r.at)
+	}
+	dups := 0
+	for id, times := range count {
+		if _, ok := stored[id]; !ok {
+			t.Errorf("receiver got delivery %q, which is not stored", id)
+		}
+		switch {
+		case len(times) == 1:
+		case len(times) == 2 && times[0].Before(killedAt) && times[1].After(restartedAt.Add(-time.Second)):
+			dups++
+		default:
+			t.Errorf("delivery %s received %d times at %v (killed at %v)", id, len(times), times, killedAt)
+		}
+	}
+	if len(count) != len(stored) {
+		t.Errorf("receiver got %d distinct deliveries, %d are stored", len(count), len(stored))
+	}
+	if dups > maxWorkers {
+		t.Errorf("%d deliveries received twice; at most %d were in flight at the kill", dups, maxWorkers)
+	}
+	for _, id := range held {
+		if len(count[id]) != 2 {
+			t.Errorf("delivery %s was in flight at the kill and received %d times, want 2", id, len(count[id]))
+		}
+	}
+	t.Logf("%d events (%d acknowledged), %d deliveries, %d redelivered after the kill", len(perEvent), len(acked), len(all), dups)
+}
