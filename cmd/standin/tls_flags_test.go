@@ -49,7 +49,7 @@ func TestSenderFromFlagsTLS(t *testing.T) {
 		wantErr string // from senderFromFlags
 		ok      bool   // the delivery goes through
 	}{
-		{name: "default", flags: serveFlags{sendTimeout: time.Second}},
+		{name: "default", flags: serveFlags{sendTimeout: 30 * time.Second}},
 		{name: "insecure skip verify", flags: serveFlags{insecureSkipVerify: true}, ok: true},
 		{name: "ca file", flags: serveFlags{caFile: caFile}, ok: true},
 		{name: "ca file and insecure", flags: serveFlags{caFile: caFile, insecureSkipVerify: true}, ok: true},
