@@ -62,22 +62,34 @@
 // Fivetran publishes none for those cases:
 //
 //	400 InvalidInput        bad field, query parameter, cursor or JSON; failed URL check
-//	401 Unauthorized        missing or wrong API key and secret (with WWW-Authenticate)
+//	401 Unauthorized        missing, malformed or wrong API key and secret (with WWW-Authenticate)
 //	404 NotFound_Webhook    unknown webhook id (NotFound_Delivery, NotFound_Event,
 //	                        NotFound_Group, NotFound_Connector likewise)
 //	404 NotFound            unknown path
 //	405 MethodNotAllowed    known path, other method
 //	409 Conflict            a store conflict, or a state that forbids the call
-//	413 InvalidInput        a request body over 1 MiB
+//	413 InvalidInput        a request body over 1 MiB (MaxBodyBytes)
+//	415 InvalidInput        a body whose Content-Type is not JSON
 //	500 InternalError       anything else; the message never carries details
+//
+// The API reads JSON only: a request body is refused with 415 unless its
+// Content-Type is application/json or application/*+json (parameters such
+// as charset allowed), or absent. Webhook URLs are at most MaxURLLength
+// (2048) bytes and group ids at most MaxGroupIDLength (256); a refused
+// request changes nothing.
 //
 // Over gRPC the same errors are statuses (InvalidArgument, Unauthenticated,
 // NotFound, AlreadyExists, ResourceExhausted, Internal) with a
-// google.rpc.ErrorInfo whose Reason is the envelope code.
+// google.rpc.ErrorInfo whose Reason is the envelope code; a request message
+// over MaxBodyBytes fails with ResourceExhausted.
 //
 // # Authentication
 //
 // When APIConfig.APIKey and APISecret are set, every REST path except
-// /healthz requires HTTP Basic authentication with them, and every gRPC call
-// except health and reflection requires "authorization: Basic …" metadata.
+// /healthz (the emulator API and the OpenAPI document included) requires
+// HTTP Basic authentication with them, and every gRPC call except health
+// and reflection requires "authorization: Basic …" metadata; those two stay
+// open so that probes and grpcurl's discovery work without the secret. The
+// key and secret are compared in constant time (as SHA-256 digests). The
+// API secret and webhook secrets never appear in responses, logs or errors.
 package server

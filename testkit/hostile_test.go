@@ -22,9 +22,10 @@ import (
 	"github.com/standin-dev/standin/testkit"
 )
 
-// hostileTimeout is the send timeout of the tests whose receiver never
-// answers: short, so that each such attempt ends quickly.
-const hostileTimeout = 300 * time.Millisecond
+// hostileTimeout is the send timeout of the tests whose receiver does not
+// answer: short, so that each such attempt ends quickly, yet long enough
+// for the answered attempts of a loaded machine.
+const hostileTimeout = time.Second
 
 // deliverTo creates an account webhook for url (no URL check), emits one
 // sync_end and returns the id of its delivery.

@@ -170,6 +170,31 @@ func (p *standinProc) peakRSS() (int64, error) {
 	return 0, errors.New("no VmHWM in /proc status")
 }
 
+// cpuSeconds returns the process's CPU time so far, user and system.
+func (p *standinProc) cpuSeconds() (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces) in parentheses;
+	// utime and stime are the 14th and 15th fields, in clock ticks (100/s
+	// on Linux).
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	var ticks float64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += float64(n)
+	}
+	return ticks / 100, nil
+}
+
 // stop sends SIGTERM and waits for a graceful exit, killing the process
 // after 30 s.
 func (p *standinProc) stop() error {

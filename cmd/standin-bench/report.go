@@ -50,6 +50,15 @@ type Result struct {
 
 	TimeScale float64 `json:"time_scale,omitempty"`
 	PeakRSSMB float64 `json:"peak_rss_mb,omitempty"`
+	// StandinCPUSeconds is the CPU time (user+system) the standin process
+	// used in the scenario, after start-up; CPUMsPerDelivery divides it by
+	// the deliveries. Unlike rates, these hardly move when other work
+	// shares the machine.
+	StandinCPUSeconds float64 `json:"standin_cpu_s,omitempty"`
+	CPUMsPerDelivery  float64 `json:"standin_cpu_ms_per_delivery,omitempty"`
+	// BenchCPUSeconds is the benchmark process's own CPU time in the
+	// scenario (emitters and receiver, or bare River).
+	BenchCPUSeconds float64 `json:"bench_cpu_s,omitempty"`
 	Notes     string  `json:"notes,omitempty"`
 }
 
@@ -208,6 +217,9 @@ func printTable(w io.Writer, rep *Report) {
 		case "retry":
 			result = fmt.Sprintf("%.2f s", r.DurationSeconds)
 			detail = fmt.Sprintf("%d requests, %.0f deliveries/s, time scale %.0g", r.Requests, r.PerSecond, r.TimeScale)
+		}
+		if r.CPUMsPerDelivery > 0 {
+			detail += fmt.Sprintf(", %.2f ms CPU/delivery", r.CPUMsPerDelivery)
 		}
 		rss := ""
 		if r.PeakRSSMB > 0 {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -49,9 +50,19 @@ func (b *bench) withStandin(ctx context.Context, scenario string, extra []string
 		profiled.Go(func() { b.profile(ctx, p, scenario) })
 	}
 	conns := b.recv.conns.Load()
+	benchCPU := selfCPUSeconds()
+	startCPU, _ := p.cpuSeconds()
 	r, err := fn(ctx, p, c)
 	r.Backend, r.Scenario = res.Backend, res.Scenario
 	r.ReceiverConns = int(b.recv.conns.Load() - conns)
+	r.BenchCPUSeconds = selfCPUSeconds() - benchCPU
+	if cpu, err := p.cpuSeconds(); err == nil {
+		cpu -= startCPU
+		r.StandinCPUSeconds = cpu
+		if r.Received > 0 {
+			r.CPUMsPerDelivery = cpu * 1000 / float64(r.Received)
+		}
+	}
 	if err != nil {
 		r.Error = err.Error()
 	}
@@ -327,6 +338,15 @@ func (b *bench) retry(ctx context.Context, _ *standinProc, c *apiClient) (Result
 	return res, nil
 }
 
+// selfCPUSeconds is the benchmark process's CPU time so far.
+func selfCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
 // bareRiver runs the bare-River comparison on a fresh database.
 func (b *bench) bareRiver(ctx context.Context) Result {
 	res := Result{Backend: b.db.Name(), Scenario: "bare_river", Count: b.cfg.events}
@@ -336,8 +356,10 @@ func (b *bench) bareRiver(ctx context.Context) Result {
 		return res
 	}
 	defer cleanup()
+	benchCPU := selfCPUSeconds()
 	r, err := runBareRiver(ctx, dbURL, b.cfg.events)
 	r.Backend = res.Backend
+	r.BenchCPUSeconds = selfCPUSeconds() - benchCPU
 	if err != nil {
 		r.Error = err.Error()
 		r.OK = false
@@ -395,9 +417,19 @@ func (b *bench) drain(ctx context.Context) Result {
 		profiled.Go(func() { b.profile(ctx, w, "drain") })
 	}
 	conns := b.recv.conns.Load()
+	benchCPU := selfCPUSeconds()
+	startCPU, _ := w.cpuSeconds()
 	err = b.await(ctx, s)
 	res.ReceiverConns = int(b.recv.conns.Load() - conns)
+	res.BenchCPUSeconds = selfCPUSeconds() - benchCPU
 	res.Received, res.Duplicates, res.Requests = int(s.ok.Load()), s.duplicates(), int(s.requests.Load())
+	if cpu, cpuErr := w.cpuSeconds(); cpuErr == nil {
+		cpu -= startCPU
+		res.StandinCPUSeconds = cpu
+		if res.Received > 0 {
+			res.CPUMsPerDelivery = cpu * 1000 / float64(res.Received)
+		}
+	}
 	profiled.Wait()
 	if rss, rssErr := w.peakRSS(); rssErr == nil {
 		res.PeakRSSMB = float64(rss) / (1 << 20)

@@ -113,11 +113,11 @@ type hardenProc struct {
 	cmd         *exec.Cmd
 	url         string // REST base URL
 	key, secret string // API credentials, when set
-	logs *logWatch
-	raw   *bytes.Buffer // every line written to stderr
-	rawMu sync.Mutex
-	done chan struct{}
-	err  error // cmd.Wait's result, once done is closed
+	logs        *logWatch
+	raw         *bytes.Buffer // every line written to stderr
+	rawMu       sync.Mutex
+	done        chan struct{}
+	err         error // cmd.Wait's result, once done is closed
 }
 
 // startServe runs `standin serve` on db with extra flags, JSON debug logs
