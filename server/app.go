@@ -230,6 +230,15 @@ func (s *Server) Serve(ctx context.Context, lis Listeners) error {
 	errc := make(chan error, 3)
 	var wg sync.WaitGroup
 
+	// Workers first: if they cannot start, nothing is listening yet.
+	if s.queue != nil {
+		if err := s.queue.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("start workers: %w", err)
+		}
+		log.Info("delivery workers started", slog.Float64("time_scale", s.cfg.TimeScale),
+			slog.String("client_id", s.queue.ID()))
+	}
+
 	var httpSrv *http.Server
 	if s.api != nil && lis.HTTP != nil {
 		httpSrv = &http.Server{Handler: s.api.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}
@@ -255,14 +264,6 @@ func (s *Server) Serve(ctx context.Context, lis Listeners) error {
 		}()
 		log.Info("grpc api listening", slog.String("addr", lis.GRPC.Addr().String()))
 	}
-	if s.queue != nil {
-		if err := s.queue.Start(context.WithoutCancel(ctx)); err != nil {
-			return fmt.Errorf("start workers: %w", err)
-		}
-		log.Info("delivery workers started", slog.Float64("time_scale", s.cfg.TimeScale),
-			slog.String("client_id", s.queue.ID()))
-	}
-
 	var serveErr error
 	select {
 	case <-ctx.Done():

@@ -10,13 +10,10 @@
 package testkit
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -29,6 +26,7 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	"github.com/standin-dev/standin/server"
+	"github.com/standin-dev/standin/server/client"
 	"github.com/standin-dev/standin/store"
 )
 
@@ -68,10 +66,10 @@ type Standin struct {
 	// GRPCAddr is the gRPC listen address, 127.0.0.1:port.
 	GRPCAddr string
 
-	tb     TB
-	cfg    Config
-	srv    *server.Server
-	client *http.Client
+	tb  TB
+	cfg Config
+	srv *server.Server
+	api *client.Client
 
 	connOnce sync.Once
 	conn     *grpc.ClientConn
@@ -94,7 +92,7 @@ func Start(tb TB, cfg ...Config) *Standin {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Standin{tb: tb, cfg: c, client: &http.Client{Timeout: 30 * time.Second}, changed: make(chan struct{})}
+	s := &Standin{tb: tb, cfg: c, changed: make(chan struct{})}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, server.Config{
@@ -129,6 +127,7 @@ func Start(tb TB, cfg ...Config) *Standin {
 	}
 	s.URL = "http://" + httpLis.Addr().String()
 	s.GRPCAddr = grpcLis.Addr().String()
+	s.api = &client.Client{BaseURL: s.URL, APIKey: c.APIKey, APISecret: c.APISecret, UserAgent: "standin-testkit"}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, server.Listeners{HTTP: httpLis, GRPC: grpcLis}) }()
 	tb.Cleanup(func() {
@@ -177,82 +176,22 @@ func (s *Standin) waitChange() <-chan struct{} {
 }
 
 // Do sends a JSON request to the REST API with the configured credentials
-// and decodes the Fivetran envelope's data into out (when non-nil). A
-// response whose code is not "Success" is returned as an *APIError. Every
-// request but a GET wakes the Await methods, since it may have changed a
-// delivery (a cancel) without an attempt.
+// and decodes the Fivetran envelope's data into out (when non-nil). path may
+// carry a query string. A response whose code is not "Success" is returned
+// as an *APIError. Every request but a GET wakes the Await methods, since it
+// may have changed a delivery (a cancel) without an attempt.
 func (s *Standin) Do(ctx context.Context, method, path string, in, out any) error {
 	if method != http.MethodGet {
 		defer s.signal()
 	}
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, body)
-	if err != nil {
-		return err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if s.cfg.APIKey != "" {
-		req.SetBasicAuth(s.cfg.APIKey, s.cfg.APISecret)
-	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	var env struct {
-		Code    string          `json:"code"`
-		Message string          `json:"message"`
-		Data    json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return fmt.Errorf("%s %s: HTTP %d, not a JSON envelope: %q", method, path, resp.StatusCode, raw)
-	}
-	if env.Code != "Success" {
-		return &APIError{HTTPStatus: resp.StatusCode, Code: env.Code, Message: env.Message}
-	}
-	if out != nil && len(env.Data) > 0 {
-		return json.Unmarshal(env.Data, out)
-	}
-	return nil
+	_, err := s.api.Do(ctx, method, path, nil, in, out)
+	return err
 }
 
-// APIError is a non-success answer of the API.
-type APIError struct {
-	HTTPStatus int
-	Code       string
-	Message    string
-}
-
-// Error implements error.
-func (e *APIError) Error() string {
-	return fmt.Sprintf("HTTP %d %s: %s", e.HTTPStatus, e.Code, e.Message)
-}
-
-// Webhook is a webhook as the API returns it.
-type Webhook struct {
-	ID        string   `json:"id"`
-	Type      string   `json:"type"`
-	GroupID   string   `json:"group_id,omitempty"`
-	URL       string   `json:"url"`
-	Events    []string `json:"events"`
-	Active    bool     `json:"active"`
-	Secret    string   `json:"secret,omitempty"`
-	CreatedAt string   `json:"created_at"`
-	CreatedBy string   `json:"created_by"`
-}
+// Client returns a client of the instance's REST API with the configured
+// credentials, for calls the typed helpers do not cover or that must not
+// fail the test. Unlike Do, its calls do not wake the Await methods.
+func (s *Standin) Client() *client.Client { return s.api }
 
 // WebhookParams creates a webhook. GroupID makes a group webhook; otherwise
 // it is an account webhook. Active defaults to true.
@@ -272,64 +211,21 @@ type WebhookParams struct {
 // error.
 func (s *Standin) CreateWebhook(p WebhookParams) Webhook {
 	s.tb.Helper()
-	body := map[string]any{"url": p.URL, "events": p.Events}
-	if p.Secret != "" {
-		body["secret"] = p.Secret
+	spec := client.WebhookSpec{URL: p.URL, Events: p.Events, Active: p.Active, Secret: p.Secret, Profile: p.Profile}
+	if g := p.Signing; g != nil {
+		spec.Signing = &client.Signing{Scheme: string(g.Scheme), Algorithm: g.Algorithm, Encoding: g.Encoding, Header: g.Header, LowerHex: g.LowerHex}
 	}
-	if p.Active != nil {
-		body["active"] = *p.Active
-	}
-	if p.Profile != "" {
-		body["profile"] = p.Profile
-	}
-	if p.Signing != nil {
-		body["signing"] = p.Signing
-	}
-	path := "/v1/webhooks/account"
-	if p.GroupID != "" {
-		path = "/v1/webhooks/group/" + p.GroupID
-	}
-	var wh Webhook
-	if err := s.Do(context.Background(), http.MethodPost, path, body, &wh); err != nil {
-		s.tb.Fatalf("testkit: create webhook: %v", err)
-	}
-	return wh
-}
-
-// Event is an event to emit. Empty fields get realistic defaults.
-type Event struct {
-	Event         string          `json:"event"`
-	ConnectorID   string          `json:"connector_id,omitempty"`
-	ConnectorType string          `json:"connector_type,omitempty"`
-	ConnectorName string          `json:"connector_name,omitempty"`
-	GroupID       string          `json:"group_id,omitempty"`
-	SyncID        string          `json:"sync_id,omitempty"`
-	Data          json.RawMessage `json:"data,omitempty"`
-	// Status, Reason: sync_end conveniences (Fivetran data.status/reason,
-	// Portable status).
-	Status string `json:"status,omitempty"`
-	Reason string `json:"reason,omitempty"`
-}
-
-// Emitted is the answer to an emitted event.
-type Emitted struct {
-	ID         string `json:"id"`
-	Event      string `json:"event"`
-	Deliveries []struct {
-		ID        string `json:"id"`
-		WebhookID string `json:"webhook_id"`
-		State     string `json:"state"`
-	} `json:"deliveries"`
+	return must(s, "create webhook", true, func(ctx context.Context) (*client.Response[Webhook], error) {
+		return s.api.CreateWebhook(ctx, p.GroupID, spec)
+	})
 }
 
 // Emit emits an event through the emulator API and fails the test on error.
 func (s *Standin) Emit(e Event) Emitted {
 	s.tb.Helper()
-	var out Emitted
-	if err := s.Do(context.Background(), http.MethodPost, "/standin/v1/events", e, &out); err != nil {
-		s.tb.Fatalf("testkit: emit %s: %v", e.Event, err)
-	}
-	return out
+	return must(s, "emit "+e.Event, true, func(ctx context.Context) (*client.Response[Emitted], error) {
+		return s.api.Emit(ctx, e)
+	})
 }
 
 // Delivery returns a delivery and its attempts from the store.

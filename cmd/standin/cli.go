@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/standin-dev/standin/cmd/standin/internal/apiclient"
+	"github.com/standin-dev/standin/server/client"
 )
 
 // Exit codes of the standin command. Scripts may rely on them.
@@ -116,7 +116,7 @@ func addAPIFlags(cmd *cobra.Command, f *apiFlags, withOutput bool) {
 }
 
 // client returns the API client of the flags, or a usage error.
-func (f *apiFlags) client() (*apiclient.Client, error) {
+func (f *apiFlags) client() (*client.Client, error) {
 	switch f.output {
 	case "", "table", "json":
 	default:
@@ -128,7 +128,7 @@ func (f *apiFlags) client() (*apiclient.Client, error) {
 	if (f.key == "") != (f.secret == "") {
 		return nil, usageErr("set both --api-key and --api-secret, or neither")
 	}
-	return &apiclient.Client{
+	return &client.Client{
 		BaseURL:   f.url,
 		APIKey:    f.key,
 		APISecret: f.secret,

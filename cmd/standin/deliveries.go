@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/standin-dev/standin/cmd/standin/internal/apiclient"
+	"github.com/standin-dev/standin/server/client"
 )
 
 func newDeliveriesCmd() *cobra.Command {
@@ -44,7 +44,7 @@ func newDeliveriesListCmd() *cobra.Command {
 	var (
 		af                  apiFlags
 		lf                  listFlags
-		f                   apiclient.DeliveryFilter
+		f                   client.DeliveryFilter
 		since, until, state string
 	)
 	cmd := &cobra.Command{
@@ -69,8 +69,8 @@ func newDeliveriesListCmd() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			items, raws, next, err := listAll(ctx, lf, func(p apiclient.ListParams) (*apiclient.Response[apiclient.Page[apiclient.Delivery]], error) {
-				f.ListParams = p
+			items, raws, next, err := listAll(ctx, lf, func(p client.ListParams) (*client.Response[client.Page[client.Delivery]], error) {
+				f.Cursor, f.Limit = p.Cursor, p.Limit
 				return c.ListDeliveries(ctx, f)
 			})
 			if err != nil {
@@ -98,7 +98,7 @@ func newDeliveriesListCmd() *cobra.Command {
 }
 
 // printDeliveries writes a table of deliveries.
-func printDeliveries(w io.Writer, ds []apiclient.Delivery) {
+func printDeliveries(w io.Writer, ds []client.Delivery) {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "ID\tEVENT\tWEBHOOK\tSTATE\tATTEMPTS\tLAST\tNEXT ATTEMPT\tCREATED")
 	for _, d := range ds {
@@ -149,7 +149,7 @@ func newDeliveriesShowCmd() *cobra.Command {
 }
 
 // printDeliveryDetail writes a delivery for people.
-func printDeliveryDetail(w io.Writer, d *apiclient.DeliveryDetail, headers bool, now time.Time) error {
+func printDeliveryDetail(w io.Writer, d *client.DeliveryDetail, headers bool, now time.Time) error {
 	dl := d.Delivery
 	tw := newTable(w)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
@@ -158,11 +158,11 @@ func printDeliveryDetail(w io.Writer, d *apiclient.DeliveryDetail, headers bool,
 	row("Webhook", dl.WebhookID)
 	row("Profile", profileOf(dl.Profile))
 	state := dl.State
-	if apiclient.Final(dl.State) {
+	if client.Final(dl.State) {
 		state = describeFinal(d)
 	}
 	row("State", state)
-	if next := describeNext(d, now); next != "" && !apiclient.Final(dl.State) {
+	if next := describeNext(d, now); next != "" && !client.Final(dl.State) {
 		row("Next", next)
 	}
 	if dl.LastError != "" {
@@ -202,7 +202,7 @@ func printDeliveryDetail(w io.Writer, d *apiclient.DeliveryDetail, headers bool,
 				result = orDash(at.Error)
 			}
 			fmt.Fprintf(tw, "  %d\t%s\t%s\t+%s\t%s\t%s\t%s\n", at.Number, kind, fmtTime(&at.StartedAt),
-				fmtDuration(at.EmulatedDelay.Std()), status, fmtDuration(at.Latency.Std()), result)
+				fmtDuration(at.EmulatedDelay), status, fmtDuration(at.Latency), result)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -276,8 +276,8 @@ accept it.`,
 			ctx, cancel := wf.context(cmd.Context())
 			defer cancel()
 			f := &follower{client: c, out: progress, interval: wf.pollInterval, now: time.Now,
-				known: map[string]apiclient.Delivery{args[0]: resp.Data}}
-			seen, err := f.follow(ctx, []string{args[0]}, func(d *apiclient.DeliveryDetail) bool {
+				known: map[string]client.Delivery{args[0]: resp.Data}}
+			seen, err := f.follow(ctx, []string{args[0]}, func(d *client.DeliveryDetail) bool {
 				return manualAttemptAfter(d, before) != nil
 			})
 			if err != nil {
@@ -302,7 +302,7 @@ accept it.`,
 
 // manualAttemptAfter returns the first manual attempt after the first
 // before attempts, or nil.
-func manualAttemptAfter(d *apiclient.DeliveryDetail, before int) *apiclient.Attempt {
+func manualAttemptAfter(d *client.DeliveryDetail, before int) *client.Attempt {
 	for i := range d.Attempts {
 		if i >= before && d.Attempts[i].Manual {
 			return &d.Attempts[i]

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/standin-dev/standin/cmd/standin/internal/apiclient"
+	"github.com/standin-dev/standin/server/client"
 	"github.com/standin-dev/standin/testkit"
 )
 
@@ -160,49 +160,49 @@ func TestDescribeNext(t *testing.T) {
 	t.Parallel()
 	first := time.Date(2026, 5, 22, 0, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) *time.Time { t := first.Add(d); return &t }
-	attempt := func(n int, delay time.Duration, manual bool) apiclient.Attempt {
-		return apiclient.Attempt{Number: n, Manual: manual, StartedAt: *at(delay / 60), EmulatedDelay: apiclient.Duration(delay)}
+	attempt := func(n int, delay time.Duration, manual bool) client.Attempt {
+		return client.Attempt{Number: n, Manual: manual, StartedAt: *at(delay / 60), EmulatedDelay: delay}
 	}
 	for _, tc := range []struct {
 		name string
-		d    apiclient.DeliveryDetail
+		d    client.DeliveryDetail
 		now  time.Time
 		want string
 	}{{
 		name: "fivetran retry 1 at x60",
-		d: apiclient.DeliveryDetail{
-			Delivery: apiclient.Delivery{Profile: "fivetran", State: "retrying", FirstAttemptAt: at(0), NextAttemptAt: at(6 * time.Second)},
-			Attempts: []apiclient.Attempt{attempt(1, 0, false)},
+		d: client.DeliveryDetail{
+			Delivery: client.Delivery{Profile: "fivetran", State: "retrying", FirstAttemptAt: at(0), NextAttemptAt: at(6 * time.Second)},
+			Attempts: []client.Attempt{attempt(1, 0, false)},
 		},
 		now:  first.Add(2 * time.Second),
 		want: "retry 1 of 5 due at +6m0s emulated: in 4m0s emulated, 4s real",
 	}, {
 		name: "manual attempts do not count; real time x1",
-		d: apiclient.DeliveryDetail{
-			Delivery: apiclient.Delivery{Profile: "fivetran", State: "retrying", FirstAttemptAt: at(0), NextAttemptAt: at(27*time.Minute + 36*time.Second)},
-			Attempts: []apiclient.Attempt{attempt(1, 0, false), attempt(2, time.Minute, true), attempt(3, 6*time.Minute, false)},
+		d: client.DeliveryDetail{
+			Delivery: client.Delivery{Profile: "fivetran", State: "retrying", FirstAttemptAt: at(0), NextAttemptAt: at(27*time.Minute + 36*time.Second)},
+			Attempts: []client.Attempt{attempt(1, 0, false), attempt(2, time.Minute, true), attempt(3, 6*time.Minute, false)},
 		},
 		now:  first.Add(7 * time.Minute),
 		want: "retry 2 of 5 due at +27m36s emulated: in 20m36s emulated, 20m36s real",
 	}, {
 		name: "portable schedule",
-		d: apiclient.DeliveryDetail{
-			Delivery: apiclient.Delivery{Profile: "portable", State: "retrying", FirstAttemptAt: at(0), NextAttemptAt: at(30 * time.Millisecond)},
-			Attempts: []apiclient.Attempt{attempt(1, 0, false)},
+		d: client.DeliveryDetail{
+			Delivery: client.Delivery{Profile: "portable", State: "retrying", FirstAttemptAt: at(0), NextAttemptAt: at(30 * time.Millisecond)},
+			Attempts: []client.Attempt{attempt(1, 0, false)},
 		},
 		now:  first,
 		want: "retry 1 of 6 due at +30s emulated: in 30s emulated, 30ms real",
 	}, {
 		name: "overdue",
-		d: apiclient.DeliveryDetail{
-			Delivery: apiclient.Delivery{Profile: "fivetran", State: "retrying", FirstAttemptAt: at(0), NextAttemptAt: at(6 * time.Second)},
-			Attempts: []apiclient.Attempt{attempt(1, 0, false)},
+		d: client.DeliveryDetail{
+			Delivery: client.Delivery{Profile: "fivetran", State: "retrying", FirstAttemptAt: at(0), NextAttemptAt: at(6 * time.Second)},
+			Attempts: []client.Attempt{attempt(1, 0, false)},
 		},
 		now:  first.Add(time.Minute),
 		want: "retry 1 of 5 due at +6m0s emulated: in 0s emulated, 0s real",
 	}, {
 		name: "finished",
-		d:    apiclient.DeliveryDetail{Delivery: apiclient.Delivery{State: "succeeded"}, Attempts: []apiclient.Attempt{attempt(1, 0, false)}},
+		d:    client.DeliveryDetail{Delivery: client.Delivery{State: "succeeded"}, Attempts: []client.Attempt{attempt(1, 0, false)}},
 		want: "",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/standin-dev/standin/cmd/standin/internal/apiclient"
+	"github.com/standin-dev/standin/server/client"
 )
 
 func newEventsCmd() *cobra.Command {
@@ -23,7 +23,7 @@ func newEventsListCmd() *cobra.Command {
 	var (
 		af           apiFlags
 		lf           listFlags
-		f            apiclient.EventFilter
+		f            client.EventFilter
 		since, until string
 	)
 	cmd := &cobra.Command{
@@ -47,8 +47,8 @@ func newEventsListCmd() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			items, raws, next, err := listAll(ctx, lf, func(p apiclient.ListParams) (*apiclient.Response[apiclient.Page[apiclient.Event]], error) {
-				f.ListParams = p
+			items, raws, next, err := listAll(ctx, lf, func(p client.ListParams) (*client.Response[client.Page[client.Event]], error) {
+				f.Cursor, f.Limit = p.Cursor, p.Limit
 				return c.ListEvents(ctx, f)
 			})
 			if err != nil {

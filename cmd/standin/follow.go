@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/standin-dev/standin/cmd/standin/internal/apiclient"
 	"github.com/standin-dev/standin/delivery"
+	"github.com/standin-dev/standin/server/client"
 )
 
 // defaultPollInterval is how often --wait asks the API about deliveries.
@@ -55,13 +55,13 @@ func (f *waitFlags) context(ctx context.Context) (context.Context, context.Cance
 // follower polls deliveries through the API and prints their progress: each
 // new attempt, each change of state and when the next retry is due.
 type follower struct {
-	client   *apiclient.Client
+	client   *client.Client
 	out      io.Writer
 	interval time.Duration
 	now      func() time.Time
 	// known holds deliveries as the caller already showed them, by id: their
 	// attempts and state are not reported again.
-	known map[string]apiclient.Delivery
+	known map[string]client.Delivery
 	// discover, when set, is asked on every poll for more deliveries to
 	// follow (an event emitted later, such as a simulated sync's sync_end);
 	// following ends only once it reports complete.
@@ -72,7 +72,7 @@ type follower struct {
 type followed struct {
 	id     string
 	label  string
-	detail *apiclient.DeliveryDetail
+	detail *client.DeliveryDetail
 	// raw is the data of the last GET /standin/v1/deliveries/{id}.
 	raw      json.RawMessage
 	attempts int
@@ -85,9 +85,9 @@ type followed struct {
 // It returns what it last saw of each delivery, in the order they were
 // given or discovered. When ctx ends first it returns what it has with
 // ctx.Err().
-func (f *follower) follow(ctx context.Context, ids []string, done func(*apiclient.DeliveryDetail) bool) ([]*followed, error) {
+func (f *follower) follow(ctx context.Context, ids []string, done func(*client.DeliveryDetail) bool) ([]*followed, error) {
 	if done == nil {
-		done = func(d *apiclient.DeliveryDetail) bool { return apiclient.Final(d.Delivery.State) }
+		done = func(d *client.DeliveryDetail) bool { return client.Final(d.Delivery.State) }
 	}
 	var seen []*followed
 	add := func(ids []string) {
@@ -146,8 +146,8 @@ func (f *follower) follow(ctx context.Context, ids []string, done func(*apiclien
 
 // details returns the last detail of each followed delivery (nil when it
 // was never fetched).
-func details(seen []*followed) []*apiclient.DeliveryDetail {
-	out := make([]*apiclient.DeliveryDetail, len(seen))
+func details(seen []*followed) []*client.DeliveryDetail {
+	out := make([]*client.DeliveryDetail, len(seen))
 	for i, s := range seen {
 		out[i] = s.detail
 	}
@@ -167,7 +167,7 @@ func raws(seen []*followed) []json.RawMessage {
 }
 
 // report prints what changed in d since s was recorded, and records d.
-func (f *follower) report(s *followed, d *apiclient.DeliveryDetail) {
+func (f *follower) report(s *followed, d *client.DeliveryDetail) {
 	dl := d.Delivery
 	if s.label == "" {
 		s.label = dl.Event + " → " + dl.WebhookID
@@ -182,11 +182,11 @@ func (f *follower) report(s *followed, d *apiclient.DeliveryDetail) {
 		}
 	}
 	next := ""
-	if len(d.Attempts) > 0 && !apiclient.Final(dl.State) {
+	if len(d.Attempts) > 0 && !client.Final(dl.State) {
 		next = describeNext(d, f.now())
 	}
 	switch {
-	case dl.State != s.state && apiclient.Final(dl.State):
+	case dl.State != s.state && client.Final(dl.State):
 		fmt.Fprintf(f.out, "  %s  %s\n", s.label, describeFinal(d))
 	case next != "" && (dl.State != s.state || len(d.Attempts) != s.attempts):
 		fmt.Fprintf(f.out, "  %s  %s\n", s.label, next)
@@ -196,7 +196,7 @@ func (f *follower) report(s *followed, d *apiclient.DeliveryDetail) {
 
 // describeAttempt is one line about one attempt; retry is the number of
 // scheduled attempts before it.
-func describeAttempt(at apiclient.Attempt, retry int) string {
+func describeAttempt(at client.Attempt, retry int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "attempt %d", at.Number)
 	switch {
@@ -205,7 +205,7 @@ func describeAttempt(at apiclient.Attempt, retry int) string {
 	case retry == 0:
 		b.WriteString(" (first)")
 	default:
-		fmt.Fprintf(&b, " (retry %d, +%s emulated)", retry, fmtDuration(at.EmulatedDelay.Std()))
+		fmt.Fprintf(&b, " (retry %d, +%s emulated)", retry, fmtDuration(at.EmulatedDelay))
 	}
 	if at.Status == 0 {
 		fmt.Fprintf(&b, ": no response: %s", orDash(at.Error))
@@ -215,7 +215,7 @@ func describeAttempt(at apiclient.Attempt, retry int) string {
 	if at.Succeeded {
 		verdict = "accepted"
 	}
-	fmt.Fprintf(&b, ": HTTP %d %s, %s in %s", at.Status, http.StatusText(at.Status), verdict, fmtDuration(at.Latency.Std()))
+	fmt.Fprintf(&b, ": HTTP %d %s, %s in %s", at.Status, http.StatusText(at.Status), verdict, fmtDuration(at.Latency))
 	return b.String()
 }
 
@@ -226,7 +226,7 @@ func describeAttempt(at apiclient.Attempt, retry int) string {
 // the delivery's next_attempt_at. The worker puts retry n at first attempt
 // + offset/scale, so the time scale is offset / (next_attempt_at −
 // first_attempt_at), and the emulated wait is the real wait times it.
-func describeNext(d *apiclient.DeliveryDetail, now time.Time) string {
+func describeNext(d *client.DeliveryDetail, now time.Time) string {
 	dl := d.Delivery
 	if dl.NextAttemptAt == nil {
 		return ""
@@ -234,7 +234,7 @@ func describeNext(d *apiclient.DeliveryDetail, now time.Time) string {
 	realIn := max(dl.NextAttemptAt.Sub(now), 0)
 	at := dl.NextAttemptAt.Local().Format("15:04:05.000")
 	retries := 0 // scheduled attempts made: the next is retry number retries
-	var last *apiclient.Attempt
+	var last *client.Attempt
 	for i := range d.Attempts {
 		if !d.Attempts[i].Manual {
 			retries++
@@ -255,7 +255,7 @@ func describeNext(d *apiclient.DeliveryDetail, now time.Time) string {
 	if dl.FirstAttemptAt != nil {
 		realInterval = dl.NextAttemptAt.Sub(*dl.FirstAttemptAt)
 	} else {
-		interval -= last.EmulatedDelay.Std()
+		interval -= last.EmulatedDelay
 		realInterval = dl.NextAttemptAt.Sub(last.StartedAt)
 	}
 	if interval <= 0 || realInterval <= 0 {
@@ -280,13 +280,13 @@ func fmtScale(scale float64) string {
 }
 
 // describeFinal is the line about a delivery that reached a final state.
-func describeFinal(d *apiclient.DeliveryDetail) string {
+func describeFinal(d *client.DeliveryDetail) string {
 	dl := d.Delivery
 	n := plural(dl.Attempts, "attempt")
 	switch dl.State {
-	case apiclient.StateSucceeded:
+	case client.StateSucceeded:
 		return "succeeded after " + n
-	case apiclient.StateFailed:
+	case client.StateFailed:
 		return "failed after " + n + ": the retry window closed"
 	}
 	if dl.LastError != "" {
@@ -308,7 +308,7 @@ func plural(n int, noun string) string {
 
 // summarize counts final states, e.g. "2 deliveries: 1 succeeded, 1 failed",
 // and returns an exitUndelivered error when any did not succeed.
-func summarize(out io.Writer, ds []*apiclient.DeliveryDetail) error {
+func summarize(out io.Writer, ds []*client.DeliveryDetail) error {
 	counts := map[string]int{}
 	for _, d := range ds {
 		if d != nil {
@@ -316,13 +316,13 @@ func summarize(out io.Writer, ds []*apiclient.DeliveryDetail) error {
 		}
 	}
 	var parts []string
-	for _, st := range []string{apiclient.StateSucceeded, apiclient.StateFailed, apiclient.StateCancelled, apiclient.StateRetrying, apiclient.StatePending} {
+	for _, st := range []string{client.StateSucceeded, client.StateFailed, client.StateCancelled, client.StateRetrying, client.StatePending} {
 		if counts[st] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
 		}
 	}
 	fmt.Fprintf(out, "%s: %s\n", plural(len(ds), "delivery"), strings.Join(parts, ", "))
-	if bad := counts[apiclient.StateFailed] + counts[apiclient.StateCancelled]; bad > 0 {
+	if bad := counts[client.StateFailed] + counts[client.StateCancelled]; bad > 0 {
 		return &exitError{code: exitUndelivered, err: fmt.Errorf("%d of %s did not succeed", bad, plural(len(ds), "delivery"))}
 	}
 	return nil
@@ -331,10 +331,10 @@ func summarize(out io.Writer, ds []*apiclient.DeliveryDetail) error {
 // waitError turns the error that ended a wait into the command's error:
 // Ctrl-C is exit 130, --wait-timeout exit 1, both naming how many
 // deliveries were still under way.
-func waitError(err error, timeout time.Duration, ds []*apiclient.DeliveryDetail) error {
+func waitError(err error, timeout time.Duration, ds []*client.DeliveryDetail) error {
 	open := 0
 	for _, d := range ds {
-		if d == nil || !apiclient.Final(d.Delivery.State) {
+		if d == nil || !client.Final(d.Delivery.State) {
 			open++
 		}
 	}
@@ -350,7 +350,7 @@ func waitError(err error, timeout time.Duration, ds []*apiclient.DeliveryDetail)
 // followDeliveries follows ids, and those discover finds, until they are
 // final, prints a summary and returns what it saw with the command's error:
 // nil when every delivery succeeded.
-func followDeliveries(ctx context.Context, c *apiclient.Client, w io.Writer, wf *waitFlags, ids []string,
+func followDeliveries(ctx context.Context, c *client.Client, w io.Writer, wf *waitFlags, ids []string,
 	discover func(context.Context) ([]string, bool, error)) ([]*followed, error) {
 	if len(ids) == 0 && discover == nil {
 		return nil, nil

@@ -10,13 +10,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/standin-dev/standin/cmd/standin/internal/apiclient"
+	"github.com/standin-dev/standin/server/client"
 )
 
 // syncFlags are the flags of `standin sync`.
 type syncFlags struct {
-	fivetran apiclient.SimulateSyncRequest
-	portable apiclient.RunFlowRequest
+	fivetran client.SimulateSyncRequest
+	portable client.RunFlowRequest
 	flow     int64
 	status   string
 	duration time.Duration
@@ -158,7 +158,7 @@ func jsonInt(v any) int64 {
 		n, _ := v.Int64()
 		return n
 	case string:
-		var n apiclient.Int64
+		var n client.Int64
 		if n.UnmarshalJSON([]byte(v)) == nil {
 			return int64(n)
 		}
@@ -171,8 +171,8 @@ func jsonInt(v any) int64 {
 // source once it is emitted. With -o json it writes the call's data or, with
 // --wait, {"sync": that data, "deliveries": [GET /standin/v1/deliveries/{id}
 // data…]}.
-func reportSync(cmd *cobra.Command, c *apiclient.Client, af *apiFlags, wf *waitFlags, head string, endsAt time.Time,
-	events []apiclient.EmittedEvent, raw json.RawMessage, match func(map[string]any) bool) error {
+func reportSync(cmd *cobra.Command, c *client.Client, af *apiFlags, wf *waitFlags, head string, endsAt time.Time,
+	events []client.EmittedEvent, raw json.RawMessage, match func(map[string]any) bool) error {
 	out, progress := cmd.OutOrStdout(), cmd.OutOrStdout()
 	if af.jsonOut() {
 		progress = cmd.ErrOrStderr()
@@ -234,8 +234,8 @@ func reportSync(cmd *cobra.Command, c *apiclient.Client, af *apiFlags, wf *waitF
 
 // findSyncEnd looks for the sync's sync_end among the events emitted since
 // since; when it is there it prints it and returns its deliveries' ids.
-func findSyncEnd(ctx context.Context, c *apiclient.Client, w io.Writer, since time.Time, match func(map[string]any) bool) ([]string, bool, error) {
-	f := apiclient.EventFilter{Event: "sync_end", Since: since}
+func findSyncEnd(ctx context.Context, c *client.Client, w io.Writer, since time.Time, match func(map[string]any) bool) ([]string, bool, error) {
+	f := client.EventFilter{Event: "sync_end", Since: since}
 	for {
 		page, err := c.ListEvents(ctx, f)
 		if err != nil {
@@ -250,11 +250,11 @@ func findSyncEnd(ctx context.Context, c *apiclient.Client, w io.Writer, since ti
 			if err != nil {
 				return nil, false, err
 			}
-			emitted := apiclient.EmittedEvent{ID: ev.ID, Event: ev.Event, CreatedAt: ev.CreatedAt}
+			emitted := client.EmittedEvent{ID: ev.ID, Event: ev.Event, CreatedAt: ev.CreatedAt}
 			ids := make([]string, len(detail.Data.Deliveries))
 			for i, d := range detail.Data.Deliveries {
 				ids[i] = d.ID
-				emitted.Deliveries = append(emitted.Deliveries, apiclient.EmittedDelivery{ID: d.ID, WebhookID: d.WebhookID, State: d.State})
+				emitted.Deliveries = append(emitted.Deliveries, client.EmittedDelivery{ID: d.ID, WebhookID: d.WebhookID, State: d.State})
 			}
 			printEmitted(w, emitted)
 			return ids, true, nil

@@ -8,13 +8,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/standin-dev/standin/cmd/standin/internal/apiclient"
 	"github.com/standin-dev/standin/delivery"
+	"github.com/standin-dev/standin/server/client"
 )
 
 // triggerFlags are the fields of an emitted event.
 type triggerFlags struct {
-	req  apiclient.EmitRequest
+	req  client.EmitRequest
 	data string
 }
 
@@ -109,7 +109,7 @@ func joinCatalog(p delivery.Profile) string { return strings.Join(delivery.Catal
 // --wait, follows them. With -o json it writes the emit call's data or,
 // with --wait, {"event": that data, "deliveries": [GET
 // /standin/v1/deliveries/{id} data…]}, and the progress goes to stderr.
-func reportEmitted(cmd *cobra.Command, c *apiclient.Client, af *apiFlags, wf *waitFlags, resp *apiclient.Response[apiclient.EmittedEvent]) error {
+func reportEmitted(cmd *cobra.Command, c *client.Client, af *apiFlags, wf *waitFlags, resp *client.Response[client.EmittedEvent]) error {
 	out, progress := cmd.OutOrStdout(), cmd.OutOrStdout()
 	if af.jsonOut() {
 		progress = cmd.ErrOrStderr()
@@ -142,7 +142,7 @@ func reportEmitted(cmd *cobra.Command, c *apiclient.Client, af *apiFlags, wf *wa
 }
 
 // printEmitted writes the event id and a table of its deliveries.
-func printEmitted(w io.Writer, ev apiclient.EmittedEvent) {
+func printEmitted(w io.Writer, ev client.EmittedEvent) {
 	fmt.Fprintf(w, "Emitted %s %s at %s\n", ev.Event, ev.ID, fmtTime(&ev.CreatedAt))
 	if len(ev.Deliveries) == 0 {
 		fmt.Fprintf(w, "No active webhook is subscribed to %s: nothing to deliver (see standin webhooks list).\n", ev.Event)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/standin-dev/standin/cmd/standin/internal/apiclient"
 	"github.com/standin-dev/standin/delivery"
+	"github.com/standin-dev/standin/server/client"
 )
 
 // signingFlags choose a signing scheme: standin's webhook extension, and
@@ -56,12 +56,12 @@ func (f *signingFlags) signing() (delivery.Signing, error) {
 	return s, nil
 }
 
-func (f *signingFlags) apiSigning() (*apiclient.Signing, error) {
+func (f *signingFlags) apiSigning() (*client.Signing, error) {
 	s, err := f.signing()
 	if err != nil {
 		return nil, err
 	}
-	return &apiclient.Signing{
+	return &client.Signing{
 		Scheme: string(s.Scheme), Algorithm: s.Algorithm, Encoding: s.Encoding,
 		Header: s.Header, LowerHex: s.LowerHex,
 	}, nil
@@ -81,14 +81,14 @@ func (f *listFlags) add(cmd *cobra.Command, noun string) {
 	fl.BoolVar(&f.all, "all", false, "follow next_cursor and list every "+noun)
 }
 
-func (f *listFlags) params() apiclient.ListParams {
-	return apiclient.ListParams{Cursor: f.cursor, Limit: f.limit}
+func (f *listFlags) params() client.ListParams {
+	return client.ListParams{Cursor: f.cursor, Limit: f.limit}
 }
 
 // listAll fetches one page, or with --all every page from the cursor on,
 // and returns the items, the raw items (for -o json) and the cursor of the
 // next page (empty on the last).
-func listAll[T any](ctx context.Context, f listFlags, page func(apiclient.ListParams) (*apiclient.Response[apiclient.Page[T]], error)) ([]T, []json.RawMessage, string, error) {
+func listAll[T any](ctx context.Context, f listFlags, page func(client.ListParams) (*client.Response[client.Page[T]], error)) ([]T, []json.RawMessage, string, error) {
 	var (
 		items []T
 		raws  []json.RawMessage
@@ -166,7 +166,7 @@ func newWebhooksListCmd() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			items, raws, next, err := listAll(ctx, lf, func(p apiclient.ListParams) (*apiclient.Response[apiclient.Page[apiclient.Webhook]], error) {
+			items, raws, next, err := listAll(ctx, lf, func(p client.ListParams) (*client.Response[client.Page[client.Webhook]], error) {
 				return c.ListWebhooks(ctx, p)
 			})
 			if err != nil {
@@ -202,7 +202,7 @@ func profileOf(p string) string {
 }
 
 // printWebhook writes one webhook as a two-column table.
-func printWebhook(w io.Writer, wh apiclient.Webhook) error {
+func printWebhook(w io.Writer, wh client.Webhook) error {
 	tw := newTable(w)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	row("ID", wh.ID)
@@ -238,7 +238,7 @@ func printWebhook(w io.Writer, wh apiclient.Webhook) error {
 
 // writeWebhook writes a webhook response: its data for -o json, else the
 // message and the webhook.
-func writeWebhook(cmd *cobra.Command, af *apiFlags, resp *apiclient.Response[apiclient.Webhook]) error {
+func writeWebhook(cmd *cobra.Command, af *apiFlags, resp *client.Response[client.Webhook]) error {
 	out := cmd.OutOrStdout()
 	if af.jsonOut() {
 		return writeJSON(out, resp.Raw)
@@ -320,7 +320,7 @@ standin listen) before, or create it with --active=false.`,
 			if len(wf.events) == 0 {
 				return usageErr("--events is required")
 			}
-			spec := apiclient.WebhookSpec{URL: wf.url, Events: wf.events, Secret: wf.secret, Profile: wf.profile}
+			spec := client.WebhookSpec{URL: wf.url, Events: wf.events, Secret: wf.secret, Profile: wf.profile}
 			if cmd.Flags().Changed("active") {
 				spec.Active = &wf.active
 			}
@@ -363,7 +363,7 @@ webhook checks its URL first, as Fivetran does.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fl := cmd.Flags()
-			var patch apiclient.WebhookPatch
+			var patch client.WebhookPatch
 			if fl.Changed("url") {
 				patch.URL = &wf.url
 			}
@@ -386,7 +386,7 @@ webhook checks its URL first, as Fivetran does.`,
 				}
 				patch.Signing = s
 			}
-			if patch == (apiclient.WebhookPatch{}) {
+			if patch == (client.WebhookPatch{}) {
 				return usageErr("nothing to update: give at least one of --url, --events, --active, --secret, --profile, --signing-*")
 			}
 			c, err := af.client()

@@ -1,4 +1,4 @@
-package apiclient
+package client
 
 import (
 	"context"
@@ -76,21 +76,26 @@ func TestDoDecodesEnvelopes(t *testing.T) {
 func TestJSONNumbers(t *testing.T) {
 	t.Parallel()
 	var v struct {
-		D  Duration `json:"d"`
-		N  Int64    `json:"n"`
-		NS Int64    `json:"ns"`
+		A  Attempt `json:"a"`
+		N  Int64   `json:"n"`
+		NS Int64   `json:"ns"`
 	}
-	if err := json.Unmarshal([]byte(`{"d":"1620.5s","n":42,"ns":"9007199254740993"}`), &v); err != nil {
+	if err := json.Unmarshal([]byte(`{"a":{"number":2,"emulated_delay":"1620.5s","latency":"0.012s"},"n":42,"ns":"9007199254740993"}`), &v); err != nil {
 		t.Fatal(err)
 	}
-	if v.D.Std() != 27*time.Minute+500*time.Millisecond || v.N != 42 || v.NS != 9007199254740993 {
+	if v.A.Number != 2 || v.A.EmulatedDelay != 27*time.Minute+500*time.Millisecond || v.A.Latency != 12*time.Millisecond ||
+		v.N != 42 || v.NS != 9007199254740993 {
 		t.Errorf("decoded %+v", v)
 	}
-	b, _ := json.Marshal(Duration(360 * time.Second))
-	if string(b) != `"360s"` {
-		t.Errorf("Duration JSON %s", b)
+	b, _ := json.Marshal(Attempt{Number: 1, EmulatedDelay: 360 * time.Second, Latency: 1500 * time.Microsecond})
+	if !strings.Contains(string(b), `"number":1`) || !strings.Contains(string(b), `"emulated_delay":"360s"`) || !strings.Contains(string(b), `"latency":"0.0015s"`) {
+		t.Errorf("Attempt JSON %s", b)
 	}
-	if err := json.Unmarshal([]byte(`{"d":"soon"}`), &v); err == nil {
+	var back Attempt
+	if err := json.Unmarshal(b, &back); err != nil || back.EmulatedDelay != 360*time.Second || back.Latency != 1500*time.Microsecond {
+		t.Errorf("round trip %+v: %v", back, err)
+	}
+	if err := json.Unmarshal([]byte(`{"a":{"latency":"soon"}}`), &v); err == nil {
 		t.Error("bad duration decoded")
 	}
 }

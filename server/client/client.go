@@ -1,11 +1,11 @@
-// Package apiclient is a small typed client of standin's REST API, used by
-// the standin command line: Fivetran's webhook management API under /v1 and
-// standin's emulator API under /standin/v1.
+// Package client is a Go client of standin's REST API: Fivetran's webhook
+// endpoints and standin's /standin/v1 emulator endpoints, decoding the
+// {code,message,data} envelope.
 //
-// Every response is Fivetran's envelope, {"code":"Success","message":…,
+// The standin command line and package testkit both use it. Every response is Fivetran's envelope, {"code":"Success","message":…,
 // "data":…}. The client decodes data into typed values and turns any other
 // code into an *Error carrying the API's code and message.
-package apiclient
+package client
 
 import (
 	"bytes"
@@ -38,7 +38,7 @@ type Client struct {
 	// HTTPClient makes the requests. Defaults to a client with a 30 s
 	// timeout.
 	HTTPClient *http.Client
-	// UserAgent is the User-Agent header. Defaults to "standin-cli".
+	// UserAgent is the User-Agent header. Defaults to "standin-client".
 	UserAgent string
 }
 
@@ -115,7 +115,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	}
 	ua := c.UserAgent
 	if ua == "" {
-		ua = "standin-cli"
+		ua = "standin-client"
 	}
 	req.Header.Set("User-Agent", ua)
 	if c.APIKey != "" {
@@ -130,7 +130,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("cannot reach standin at %s (is `standin serve` running? set --api-url or STANDIN_API_URL): %w", c.BaseURL, unwrapURLError(err))
+		return nil, fmt.Errorf("cannot reach standin at %s (is it running?): %w", c.BaseURL, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
@@ -169,7 +169,7 @@ func call[T any](ctx context.Context, c *Client, method, path string, query url.
 
 func (c *Client) url(path string, query url.Values) (string, error) {
 	if c.BaseURL == "" {
-		return "", errors.New("the API URL is empty: set --api-url or STANDIN_API_URL")
+		return "", errors.New("client: BaseURL is empty")
 	}
 	base, err := url.Parse(strings.TrimRight(c.BaseURL, "/"))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {

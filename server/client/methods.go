@@ -1,4 +1,4 @@
-package apiclient
+package client
 
 import (
 	"context"
@@ -83,12 +83,15 @@ type DeliveryFilter struct {
 	Status string
 	// Since and Until bound the creation time; zero does not bound.
 	Since, Until time.Time
-	ListParams
+	// Cursor is the NextCursor of the previous page; empty for the first.
+	Cursor string
+	// Limit is the page size, 1 to 1000; 0 means the API's default (100).
+	Limit int
 }
 
 // ListDeliveries returns one page of deliveries, newest first.
 func (c *Client) ListDeliveries(ctx context.Context, f DeliveryFilter) (*Response[Page[Delivery]], error) {
-	q := f.query()
+	q := ListParams{Cursor: f.Cursor, Limit: f.Limit}.query()
 	for k, v := range map[string]string{"webhook_id": f.WebhookID, "event": f.Event, "event_id": f.EventID, "status": f.Status} {
 		if v != "" {
 			q.Set(k, v)
@@ -120,12 +123,15 @@ type EventFilter struct {
 	Event string
 	// Since and Until bound the creation time; zero does not bound.
 	Since, Until time.Time
-	ListParams
+	// Cursor is the NextCursor of the previous page; empty for the first.
+	Cursor string
+	// Limit is the page size, 1 to 1000; 0 means the API's default (100).
+	Limit int
 }
 
 // ListEvents returns one page of emitted events, newest first.
 func (c *Client) ListEvents(ctx context.Context, f EventFilter) (*Response[Page[Event]], error) {
-	q := f.query()
+	q := ListParams{Cursor: f.Cursor, Limit: f.Limit}.query()
 	if f.Event != "" {
 		q.Set("event", f.Event)
 	}

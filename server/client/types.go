@@ -1,4 +1,4 @@
-package apiclient
+package client
 
 import (
 	"encoding/json"
@@ -7,33 +7,6 @@ import (
 	"strings"
 	"time"
 )
-
-// Duration is a protobuf Duration as the REST API writes it ("360s",
-// "0.012s").
-type Duration time.Duration
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration: %w", err)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("duration %q: %w", s, err)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalJSON implements json.Marshaler, in the API's spelling.
-func (d Duration) MarshalJSON() ([]byte, error) {
-	s := strconv.FormatFloat(time.Duration(d).Seconds(), 'f', -1, 64) + "s"
-	return json.Marshal(s)
-}
-
-// Std returns d as a time.Duration.
-func (d Duration) Std() time.Duration { return time.Duration(d) }
 
 // Int64 is a protobuf int64, which the REST API writes as a JSON string
 // ("42") and accepts as a number.
@@ -160,14 +133,19 @@ type EventDetail struct {
 
 // Attempt is one HTTP request made for a delivery.
 type Attempt struct {
-	Number          int               `json:"number"`
-	Manual          bool              `json:"manual"`
-	URL             string            `json:"url"`
-	StartedAt       time.Time         `json:"started_at"`
-	EmulatedDelay   Duration          `json:"emulated_delay"`
-	RequestHeaders  map[string]string `json:"request_headers"`
-	Status          int               `json:"status"`
-	Latency         Duration          `json:"latency"`
+	Number    int       `json:"number"`
+	Manual    bool      `json:"manual"`
+	URL       string    `json:"url"`
+	StartedAt time.Time `json:"started_at"`
+	// EmulatedDelay is the emulated time since the first attempt that the
+	// attempt was scheduled for: exactly 0, 6m, 27m36s, … on Fivetran's
+	// schedule, whatever the time scale. It is "emulated_delay" in JSON, a
+	// protobuf duration ("1656s").
+	EmulatedDelay  time.Duration     `json:"-"`
+	RequestHeaders map[string]string `json:"request_headers"`
+	Status         int               `json:"status"`
+	// Latency is how long the request took, "latency" in JSON.
+	Latency         time.Duration     `json:"-"`
 	Error           string            `json:"error,omitempty"`
 	ResponseHeaders map[string]string `json:"response_headers"`
 	ResponseExcerpt string            `json:"response_excerpt"`
@@ -175,6 +153,69 @@ type Attempt struct {
 	// EmulatedAt is the emulated time of the attempt: the first attempt's
 	// real time plus EmulatedDelay. Nil when the API does not send it.
 	EmulatedAt *time.Time `json:"emulated_at,omitempty"`
+}
+
+// attemptJSON is Attempt with its durations as protobuf JSON strings.
+type attemptJSON struct {
+	*attemptFields
+	EmulatedDelay string `json:"emulated_delay"`
+	Latency       string `json:"latency"`
+}
+
+// attemptFields is Attempt without its JSON methods.
+type attemptFields Attempt
+
+// UnmarshalJSON reads an attempt, with its protobuf JSON durations
+// ("1620s", "0.012s") as exact time.Durations.
+func (a *Attempt) UnmarshalJSON(b []byte) error {
+	v := attemptJSON{attemptFields: (*attemptFields)(a)}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	var err error
+	if a.EmulatedDelay, err = parseDuration(v.EmulatedDelay); err != nil {
+		return fmt.Errorf("attempt emulated_delay: %w", err)
+	}
+	if a.Latency, err = parseDuration(v.Latency); err != nil {
+		return fmt.Errorf("attempt latency: %w", err)
+	}
+	return nil
+}
+
+// MarshalJSON writes an attempt as the API does, durations as protobuf
+// JSON strings.
+func (a Attempt) MarshalJSON() ([]byte, error) {
+	return json.Marshal(attemptJSON{
+		attemptFields: (*attemptFields)(&a),
+		EmulatedDelay: formatDuration(a.EmulatedDelay),
+		Latency:       formatDuration(a.Latency),
+	})
+}
+
+// parseDuration parses a protobuf JSON duration; empty is 0.
+func parseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("duration %q: %w", s, err)
+	}
+	return d, nil
+}
+
+// formatDuration writes d exactly as a protobuf JSON duration ("360s",
+// "0.012s").
+func formatDuration(d time.Duration) string {
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	s := sign + strconv.FormatInt(int64(d/time.Second), 10)
+	if ns := d % time.Second; ns != 0 {
+		s += strings.TrimRight(fmt.Sprintf(".%09d", int64(ns)), "0")
+	}
+	return s + "s"
 }
 
 // DeliveryDetail is a delivery with its event, request body and attempts.
