@@ -284,6 +284,11 @@ type Store interface {
 	EventList(ctx context.Context, params EventListParams) ([]*Event, error)
 
 	DeliveryGetByID(ctx context.Context, id string) (*Delivery, error)
+	// DeliveryGetWithWebhook returns the delivery and its webhook, read
+	// together (in one round trip where that matters), as a delivery
+	// attempt needs both. The webhook is nil when it was deleted; a
+	// delivery that does not exist is ErrNotFound.
+	DeliveryGetWithWebhook(ctx context.Context, id string) (*Delivery, *Webhook, error)
 	DeliveryList(ctx context.Context, params DeliveryListParams) ([]*Delivery, error)
 	// DeliveryEnqueue inserts a River job for an existing delivery (a
 	// redelivery).

@@ -20,8 +20,7 @@ import (
 
 // Store is what the worker needs from storage.
 type Store interface {
-	DeliveryGetByID(ctx context.Context, id string) (*store.Delivery, error)
-	WebhookGetByID(ctx context.Context, id string) (*store.Webhook, error)
+	DeliveryGetWithWebhook(ctx context.Context, id string) (*store.Delivery, *store.Webhook, error)
 	AttemptListByDelivery(ctx context.Context, deliveryID string) ([]*store.Attempt, error)
 	AttemptRecord(ctx context.Context, params store.AttemptRecordParams) (*store.Attempt, error)
 	DeliveryCancel(ctx context.Context, id string, at time.Time) (*store.Delivery, error)
@@ -107,7 +106,9 @@ func senderTimeout(s *delivery.Sender) time.Duration {
 // Work makes one attempt.
 func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs]) error {
 	args := job.Args
-	dl, err := d.store.DeliveryGetByID(ctx, args.DeliveryID)
+	// The webhook is read with the delivery (one round trip on
+	// PostgreSQL), though only needed once the checks below pass.
+	dl, wh, err := d.store.DeliveryGetWithWebhook(ctx, args.DeliveryID)
 	if errors.Is(err, store.ErrNotFound) {
 		return river.JobCancel(err)
 	}
@@ -124,12 +125,9 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 		return river.JobSnooze(dl.NextAttemptAt.Sub(now))
 	}
 
-	wh, err := d.store.WebhookGetByID(ctx, dl.WebhookID)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case wh == nil:
 		return d.cancel(ctx, dl, args, now, "webhook was deleted")
-	case err != nil:
-		return err
 	case !wh.Active && !args.Manual:
 		return d.cancel(ctx, dl, args, now, "webhook is inactive")
 	}

@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.databaseURL, "database-url", os.Getenv("STANDIN_TEST_DATABASE_URL"), "PostgreSQL server URL; each scenario creates (and drops) its own database there (default $STANDIN_TEST_DATABASE_URL)")
 	fs.StringVar(&backends, "backends", "sqlite,postgres", "backends to run, comma-separated")
 	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated")
-	fs.IntVar(&cfg.events, "events", 20000, "events (one delivery each) in the throughput scenario, and jobs in bare River's")
+	fs.IntVar(&cfg.events, "events", 20000, "events (one delivery each) in the throughput and drain scenarios, and jobs in bare River's")
 	fs.IntVar(&cfg.emitters, "emitters", 8, "goroutines emitting concurrently in the throughput and retry scenarios")
 	fs.Float64Var(&cfg.latencyRatePG, "latency-rate-postgres", 500, "offered load of the latency scenario on PostgreSQL, events/s")
 	fs.Float64Var(&cfg.latencyRateLite, "latency-rate-sqlite", 200, "offered load of the latency scenario on SQLite, events/s")

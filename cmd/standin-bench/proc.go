@@ -26,9 +26,9 @@ type standinProc struct {
 	// WorkersStarted is when the process logged that its delivery workers
 	// started (zero for --role api).
 	WorkersStarted time.Time
-	logPath   string
-	exited    chan struct{}
-	waitErr   error
+	logPath        string
+	exited         chan struct{}
+	waitErr        error
 }
 
 // startStandin runs `bin serve` on databaseURL with random loopback ports

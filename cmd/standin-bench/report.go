@@ -59,7 +59,7 @@ type Result struct {
 	// BenchCPUSeconds is the benchmark process's own CPU time in the
 	// scenario (emitters and receiver, or bare River).
 	BenchCPUSeconds float64 `json:"bench_cpu_s,omitempty"`
-	Notes     string  `json:"notes,omitempty"`
+	Notes           string  `json:"notes,omitempty"`
 }
 
 // Target is one goal checked against a result.

@@ -70,8 +70,12 @@ func runBareRiver(ctx context.Context, dbURL string, n int) (Result, error) {
 	w := &noopWorker{n: int64(n), done: make(chan struct{})}
 	cfg.Workers = river.NewWorkers()
 	river.AddWorker(cfg.Workers, w)
-	res.Notes = fmt.Sprintf("MaxWorkers %d, FetchPollInterval %v, FetchCooldown %v",
-		cfg.Queues[river.QueueDefault].MaxWorkers, cfg.FetchPollInterval, cfg.FetchCooldown)
+	poll := "the store's default"
+	if cfg.FetchPollInterval > 0 {
+		poll = cfg.FetchPollInterval.String()
+	}
+	res.Notes = fmt.Sprintf("standin's River settings: MaxWorkers %d, FetchPollInterval %s, FetchCooldown %v",
+		cfg.Queues[river.QueueDefault].MaxWorkers, poll, cfg.FetchCooldown)
 	q, err := st.Queue(cfg)
 	if err != nil {
 		return res, err
@@ -124,12 +128,8 @@ type noStore struct{}
 
 var errNoStore = errors.New("bench: no store")
 
-func (noStore) DeliveryGetByID(context.Context, string) (*store.Delivery, error) {
-	return nil, errNoStore
-}
-
-func (noStore) WebhookGetByID(context.Context, string) (*store.Webhook, error) {
-	return nil, errNoStore
+func (noStore) DeliveryGetWithWebhook(context.Context, string) (*store.Delivery, *store.Webhook, error) {
+	return nil, nil, errNoStore
 }
 
 func (noStore) AttemptListByDelivery(context.Context, string) ([]*store.Attempt, error) {

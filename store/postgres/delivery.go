@@ -29,6 +29,32 @@ func (s *Store) DeliveryGetByID(ctx context.Context, id string) (*store.Delivery
 	return d, nil
 }
 
+// DeliveryGetWithWebhook returns the delivery and its webhook (nil when it
+// was deleted) in one round trip: both queries go in one batch.
+func (s *Store) DeliveryGetWithWebhook(ctx context.Context, id string) (*store.Delivery, *store.Webhook, error) {
+	batch := &pgx.Batch{}
+	batch.Queue(`SELECT `+deliveryColumns+` FROM standin_delivery WHERE id = $1`, id)
+	batch.Queue(`SELECT `+webhookColumns+` FROM standin_webhook
+		WHERE id = (SELECT webhook_id FROM standin_delivery WHERE id = $1)`, id)
+	br := s.pool.SendBatch(ctx, batch)
+	d, err := scanDelivery(br.QueryRow())
+	if err != nil {
+		_ = br.Close()
+		return nil, nil, fmt.Errorf("get delivery %s: %w", id, mapErr(err))
+	}
+	wh, err := scanWebhook(br.QueryRow())
+	if errors.Is(err, pgx.ErrNoRows) {
+		wh, err = nil, nil
+	}
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("get webhook of delivery %s: %w", id, err)
+	}
+	return d, wh, nil
+}
+
 // DeliveryList returns up to params.Limit deliveries matching the filters,
 // newest first (CreatedAt, then ID, descending). A BeforeID that names no
 // delivery is an error wrapping store.ErrNotFound.

@@ -28,6 +28,23 @@ func (s *Store) DeliveryGetByID(ctx context.Context, id string) (*store.Delivery
 	return d, nil
 }
 
+// DeliveryGetWithWebhook returns the delivery and its webhook (nil when it
+// was deleted): two queries on the local file.
+func (s *Store) DeliveryGetWithWebhook(ctx context.Context, id string) (*store.Delivery, *store.Webhook, error) {
+	d, err := s.DeliveryGetByID(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	wh, err := s.WebhookGetByID(ctx, d.WebhookID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return d, nil, nil
+	case err != nil:
+		return nil, nil, fmt.Errorf("get webhook of delivery %s: %w", id, err)
+	}
+	return d, wh, nil
+}
+
 // DeliveryList returns up to params.Limit deliveries matching the filters,
 // newest first (CreatedAt, then ID, descending). A BeforeID that names no
 // delivery is an error wrapping store.ErrNotFound.

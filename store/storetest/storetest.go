@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeliveryList", testDeliveryList},
 		{"DeliveryCancel", testDeliveryCancel},
 		{"DeliveryEnqueue", testDeliveryEnqueue},
+		{"DeliveryGetWithWebhook", testDeliveryGetWithWebhook},
 		{"AttemptRecord", testAttemptRecord},
 		{"AttemptRecordAfterCancel", testAttemptRecordAfterCancel},
 		{"EventList", testEventList},
