@@ -1,14 +1,14 @@
 package proctest_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"sort"
 	"sync"
@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/standin-dev/standin/cmd/standin/internal/proctest"
+	"github.com/standin-dev/standin/server/client"
+	"github.com/standin-dev/standin/store/sqlite"
 )
 
 func TestMain(m *testing.M) { os.Exit(proctest.Main(m)) }
@@ -35,12 +37,19 @@ type standin struct {
 // worker).
 func serve(t *testing.T, name, databaseURL, role string, extra ...string) *standin {
 	t.Helper()
+	return serveEnv(t, name, databaseURL, role, nil, extra...)
+}
+
+// serveEnv is serve with env ("KEY=value" pairs) added to the process's
+// environment.
+func serveEnv(t *testing.T, name, databaseURL, role string, env []string, extra ...string) *standin {
+	t.Helper()
 	args := append([]string{"serve",
 		"--database-url", databaseURL, "--role", role,
 		"--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0",
 		"--log-format", "json", "--skip-url-check",
 	}, extra...)
-	s := &standin{Process: proctest.Start(t, name, args...)}
+	s := &standin{Process: proctest.StartEnv(t, name, env, args...)}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	if role != "worker" {
@@ -62,130 +71,63 @@ func serve(t *testing.T, name, databaseURL, role string, extra ...string) *stand
 	return s
 }
 
-// apiClient calls standin's REST API.
+// apiClient calls standin's REST API through server/client, with the few
+// calls these tests repeat.
 type apiClient struct {
-	base   string
-	client *http.Client
+	*client.Client
 }
 
 func newAPIClient(base string) *apiClient {
-	return &apiClient{base: base, client: &http.Client{Timeout: 15 * time.Second}}
+	return &apiClient{&client.Client{BaseURL: base, HTTPClient: &http.Client{Timeout: 15 * time.Second}}}
 }
-
-// do sends a JSON request and decodes the envelope's data into out. A
-// response that is not HTTP 200 with code "Success" is an error.
-func (a *apiClient) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	var env struct {
-		Code string          `json:"code"`
-		Data json.RawMessage `json:"data"`
-	}
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &env) != nil || env.Code != "Success" {
-		return &apiError{status: resp.StatusCode, body: string(raw)}
-	}
-	if out != nil {
-		return json.Unmarshal(env.Data, out)
-	}
-	return nil
-}
-
-// apiError is an answer of the API other than success.
-type apiError struct {
-	status int
-	body   string
-}
-
-func (e *apiError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.status, e.body) }
 
 // createWebhook creates an active account webhook for sync_end to url and
 // returns its id.
 func (a *apiClient) createWebhook(t *testing.T, url string) string {
 	t.Helper()
-	var wh struct {
-		ID string `json:"id"`
-	}
-	in := map[string]any{"url": url, "events": []string{"sync_end"}, "active": true}
-	if err := a.do(t.Context(), http.MethodPost, "/v1/webhooks/account", in, &wh); err != nil {
+	active := true
+	wh, err := a.CreateWebhook(t.Context(), "", client.WebhookSpec{URL: url, Events: []string{"sync_end"}, Active: &active})
+	if err != nil {
 		t.Fatalf("create webhook: %v", err)
 	}
-	return wh.ID
+	return wh.Data.ID
 }
 
 // emit emits sync_end for connector and returns its one delivery's id.
 func (a *apiClient) emit(ctx context.Context, connector string) (string, error) {
-	var ev struct {
-		Deliveries []struct {
-			ID string `json:"id"`
-		} `json:"deliveries"`
-	}
-	in := map[string]any{"event": "sync_end", "connector_id": connector}
-	if err := a.do(ctx, http.MethodPost, "/standin/v1/events", in, &ev); err != nil {
+	ev, err := a.Emit(ctx, client.EmitRequest{Event: "sync_end", ConnectorID: connector})
+	if err != nil {
 		return "", err
 	}
-	if len(ev.Deliveries) != 1 {
-		return "", fmt.Errorf("emit %s: %d deliveries, want 1", connector, len(ev.Deliveries))
+	if len(ev.Data.Deliveries) != 1 {
+		return "", fmt.Errorf("emit %s: %d deliveries, want 1", connector, len(ev.Data.Deliveries))
 	}
-	return ev.Deliveries[0].ID, nil
-}
-
-// delivery is a delivery as the API lists it.
-type delivery struct {
-	ID       string `json:"id"`
-	State    string `json:"state"`
-	Attempts int    `json:"attempts"`
+	return ev.Data.Deliveries[0].ID, nil
 }
 
 // deliveries lists every delivery of a webhook.
-func (a *apiClient) deliveries(ctx context.Context, webhookID string) (map[string]delivery, error) {
-	out := map[string]delivery{}
-	cursor := ""
+func (a *apiClient) deliveries(ctx context.Context, webhookID string) (map[string]client.Delivery, error) {
+	out := map[string]client.Delivery{}
+	f := client.DeliveryFilter{WebhookID: webhookID, Limit: 1000}
 	for {
-		q := url.Values{"webhook_id": {webhookID}, "limit": {"1000"}}
-		if cursor != "" {
-			q.Set("cursor", cursor)
-		}
-		var page struct {
-			Items      []delivery `json:"items"`
-			NextCursor string     `json:"next_cursor"`
-		}
-		if err := a.do(ctx, http.MethodGet, "/standin/v1/deliveries?"+q.Encode(), nil, &page); err != nil {
+		page, err := a.ListDeliveries(ctx, f)
+		if err != nil {
 			return nil, err
 		}
-		for _, d := range page.Items {
+		for _, d := range page.Data.Items {
 			out[d.ID] = d
 		}
-		if page.NextCursor == "" {
+		if page.Data.NextCursor == "" {
 			return out, nil
 		}
-		cursor = page.NextCursor
+		f.Cursor = page.Data.NextCursor
 	}
 }
 
 // awaitSucceeded waits until every delivery in ids has succeeded and
 // returns them. The deliveries live in another process, which signals
 // nothing: this polls the API every 100 ms until the deadline of ctx.
-func (a *apiClient) awaitSucceeded(ctx context.Context, webhookID string, ids []string) (map[string]delivery, error) {
+func (a *apiClient) awaitSucceeded(ctx context.Context, webhookID string, ids []string) (map[string]client.Delivery, error) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -193,7 +135,7 @@ func (a *apiClient) awaitSucceeded(ctx context.Context, webhookID string, ids []
 		if err == nil {
 			var notYet []string
 			for _, id := range ids {
-				if d, ok := all[id]; !ok || d.State != "succeeded" {
+				if d, ok := all[id]; !ok || d.State != client.StateSucceeded {
 					notYet = append(notYet, fmt.Sprintf("%s (%s, %d attempts)", id, d.State, d.Attempts))
 				}
 			}
@@ -300,4 +242,111 @@ func (rc *receiver) awaitDelivered(ctx context.Context, connectors []string) err
 				len(missing), len(connectors), missing[:min(len(missing), 5)], ctx.Err())
 		}
 	}
+}
+
+// hookReceipt is one request a hookReceiver got.
+type hookReceipt struct {
+	id string // webhook-id: the delivery id under Standard Webhooks signing
+	at time.Time
+}
+
+// hookReceiver is a webhook receiver for any event, unlike receiver: it
+// records the webhook-id and arrival time of every request and answers
+// with answer (200 when nil), which may block. Any path under URL is
+// served.
+type hookReceiver struct {
+	URL     string
+	answer  func(r *http.Request, n int) int // n: 1 for the first request of this id
+	mu      sync.Mutex
+	got     []hookReceipt
+	byID    map[string]int
+	changed chan struct{}
+}
+
+// newHookReceiver starts a hookReceiver on 127.0.0.1 and closes it when the
+// test ends, without waiting for the requests answer still holds.
+func newHookReceiver(t *testing.T, answer func(r *http.Request, n int) int) *hookReceiver {
+	t.Helper()
+	h := &hookReceiver{answer: answer, byID: make(map[string]int), changed: make(chan struct{})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	h.URL = "http://" + ln.Addr().String()
+	return h
+}
+
+func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	id := r.Header.Get("Webhook-Id")
+	h.mu.Lock()
+	h.got = append(h.got, hookReceipt{id: id, at: time.Now()})
+	h.byID[id]++
+	n := h.byID[id]
+	close(h.changed)
+	h.changed = make(chan struct{})
+	h.mu.Unlock()
+	status := http.StatusOK
+	if h.answer != nil {
+		status = h.answer(r, n)
+	}
+	w.WriteHeader(status)
+}
+
+// receipts returns every request received so far.
+func (h *hookReceiver) receipts() []hookReceipt {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]hookReceipt(nil), h.got...)
+}
+
+// awaitAttempts waits until the "delivery attempt" log entries of procs,
+// taken together, show an attempt that left each delivery in ids in state.
+// Every process but the last must have exited: the wait is on the last.
+func awaitAttempts(ctx context.Context, ids []string, state string, procs ...*proctest.Process) error {
+	pending := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		pending[id] = true
+	}
+	see := func(e proctest.LogEntry) bool {
+		if e.String("msg") == "delivery attempt" && e.String("state") == state {
+			delete(pending, e.String("delivery_id"))
+		}
+		return len(pending) == 0
+	}
+	for _, p := range procs[:len(procs)-1] {
+		for _, e := range p.Logs("delivery attempt") {
+			see(e)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	if _, err := procs[len(procs)-1].AwaitEntry(ctx, see); err != nil {
+		return fmt.Errorf("%d of %d deliveries not %s: %w", len(pending), len(ids), state, err)
+	}
+	return nil
+}
+
+// stopCtx returns a context that ends after d or with the test, for
+// Process.Stop and Process.Wait.
+func stopCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// openSQLite opens the SQLite store at path, which no process uses any
+// more, to check what it holds; it is closed when the test ends.
+func openSQLite(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: path, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
 }

@@ -41,7 +41,15 @@ type Process struct {
 // test failed, the process's output is logged.
 func Start(tb testing.TB, name string, args ...string) *Process {
 	tb.Helper()
-	p, err := start(Binary(tb), name, args...)
+	return StartEnv(tb, name, nil, args...)
+}
+
+// StartEnv is Start with env ("KEY=value" pairs) added to the process's
+// environment, for settings an operator passes that way, such as
+// STANDIN_API_SECRET.
+func StartEnv(tb testing.TB, name string, env []string, args ...string) *Process {
+	tb.Helper()
+	p, err := start(Binary(tb), name, env, args...)
 	if err != nil {
 		tb.Fatalf("proctest: start %s: %v", name, err)
 	}
@@ -57,7 +65,7 @@ func Start(tb testing.TB, name string, args ...string) *Process {
 	return p
 }
 
-func start(bin, name string, args ...string) (*Process, error) {
+func start(bin, name string, env []string, args ...string) (*Process, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -71,6 +79,7 @@ func start(bin, name string, args ...string) (*Process, error) {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	cmd.Env = append(cmd.Env, env...)
 	if err := cmd.Start(); err != nil {
 		r.Close()
 		w.Close()
@@ -119,6 +128,14 @@ func (p *Process) Exited() <-chan struct{} { return p.exited }
 func (p *Process) Kill() {
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.exited
+}
+
+// Signal sends sig to the process without waiting for it to exit.
+func (p *Process) Signal(sig os.Signal) error {
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("%s: signal %v: %w", p.Name, sig, err)
+	}
+	return nil
 }
 
 // Stop sends SIGTERM (a graceful shutdown) and returns the exit code, or an
@@ -195,10 +212,8 @@ func (p *Process) AwaitLog(ctx context.Context, msg string, attrs ...string) (Lo
 	if len(attrs)%2 != 0 {
 		return nil, errors.New("proctest: AwaitLog attrs must be key, value pairs")
 	}
-	var found LogEntry
-	_, err := p.AwaitLine(ctx, func(line string) bool {
-		e := parseEntry(line)
-		if e == nil || e.String("msg") != msg {
+	e, err := p.AwaitEntry(ctx, func(e LogEntry) bool {
+		if e.String("msg") != msg {
 			return false
 		}
 		for i := 0; i < len(attrs); i += 2 {
@@ -206,11 +221,29 @@ func (p *Process) AwaitLog(ctx context.Context, msg string, attrs ...string) (Lo
 				return false
 			}
 		}
-		found = e
 		return true
 	})
 	if err != nil {
 		return nil, fmt.Errorf("log %q: %w", msg, err)
+	}
+	return e, nil
+}
+
+// AwaitEntry waits for a JSON log entry for which match is true and returns
+// it. match sees every entry once, in order, so it may keep state across
+// calls. The process must run with --log-format json.
+func (p *Process) AwaitEntry(ctx context.Context, match func(LogEntry) bool) (LogEntry, error) {
+	var found LogEntry
+	_, err := p.AwaitLine(ctx, func(line string) bool {
+		e := parseEntry(line)
+		if e == nil || !match(e) {
+			return false
+		}
+		found = e
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	return found, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/standin-dev/standin/cmd/standin/internal/proctest"
+	"github.com/standin-dev/standin/server/client"
 )
 
 // TestPostgresRestart restarts PostgreSQL underneath a standin process
@@ -37,8 +38,8 @@ func TestPostgresRestart(t *testing.T) {
 		}
 	}
 	s := serve(t, "standin", db, "all", "--send-timeout", "3s", "--rescue-after", "4s")
-	client := newAPIClient(s.API)
-	webhook := client.createWebhook(t, rc.URL)
+	api := newAPIClient(s.API)
+	webhook := api.createWebhook(t, rc.URL)
 
 	// The stream: one event every 20 ms, each answered 200 (accepted) or
 	// otherwise (refused); a request with no answer at all is a failure.
@@ -63,8 +64,8 @@ func TestPostgresRestart(t *testing.T) {
 			case <-tick.C:
 			}
 			connector := fmt.Sprintf("restart_%04d", i)
-			id, err := client.emit(context.Background(), connector)
-			var refusal *apiError
+			id, err := api.emit(context.Background(), connector)
+			var refusal *client.Error
 			mu.Lock()
 			switch {
 			case err == nil:
@@ -126,7 +127,7 @@ func TestPostgresRestart(t *testing.T) {
 	if err := rc.awaitDelivered(ctx, accepted); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.awaitSucceeded(ctx, webhook, ids); err != nil {
+	if _, err := api.awaitSucceeded(ctx, webhook, ids); err != nil {
 		t.Fatal(err)
 	}
 	select {

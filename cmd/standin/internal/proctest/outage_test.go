@@ -1,8 +1,7 @@
-package main
+package proctest_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -12,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/standin-dev/standin/server/client"
 	"github.com/standin-dev/standin/store"
-	"github.com/standin-dev/standin/store/sqlite"
 )
 
 // TestSIGKILLDuringWritesSQLite kills `standin serve` with SIGKILL while
@@ -30,7 +29,6 @@ func TestSIGKILLDuringWritesSQLite(t *testing.T) {
 		maxWorkers = 4
 		ackTarget  = 40 // events acknowledged before the kill
 	)
-	bin := hardenBinary(t)
 	db := filepath.Join(t.TempDir(), "standin.db")
 	// Once holding is on, the receiver keeps the next two requests until
 	// after the kill: those deliveries are certainly in flight when the
@@ -55,41 +53,41 @@ func TestSIGKILLDuringWritesSQLite(t *testing.T) {
 			close(release)
 		}
 	})
-	logs := newLogWatch()
-	flags := []string{"--skip-url-check", "--time-scale", "3600", "--max-workers", strconv.Itoa(maxWorkers)}
-	p1 := startServe(t, bin, db, logs, "", "", flags...)
+	flags := []string{"--log-level", "debug", "--time-scale", "3600", "--max-workers", strconv.Itoa(maxWorkers)}
+	p1 := serve(t, "standin-killed", db, "all", flags...)
+	api1 := newAPIClient(p1.API)
 	var webhooks []string
 	for range 2 {
-		var wh struct {
-			ID string `json:"id"`
+		wh, err := api1.CreateWebhook(t.Context(), "", client.WebhookSpec{
+			URL: rcv.URL + "/hook", Events: []string{"sync_end"},
+			Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Signing: &client.Signing{Scheme: "standard"},
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		p1.mustCall("POST", "/v1/webhooks/account",
-			`{"url":"`+rcv.url+`/hook","events":["sync_end"],"secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw","signing":{"scheme":"standard"}}`, &wh)
-		webhooks = append(webhooks, wh.ID)
+		webhooks = append(webhooks, wh.Data.ID)
 	}
 
 	// Emit from four clients until the kill; keep what was acknowledged.
 	var (
 		mu    sync.Mutex
-		acked []procEmit
+		acked []client.EmittedEvent
 		wg    sync.WaitGroup
 	)
 	ackc := make(chan struct{}, 1<<16)
 	for range emitters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
-				var e procEmit
-				if err := p1.call("POST", "/standin/v1/events", `{"event":"sync_end","status":"FAILURE"}`, &e); err != nil {
+				e, err := api1.Emit(context.Background(), client.EmitRequest{Event: "sync_end", Status: "FAILURE"})
+				if err != nil {
 					return // the process is gone
 				}
 				mu.Lock()
-				acked = append(acked, e)
+				acked = append(acked, e.Data)
 				mu.Unlock()
 				ackc <- struct{}{}
 			}
-		}()
+		})
 	}
 	deadline := time.After(60 * time.Second)
 	var held []string
@@ -105,9 +103,13 @@ func TestSIGKILLDuringWritesSQLite(t *testing.T) {
 			t.Fatalf("%d emits acknowledged, %d requests held", acks, len(held))
 		}
 	}
-	p1.signal(syscall.SIGKILL)
+	if err := p1.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
 	killedAt := time.Now()
-	p1.wait(10 * time.Second)
+	if _, err := p1.Wait(stopCtx(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	wg.Wait()
 	close(release)
 	if n := len(acked); n < ackTarget {
@@ -117,63 +119,46 @@ func TestSIGKILLDuringWritesSQLite(t *testing.T) {
 
 	// Restart on the same file and let every stored delivery complete.
 	restarting := time.Now() // nothing after this comes from the killed process
-	p2 := startServe(t, bin, db, logs, "", "", flags...)
-	var page struct {
-		Items []struct {
-			ID      string `json:"id"`
-			EventID string `json:"event_id"`
-		} `json:"items"`
-		NextCursor *string `json:"next_cursor"`
+	p2 := serve(t, "standin-restarted", db, "all", flags...)
+	api2 := newAPIClient(p2.API)
+	page, err := api2.ListDeliveries(t.Context(), client.DeliveryFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
 	}
-	p2.mustCall("GET", "/standin/v1/deliveries?limit=1000", "", &page)
-	if page.NextCursor != nil {
+	if page.Data.NextCursor != "" {
 		t.Fatalf("more than 1000 deliveries")
 	}
-	stored := make(map[string]string, len(page.Items)) // delivery id → event id
-	for _, d := range page.Items {
+	stored := make(map[string]string, len(page.Data.Items)) // delivery id → event id
+	for _, d := range page.Data.Items {
 		stored[d.ID] = d.EventID
 	}
 	// Deliveries the killed process finished may lack their log line (the
 	// kill can fall between the two); the store knows them.
-	var finished struct {
-		Items []struct {
-			ID string `json:"id"`
-		} `json:"items"`
-	}
-	p2.mustCall("GET", "/standin/v1/deliveries?status=succeeded&limit=1000", "", &finished)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	err := logs.await(ctx, "every stored delivery to succeed", func(lines []logLine) bool {
-		done := make(map[string]bool)
-		for _, d := range finished.Items {
-			done[d.ID] = true
-		}
-		for _, l := range lines {
-			if l.str("msg") == "delivery attempt" && l.str("state") == store.DeliverySucceeded {
-				done[l.str("delivery_id")] = true
-			}
-		}
-		for id := range stored {
-			if !done[id] {
-				return false
-			}
-		}
-		return true
-	})
+	finished, err := api2.ListDeliveries(t.Context(), client.DeliveryFilter{Status: client.StateSucceeded, Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p2.signal(syscall.SIGTERM)
-	if code := p2.wait(30 * time.Second); code != 0 {
-		t.Fatalf("restarted standin exited %d after SIGTERM", code)
+	done := make(map[string]bool)
+	for _, d := range finished.Data.Items {
+		done[d.ID] = true
+	}
+	var unfinished []string
+	for id := range stored {
+		if !done[id] {
+			unfinished = append(unfinished, id)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := awaitAttempts(ctx, unfinished, store.DeliverySucceeded, p1.Process, p2.Process); err != nil {
+		t.Fatalf("waiting for every stored delivery to succeed: %v", err)
+	}
+	if code, err := p2.Stop(stopCtx(t, 30*time.Second)); err != nil || code != 0 {
+		t.Fatalf("restarted standin exited %d (%v) after SIGTERM", code, err)
 	}
 
 	// Check the stored state exactly.
-	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: db, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openSQLite(t, db)
 	all, err := st.DeliveryList(context.Background(), store.DeliveryListParams{Limit: 100000})
 	if err != nil {
 		t.Fatal(err)

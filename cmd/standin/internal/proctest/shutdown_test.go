@@ -1,9 +1,8 @@
-package main
+package proctest_test
 
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -13,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/standin-dev/standin/server/client"
 	"github.com/standin-dev/standin/store"
-	"github.com/standin-dev/standin/store/sqlite"
 )
 
 // TestSIGTERMDuringLoad stops `standin serve` with SIGTERM while clients
@@ -39,7 +38,6 @@ func TestSIGTERMDuringLoad(t *testing.T) {
 		apiSecret       = "proc-api-secret-55e1"
 		hookSecret      = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	)
-	bin := hardenBinary(t)
 	db := filepath.Join(t.TempDir(), "standin.db")
 	var (
 		slowArrived = make(chan struct{})
@@ -61,21 +59,30 @@ func TestSIGTERMDuringLoad(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	logs := newLogWatch()
-	flags := []string{"--skip-url-check", "--time-scale", "90", "--send-timeout", "30s", "--shutdown-timeout", shutdownTimeout.String()}
-	p1 := startServe(t, bin, db, logs, apiKey, apiSecret, flags...)
+	// The credentials come from the environment, as an operator would pass
+	// them.
+	env := []string{"STANDIN_API_KEY=" + apiKey, "STANDIN_API_SECRET=" + apiSecret}
+	flags := []string{"--log-level", "debug", "--time-scale", "90", "--send-timeout", "30s", "--shutdown-timeout", shutdownTimeout.String()}
+	p1 := serveEnv(t, "standin-terminated", db, "all", env, flags...)
+	api1 := newAPIClient(p1.API)
+	api1.APIKey, api1.APISecret = apiKey, apiSecret
 	hooks := make(map[string]string) // webhook id → path
 	for _, hook := range []struct{ path, event string }{{"/slow", "sync_end"}, {"/hang", "sync_end"}, {"/flaky", "sync_end"}, {"/fast", "sync_start"}} {
-		var wh struct {
-			ID string `json:"id"`
+		wh, err := api1.CreateWebhook(t.Context(), "", client.WebhookSpec{
+			URL: rcv.URL + hook.path, Events: []string{hook.event},
+			Secret: hookSecret, Signing: &client.Signing{Scheme: "standard"},
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		p1.mustCall("POST", "/v1/webhooks/account", `{"url":"`+rcv.url+hook.path+`","events":["`+hook.event+`"],"secret":"`+hookSecret+`","signing":{"scheme":"standard"}}`, &wh)
-		hooks[wh.ID] = hook.path
+		hooks[wh.Data.ID] = hook.path
 	}
-	var ev procEmit
-	p1.mustCall("POST", "/standin/v1/events", `{"event":"sync_end"}`, &ev)
+	ev, err := api1.Emit(t.Context(), client.EmitRequest{Event: "sync_end"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	byPath := make(map[string]string) // path → delivery id
-	for _, d := range ev.Deliveries {
+	for _, d := range ev.Data.Deliveries {
 		byPath[hooks[d.WebhookID]] = d.ID
 	}
 	if len(byPath) != 3 {
@@ -85,29 +92,27 @@ func TestSIGTERMDuringLoad(t *testing.T) {
 	// Load: two clients emit sync_start (to /fast) until the API closes.
 	var (
 		mu    sync.Mutex
-		acked []procEmit
+		acked []client.EmittedEvent
 		wg    sync.WaitGroup
 	)
 	var refused []error
 	ackc := make(chan struct{}, 1<<16)
 	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
-				var e procEmit
-				if err := p1.call("POST", "/standin/v1/events", `{"event":"sync_start"}`, &e); err != nil {
+				e, err := api1.Emit(context.Background(), client.EmitRequest{Event: "sync_start"})
+				if err != nil {
 					mu.Lock()
 					refused = append(refused, err)
 					mu.Unlock()
 					return
 				}
 				mu.Lock()
-				acked = append(acked, e)
+				acked = append(acked, e.Data)
 				mu.Unlock()
 				ackc <- struct{}{}
 			}
-		}()
+		})
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -119,10 +124,8 @@ func TestSIGTERMDuringLoad(t *testing.T) {
 			t.Fatal("the slow and hanging deliveries did not reach the receiver")
 		}
 	}
-	if err := logs.await(ctx, "flaky's first attempt", func(lines []logLine) bool {
-		return hasAttempt(lines, byPath["/flaky"], store.DeliveryRetrying)
-	}); err != nil {
-		t.Fatal(err)
+	if _, err := p1.AwaitLog(ctx, "delivery attempt", "delivery_id", byPath["/flaky"], "state", store.DeliveryRetrying); err != nil {
+		t.Fatalf("flaky's first attempt: %v", err)
 	}
 	for range 10 { // the load is on
 		select {
@@ -132,67 +135,57 @@ func TestSIGTERMDuringLoad(t *testing.T) {
 		}
 	}
 
-	p1.signal(syscall.SIGTERM)
+	if err := p1.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
 	termAt := time.Now()
-	if _, err := logs.awaitMsg(ctx, "http api closed: no new requests are accepted"); err != nil {
+	if _, err := p1.AwaitLog(ctx, "http api closed: no new requests are accepted"); err != nil {
 		t.Fatal(err)
 	}
 	// The API is closed while the slow delivery still holds the process.
-	if c, err := net.DialTimeout("tcp", strings.TrimPrefix(p1.url, "http://"), 5*time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
+	if c, err := net.DialTimeout("tcp", strings.TrimPrefix(p1.API, "http://"), 5*time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
 		if c != nil {
 			c.Close()
 		}
 		t.Errorf("connecting to the API after it closed: %v, want connection refused", err)
 	}
 	releaseOnce.Do(func() { close(releaseSlow) })
-	if err := logs.await(ctx, "slow's attempt", func(lines []logLine) bool {
-		return hasAttempt(lines, byPath["/slow"], store.DeliverySucceeded)
-	}); err != nil {
-		t.Fatal(err)
+	if _, err := p1.AwaitLog(ctx, "delivery attempt", "delivery_id", byPath["/slow"], "state", store.DeliverySucceeded); err != nil {
+		t.Fatalf("slow's attempt: %v", err)
 	}
-	if code := p1.wait(shutdownTimeout + 10*time.Second); code != 0 {
-		t.Fatalf("standin exited %d after SIGTERM, want 0", code)
+	if code, err := p1.Wait(stopCtx(t, shutdownTimeout+10*time.Second)); err != nil || code != 0 {
+		t.Fatalf("standin exited %d (%v) after SIGTERM, want 0", code, err)
 	}
 	stopped := time.Since(termAt)
 	wg.Wait()
-	if _, err := logs.awaitMsg(ctx, "standin stopped"); err != nil {
+	if _, err := p1.AwaitLog(ctx, "standin stopped"); err != nil {
 		t.Error(err)
 	}
-	if _, err := logs.awaitMsg(ctx, "deliveries still in flight at the shutdown deadline; cancelling them for a retry"); err != nil {
+	if _, err := p1.AwaitLog(ctx, "deliveries still in flight at the shutdown deadline; cancelling them for a retry"); err != nil {
 		t.Error(err)
 	}
 	t.Logf("stopped %v after SIGTERM; %d load events acknowledged", stopped, len(acked))
 
 	// Restart: the released delivery goes out again, the retry at its time.
-	p2 := startServe(t, bin, db, logs, apiKey, apiSecret, flags...)
+	p2 := serveEnv(t, "standin-restarted", db, "all", env, flags...)
 	restartedAt := time.Now()
-	if err := logs.await(ctx, "every delivery to succeed", func(lines []logLine) bool {
-		for _, id := range byPath {
-			if !hasAttempt(lines, id, store.DeliverySucceeded) {
-				return false
-			}
-		}
-		for _, e := range acked {
-			for _, d := range e.Deliveries {
-				if !hasAttempt(lines, d.ID, store.DeliverySucceeded) {
-					return false
-				}
-			}
-		}
-		return true
-	}); err != nil {
-		t.Fatal(err)
+	var ids []string
+	for _, id := range byPath {
+		ids = append(ids, id)
 	}
-	p2.signal(syscall.SIGTERM)
-	if code := p2.wait(30 * time.Second); code != 0 {
-		t.Fatalf("restarted standin exited %d after SIGTERM", code)
+	for _, e := range acked {
+		for _, d := range e.Deliveries {
+			ids = append(ids, d.ID)
+		}
+	}
+	if err := awaitAttempts(ctx, ids, store.DeliverySucceeded, p1.Process, p2.Process); err != nil {
+		t.Fatalf("waiting for every delivery to succeed: %v", err)
+	}
+	if code, err := p2.Stop(stopCtx(t, 30*time.Second)); err != nil || code != 0 {
+		t.Fatalf("restarted standin exited %d (%v) after SIGTERM", code, err)
 	}
 
-	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: db, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openSQLite(t, db)
 	attemptsOf := func(id string) []*store.Attempt {
 		t.Helper()
 		d, err := st.DeliveryGetByID(context.Background(), id)
@@ -255,10 +248,10 @@ func TestSIGTERMDuringLoad(t *testing.T) {
 		}
 	}
 	// Neither process logged a secret, at debug level.
-	for _, p := range []*hardenProc{p1, p2} {
+	for _, p := range []*standin{p1, p2} {
 		for _, secret := range []string{apiSecret, hookSecret} {
-			if strings.Contains(p.stderr(), secret) {
-				t.Errorf("standin (pid %d) logged the secret %q", p.cmd.Process.Pid, secret)
+			if strings.Contains(p.Output(), secret) {
+				t.Errorf("standin (pid %d) logged the secret %q", p.Pid(), secret)
 			}
 		}
 	}
@@ -267,17 +260,6 @@ func TestSIGTERMDuringLoad(t *testing.T) {
 			t.Logf("emit during shutdown failed with %v", err)
 		}
 	}
-}
-
-// hasAttempt reports whether the logs show an attempt of delivery id that
-// left it in state.
-func hasAttempt(lines []logLine, id, state string) bool {
-	for _, l := range lines {
-		if l.str("msg") == "delivery attempt" && l.str("delivery_id") == id && l.str("state") == state {
-			return true
-		}
-	}
-	return false
 }
 
 func attemptStatuses(as []*store.Attempt) []int {
