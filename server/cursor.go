@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"strings"
 )
 
 // Cursors are opaque to clients: base64url (no padding) of a kind byte, the
@@ -39,6 +40,10 @@ func encodeCursor(kind byte, pos []byte) string {
 // decodeCursor returns the position of a cursor of the given kind, or false
 // when the cursor is malformed, forged or of another kind.
 func decodeCursor(kind byte, cursor string) ([]byte, bool) {
+	// The decoder skips \r and \n even when strict; a cursor has neither.
+	if strings.ContainsAny(cursor, "\r\n") {
+		return nil, false
+	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
 	if err != nil || len(b) < 1+cursorMACSize || b[0] != kind {
 		return nil, false
