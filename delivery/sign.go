@@ -283,7 +283,9 @@ func (s Signing) Headers(secret string, body []byte, msgID string, at time.Time)
 		if msgID == "" {
 			return nil, errors.New("signing: scheme standard: message id is required")
 		}
-		if !validHeaderValue(msgID) {
+		if !validHeaderValue(msgID) || strings.TrimSpace(msgID) != msgID {
+			// Surrounding white space would be trimmed on the wire, so the
+			// receiver would sign another id than the one signed here.
 			return nil, fmt.Errorf("signing: scheme standard: message id %q is not a valid header value", msgID)
 		}
 		if at.IsZero() {
