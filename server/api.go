@@ -30,6 +30,11 @@ const CreatedBy = "_standin"
 // the gRPC server accepts (larger ones fail with ResourceExhausted).
 const MaxBodyBytes = 1 << 20
 
+// MaxEmitBatch is the most events one POST /standin/v1/events:batch
+// (EventService.EmitEvents) takes; more are refused with 400 InvalidInput.
+// A thousand typical events are far below MaxBodyBytes.
+const MaxEmitBatch = 1000
+
 // MaxURLLength is the longest webhook URL accepted, in bytes (2048, the
 // de-facto limit of browsers and many proxies); longer ones are refused
 // with 400 InvalidInput.
@@ -140,7 +145,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 		cfg:     cfg,
 		creds:   newCredentials(cfg.APIKey, cfg.APISecret),
 		health:  health.NewServer(),
-		emitter: &Emitter{store: cfg.Store, now: cfg.Now},
+		emitter: newEmitter(cfg.Store, cfg.Now),
 	}
 	a.webhooks = &webhookServer{api: a}
 	a.events = &eventServer{api: a}

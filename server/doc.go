@@ -40,6 +40,7 @@
 // standin's own emulator API is served under /standin/v1 (never under /v1):
 //
 //	POST /standin/v1/events            emit an event to every subscribed webhook
+//	POST /standin/v1/events:batch      emit 1 to MaxEmitBatch events, all or nothing
 //	GET  /standin/v1/deliveries        the delivery log, newest first
 //	GET  /standin/v1/deliveries/{id}   one delivery with its event, body and attempts
 //	POST /standin/v1/groups            register a group (also GET: list)

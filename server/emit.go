@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
 	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/store/batch"
 )
 
 // Emitter emits events: it renders one body per subscribed webhook and
@@ -21,6 +23,31 @@ import (
 type Emitter struct {
 	store store.Store
 	now   func() time.Time
+	// singles batches concurrent Emit calls (see newEmitter).
+	singles *batch.Batcher[Emission, Emitted]
+}
+
+// emitBatchMax bounds the concurrent Emit calls stored together.
+const emitBatchMax = 500
+
+// emitTimeout bounds storing one batch of emits.
+const emitTimeout = 30 * time.Second
+
+// newEmitter returns an Emitter whose concurrent Emit calls are stored
+// together: a burst of single emits (a load test's, or many CI jobs') then
+// costs a few transactions instead of one each, which is what bounds how
+// many a second standin accepts and how soon they are delivered. Each call
+// still succeeds or fails alone.
+func newEmitter(st store.Store, now func() time.Time) *Emitter {
+	e := &Emitter{store: st, now: now}
+	e.singles = &batch.Batcher[Emission, Emitted]{
+		Max:     emitBatchMax,
+		Timeout: emitTimeout,
+		Run: func(ctx context.Context, ems []Emission) ([]Emitted, error) {
+			return e.emitMany(ctx, ems, noIndex)
+		},
+	}
+	return e
 }
 
 // Emit emits src, an event described independently of any profile.
@@ -37,16 +64,19 @@ type Emitter struct {
 // body is delivery.Build of its profile, due at runAt (zero: now). No
 // subscriber is not an error: the event is stored with no deliveries.
 // Event.Source is the JSON of the filled-in src.
+//
+// Concurrent calls are stored in one transaction (see newEmitter); a call
+// that fails is retried alone, so one call's failure is not another's.
 func (e *Emitter) Emit(ctx context.Context, src delivery.Source, runAt time.Time) (*store.Event, []*store.Delivery, error) {
-	params, err := e.Prepare(ctx, Emission{Source: src, RunAt: runAt})
+	// Refuse bad input here, before it joins a batch.
+	if _, err := fillSource(src, e.now()); err != nil {
+		return nil, nil, err
+	}
+	em, err := e.singles.Do(ctx, Emission{Source: src, RunAt: runAt})
 	if err != nil {
 		return nil, nil, err
 	}
-	deliveries, err := e.store.EventCreate(ctx, params)
-	if err != nil {
-		return nil, nil, fmt.Errorf("emit %s: %w", params.Event.Name, err)
-	}
-	return &params.Event, deliveries, nil
+	return em.Event, em.Deliveries, nil
 }
 
 // Emission is one event for Emitter.Prepare.
@@ -68,23 +98,119 @@ type Emission struct {
 // creates the event together with other changes, such as a connection's
 // new sync). The subscribers are those at the time of the call.
 func (e *Emitter) Prepare(ctx context.Context, em Emission) (store.EventCreateParams, error) {
-	src := em.Source
+	params, err := e.prepareMany(ctx, []Emission{em}, noIndex)
+	if err != nil {
+		return store.EventCreateParams{}, err
+	}
+	return params[0], nil
+}
+
+// Emitted is one event stored by EmitMany with its deliveries, in the order
+// they were created.
+type Emitted struct {
+	Event      *store.Event
+	Deliveries []*store.Delivery
+}
+
+// EmitMany emits each of srcs as Emit does, all or nothing, and returns them
+// in the order of srcs. Every source is validated before anything is
+// looked up or stored; an invalid one fails the whole call with an error
+// that names its index ("events[3]: Invalid event 'foo'", wrapping what
+// Emit would return) and nothing is stored. Subscribers are looked up once
+// per distinct event name and group in the batch, and the events, their
+// deliveries and their jobs are stored in one transaction
+// (store.Store.EventCreateMany). Every event is created at the same now. No
+// sources is not an error: nothing is stored.
+func (e *Emitter) EmitMany(ctx context.Context, srcs []delivery.Source, runAt time.Time) ([]Emitted, error) {
+	if len(srcs) == 0 {
+		return []Emitted{}, nil
+	}
+	ems := make([]Emission, len(srcs))
+	for i, src := range srcs {
+		ems[i] = Emission{Source: src, RunAt: runAt}
+	}
+	return e.emitMany(ctx, ems, func(i int, err error) error { return atIndex("events", i, err) })
+}
+
+// emitMany prepares ems (see prepareMany; at says which emission an error
+// is about) and stores them in one transaction.
+func (e *Emitter) emitMany(ctx context.Context, ems []Emission, at func(i int, err error) error) ([]Emitted, error) {
+	params, err := e.prepareMany(ctx, ems, at)
+	if err != nil {
+		return nil, err
+	}
+	deliveries, err := e.store.EventCreateMany(ctx, params)
+	if err != nil {
+		if len(params) == 1 {
+			return nil, fmt.Errorf("emit %s: %w", params[0].Event.Name, err)
+		}
+		return nil, fmt.Errorf("emit %d events: %w", len(params), err)
+	}
+	byEvent := deliveriesByEvent(deliveries)
+	out := make([]Emitted, len(params))
+	for i := range params {
+		ev := &params[i].Event
+		out[i] = Emitted{Event: ev, Deliveries: byEvent[ev.ID]}
+	}
+	return out, nil
+}
+
+// prepareMany is Prepare for each of ems, in two passes: it validates and
+// fills every source first, then renders each with the subscribers of its
+// (event, group), looked up once per distinct pair. An error about one
+// emission is passed through at with its index.
+func (e *Emitter) prepareMany(ctx context.Context, ems []Emission, at func(i int, err error) error) ([]store.EventCreateParams, error) {
+	now := e.now()
+	srcs := make([]delivery.Source, len(ems))
+	for i, em := range ems {
+		src, err := fillSource(em.Source, now)
+		if err != nil {
+			return nil, at(i, err)
+		}
+		srcs[i] = src
+	}
+	type key struct{ event, group string }
+	subscribers := make(map[key][]*store.Webhook)
+	params := make([]store.EventCreateParams, len(ems))
+	for i, em := range ems {
+		k := key{srcs[i].Event, srcs[i].GroupID}
+		subs, ok := subscribers[k]
+		if !ok {
+			var err error
+			subs, err = e.store.WebhookListSubscribed(ctx, k.event, k.group)
+			if err != nil {
+				return nil, fmt.Errorf("emit %s: %w", k.event, err)
+			}
+			subscribers[k] = subs
+		}
+		p, err := render(em, srcs[i], now, subs)
+		if err != nil {
+			return nil, at(i, err)
+		}
+		params[i] = p
+	}
+	return params, nil
+}
+
+// fillSource validates src and returns it as it is emitted and stored:
+// created at now unless set, with the defaults of both profiles filled in.
+func fillSource(src delivery.Source, now time.Time) (delivery.Source, error) {
 	if !delivery.ProfileFivetran.HasEvent(src.Event) && !delivery.ProfilePortable.HasEvent(src.Event) {
-		return store.EventCreateParams{}, &inputError{msg: fmt.Sprintf("Invalid event '%s'", src.Event), err: delivery.ErrUnknownEvent}
+		return src, &inputError{msg: fmt.Sprintf("Invalid event '%s'", src.Event), err: delivery.ErrUnknownEvent}
 	}
 	if len(src.Data) > 0 && !isJSONObject(src.Data) {
-		return store.EventCreateParams{}, invalidInput("Field 'data' must be a JSON object")
+		return src, invalidInput("Field 'data' must be a JSON object")
 	}
-	now := e.now()
 	if src.Created.IsZero() {
 		src.Created = now
 	}
-	src = src.Defaults(delivery.ProfileFivetran).Defaults(delivery.ProfilePortable)
+	return src.Defaults(delivery.ProfileFivetran).Defaults(delivery.ProfilePortable), nil
+}
 
-	subscribers, err := e.store.WebhookListSubscribed(ctx, src.Event, src.GroupID)
-	if err != nil {
-		return store.EventCreateParams{}, fmt.Errorf("emit %s: %w", src.Event, err)
-	}
+// render builds the event of em, whose source src was filled by fillSource,
+// with one delivery per webhook of subscribers whose profile can send it
+// (and is em.Profile, when set).
+func render(em Emission, src delivery.Source, now time.Time, subscribers []*store.Webhook) (store.EventCreateParams, error) {
 	news := make([]store.DeliveryNew, 0, len(subscribers))
 	for _, wh := range subscribers {
 		if !wh.Profile.HasEvent(src.Event) || (em.Profile != "" && profileOf(wh) != em.Profile) {
@@ -116,6 +242,30 @@ func (e *Emitter) Prepare(ctx context.Context, em Emission) (store.EventCreatePa
 		},
 		Deliveries: news,
 	}, nil
+}
+
+// noIndex passes an emission's error on as is: for single emissions.
+func noIndex(_ int, err error) error { return err }
+
+// atIndex says which element of a list field an error is about: an
+// inputError's message gets the prefix "field[i]: " (keeping its cause for
+// errors.Is), any other error is wrapped with it.
+func atIndex(field string, i int, err error) error {
+	var in *inputError
+	if errors.As(err, &in) {
+		return &inputError{msg: fmt.Sprintf("%s[%d]: %s", field, i, in.msg), err: err}
+	}
+	return fmt.Errorf("%s[%d]: %w", field, i, err)
+}
+
+// deliveriesByEvent groups deliveries, as store.Store.EventCreateMany
+// returns them, by event id, keeping their order.
+func deliveriesByEvent(deliveries []*store.Delivery) map[string][]*store.Delivery {
+	m := make(map[string][]*store.Delivery)
+	for _, d := range deliveries {
+		m[d.EventID] = append(m[d.EventID], d)
+	}
+	return m
 }
 
 // profileOf is the webhook's profile, the empty one read as Fivetran.
@@ -159,20 +309,55 @@ func (s *eventServer) EmitEvent(ctx context.Context, req *standinv1.EmitEventReq
 	if err != nil {
 		return nil, s.api.status(ctx, err)
 	}
-	data := &standinv1.EmittedEvent{
+	return &standinv1.EmitEventResponse{
+		Code:    codeSuccess,
+		Message: proto.String("Event has been emitted"),
+		Data:    emittedEventPB(ev, deliveries),
+	}, nil
+}
+
+// EmitEvents implements standin.v1.EventService.
+func (s *eventServer) EmitEvents(ctx context.Context, req *standinv1.EmitEventsRequest) (*standinv1.EmitEventsResponse, error) {
+	reqs := req.GetEvents()
+	if len(reqs) == 0 || len(reqs) > MaxEmitBatch {
+		return nil, s.api.status(ctx, invalidInput("Field 'events' must hold 1 to %d events, not %d", MaxEmitBatch, len(reqs)))
+	}
+	srcs := make([]delivery.Source, len(reqs))
+	for i, r := range reqs {
+		src, err := sourceFromPB(r)
+		if err != nil {
+			return nil, s.api.status(ctx, atIndex("events", i, err))
+		}
+		srcs[i] = src
+	}
+	emitted, err := s.api.emitter.EmitMany(ctx, srcs, time.Time{})
+	if err != nil {
+		return nil, s.api.status(ctx, err)
+	}
+	data := &standinv1.EmittedEvents{Items: make([]*standinv1.EmittedEvent, len(emitted))}
+	for i, em := range emitted {
+		data.Items[i] = emittedEventPB(em.Event, em.Deliveries)
+	}
+	return &standinv1.EmitEventsResponse{
+		Code:    codeSuccess,
+		Message: proto.String("Events have been emitted"),
+		Data:    data,
+	}, nil
+}
+
+// emittedEventPB is an emitted event and its deliveries as the API shows
+// them.
+func emittedEventPB(ev *store.Event, deliveries []*store.Delivery) *standinv1.EmittedEvent {
+	out := &standinv1.EmittedEvent{
 		Id:         ev.ID,
 		Event:      ev.Name,
 		CreatedAt:  delivery.FivetranTime(ev.CreatedAt),
 		Deliveries: make([]*standinv1.EmittedDelivery, 0, len(deliveries)),
 	}
 	for _, d := range deliveries {
-		data.Deliveries = append(data.Deliveries, &standinv1.EmittedDelivery{Id: d.ID, WebhookId: d.WebhookID, State: d.State})
+		out.Deliveries = append(out.Deliveries, &standinv1.EmittedDelivery{Id: d.ID, WebhookId: d.WebhookID, State: d.State})
 	}
-	return &standinv1.EmitEventResponse{
-		Code:    codeSuccess,
-		Message: proto.String("Event has been emitted"),
-		Data:    data,
-	}, nil
+	return out
 }
 
 // sourceFromPB validates an emit request and turns it into a Source. The

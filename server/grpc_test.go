@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/store"
 )
 
 // startGRPC serves e's API over gRPC on 127.0.0.1:0 and returns a client
@@ -145,5 +146,48 @@ func TestGRPC(t *testing.T) {
 	}
 	if r := e.doWith("GET", "/healthz", "", nil); r.status != 503 || string(r.body) != `{"status":"NOT_SERVING"}` {
 		t.Errorf("healthz after SetServing(false): %d %s", r.status, r.body)
+	}
+}
+
+// TestGRPCEmitEvents emits a batch over gRPC and checks that refusals are
+// InvalidArgument with the index of the event at fault.
+func TestGRPCEmitEvents(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, skipURLCheck)
+	wh := e.createWebhook("/v1/webhooks/account", `{"url":"http://127.0.0.1:1/hook","events":["sync_end"]}`)
+	events := standinv1.NewEventServiceClient(startGRPC(t, e))
+	ctx := context.Background()
+
+	resp, err := events.EmitEvents(ctx, &standinv1.EmitEventsRequest{Events: []*standinv1.EmitEventRequest{
+		{Event: "sync_end", Status: "FAILURE"},
+		{Event: "sync_start"},
+		{Event: "sync_end", GroupId: "g1"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := resp.GetData().GetItems()
+	if resp.GetCode() != "Success" || resp.GetMessage() != "Events have been emitted" || len(items) != 3 {
+		t.Fatalf("EmitEvents: %v", resp)
+	}
+	for i, want := range []int{1, 0, 1} {
+		ds := items[i].GetDeliveries()
+		if len(ds) != want || (want == 1 && ds[0].GetWebhookId() != wh) {
+			t.Errorf("item %d: %v, want %d deliveries to %s", i, items[i], want, wh)
+		}
+	}
+
+	_, err = events.EmitEvents(ctx, &standinv1.EmitEventsRequest{Events: []*standinv1.EmitEventRequest{
+		{Event: "sync_end"}, {Event: "sync_end"}, {Event: "nope"},
+	}})
+	if status.Code(err) != codes.InvalidArgument || reason(err) != "InvalidInput" || status.Convert(err).Message() != "events[2]: Invalid event 'nope'" {
+		t.Errorf("invalid event: %v (reason %q)", err, reason(err))
+	}
+	_, err = events.EmitEvents(ctx, &standinv1.EmitEventsRequest{})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("no events: %v", err)
+	}
+	if n, err := e.store.EventList(ctx, store.EventListParams{Limit: 10}); err != nil || len(n) != 3 {
+		t.Errorf("%d events stored (%v), want 3", len(n), err)
 	}
 }

@@ -89,6 +89,11 @@ func (m *mutationCounter) AttemptRecord(ctx context.Context, p store.AttemptReco
 	return a, m.count(err)
 }
 
+func (m *mutationCounter) AttemptRecordMany(ctx context.Context, p []store.AttemptRecordParams) ([]*store.Attempt, error) {
+	a, err := m.Store.AttemptRecordMany(ctx, p)
+	return a, m.count(err)
+}
+
 // stateSnapshot is everything a request could change: every webhook, event,
 // delivery, group and connection as stored (secrets, timestamps and states
 // included) and the number of writes made.

@@ -234,20 +234,11 @@ func (a *API) parseDuration(s string) (time.Duration, error) {
 
 // emittedPB lists events with their deliveries, in order.
 func emittedPB(events []store.EventCreateParams, deliveries []*store.Delivery) []*standinv1.EmittedEvent {
+	byEvent := deliveriesByEvent(deliveries)
 	out := make([]*standinv1.EmittedEvent, 0, len(events))
-	for _, ev := range events {
-		e := &standinv1.EmittedEvent{
-			Id:         ev.Event.ID,
-			Event:      ev.Event.Name,
-			CreatedAt:  delivery.FivetranTime(ev.Event.CreatedAt),
-			Deliveries: []*standinv1.EmittedDelivery{},
-		}
-		for _, d := range deliveries {
-			if d.EventID == ev.Event.ID {
-				e.Deliveries = append(e.Deliveries, &standinv1.EmittedDelivery{Id: d.ID, WebhookId: d.WebhookID, State: d.State})
-			}
-		}
-		out = append(out, e)
+	for i := range events {
+		ev := &events[i].Event
+		out = append(out, emittedEventPB(ev, byEvent[ev.ID]))
 	}
 	return out
 }

@@ -114,6 +114,10 @@ type Delivery struct {
 	Body     []byte
 	State    string
 	Attempts int // number of attempts recorded, manual ones included
+	// ManualAttempts is how many of Attempts were manual (redeliveries):
+	// the others are the schedule's, so a scheduled attempt is retry
+	// number Attempts - ManualAttempts.
+	ManualAttempts int
 	// FirstAttemptAt is the real time of the first scheduled attempt; the
 	// retry schedule counts from it.
 	FirstAttemptAt *time.Time
@@ -204,6 +208,13 @@ type AttemptRecordParams struct {
 	UpdatedAt      time.Time
 }
 
+// DeliveryWithWebhook is a delivery and its webhook, nil when the webhook
+// was deleted.
+type DeliveryWithWebhook struct {
+	Delivery *Delivery
+	Webhook  *Webhook
+}
+
 // JobMaxAttempts is the River max_attempts of delivery jobs. Receiver
 // failures never count against it (they snooze); it bounds retries after
 // standin's own failures (database unreachable, process killed), which the
@@ -284,11 +295,14 @@ type Store interface {
 	EventList(ctx context.Context, params EventListParams) ([]*Event, error)
 
 	DeliveryGetByID(ctx context.Context, id string) (*Delivery, error)
-	// DeliveryGetWithWebhook returns the delivery and its webhook, read
-	// together (in one round trip where that matters), as a delivery
-	// attempt needs both. The webhook is nil when it was deleted; a
-	// delivery that does not exist is ErrNotFound.
-	DeliveryGetWithWebhook(ctx context.Context, id string) (*Delivery, *Webhook, error)
+	// DeliveryGetManyWithWebhook returns deliveries with their webhooks, as
+	// a delivery attempt needs both: the worker reads the deliveries of
+	// concurrent attempts together (in one round trip on PostgreSQL). The
+	// result maps each id that exists to its delivery and its webhook (nil
+	// when the webhook was deleted); ids that do not exist are absent, which
+	// is not an error. Deliveries of one webhook share its *Webhook, which
+	// callers must not modify.
+	DeliveryGetManyWithWebhook(ctx context.Context, ids []string) (map[string]DeliveryWithWebhook, error)
 	DeliveryList(ctx context.Context, params DeliveryListParams) ([]*Delivery, error)
 	// DeliveryEnqueue inserts a River job for an existing delivery (a
 	// redelivery).
@@ -302,6 +316,13 @@ type Store interface {
 	// attempt, its FinishedAt kept) unless params.State is
 	// DeliverySucceeded: the attempt is recorded either way.
 	AttemptRecord(ctx context.Context, params AttemptRecordParams) (*Attempt, error)
+	// AttemptRecordMany is AttemptRecord for several attempts in one
+	// transaction (one round trip on PostgreSQL), applied in order, so two
+	// attempts of one delivery are numbered in order. It records all of them
+	// or, when one fails (its delivery does not exist, say), none; the error
+	// names the delivery. The worker records the attempts of concurrent job
+	// runs together with it.
+	AttemptRecordMany(ctx context.Context, params []AttemptRecordParams) ([]*Attempt, error)
 	AttemptListByDelivery(ctx context.Context, deliveryID string) ([]*Attempt, error)
 
 	// Queue builds a River client for this store's database with the given

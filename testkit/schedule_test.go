@@ -110,6 +110,55 @@ func TestFullFivetranSchedule(t *testing.T) {
 	}
 }
 
+// TestRedeliveryKeepsSchedule redelivers a retrying delivery by hand: the
+// manual attempt does not count as a retry, so the scheduled attempts that
+// follow keep their places on Fivetran's schedule.
+func TestRedeliveryKeepsSchedule(t *testing.T) {
+	t.Parallel()
+	sd := testkit.Start(t, testkit.Config{TimeScale: 720}) // the first retry 0.5 s after the first attempt
+	rcv := testkit.NewReceiver(t, "s3cret")
+	rcv.Default = testkit.Response{Status: http.StatusServiceUnavailable}
+	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL(), Events: []string{"sync_end"}, Secret: "s3cret"})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id := sd.Emit(testkit.Event{Event: "sync_end"}).Deliveries[0].ID
+	if _, _, err := sd.AwaitAttempts(ctx, id, 1); err != nil {
+		t.Fatal(err)
+	}
+	sd.Redeliver(id)
+	// The first attempt, the redelivery and two retries, in whatever order
+	// the redelivery fell.
+	_, attempts, err := sd.AwaitAttempts(ctx, id, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scheduled []time.Duration
+	manual := 0
+	for _, a := range attempts[:4] {
+		if a.Manual {
+			manual++
+			continue
+		}
+		scheduled = append(scheduled, a.EmulatedDelay)
+	}
+	if manual != 1 || len(scheduled) != 3 {
+		t.Fatalf("%d manual and %d scheduled attempts, want 1 and 3", manual, len(scheduled))
+	}
+	for i, got := range scheduled {
+		if got != fivetranSchedule[i] {
+			t.Errorf("scheduled attempt %d at +%v emulated, want +%v", i+1, got, fivetranSchedule[i])
+		}
+	}
+	d, _, err := sd.Delivery(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ManualAttempts != 1 || d.Attempts < 4 {
+		t.Errorf("delivery counts %d attempts, %d manual; want at least 4, 1 manual", d.Attempts, d.ManualAttempts)
+	}
+}
+
 // TestPortableSchedule walks Portable's schedule: seven attempts, and only
 // a 200 counts as success (a 204 is retried).
 func TestPortableSchedule(t *testing.T) {

@@ -228,6 +228,30 @@ func (s *Standin) Emit(e Event) Emitted {
 	})
 }
 
+// EmitMany emits events through the emulator API and returns them, in
+// order, with their deliveries; it fails the test on error. The events go
+// in batches of up to 1000 (POST /standin/v1/events:batch), each all or
+// nothing: when one is refused, the earlier batches stay emitted, and the
+// error names the batch and the index in it ("events[1000:1500]: …
+// events[3]: …" is the 1004th event). No events emit nothing.
+func (s *Standin) EmitMany(events ...Event) []Emitted {
+	s.tb.Helper()
+	out := make([]Emitted, 0, len(events))
+	for start := 0; start < len(events); start += server.MaxEmitBatch {
+		batch := events[start:min(start+server.MaxEmitBatch, len(events))]
+		what := fmt.Sprintf("emit events[%d:%d]", start, start+len(batch))
+		emitted := must(s, what, true, func(ctx context.Context) (*client.Response[client.EmittedEvents], error) {
+			return s.api.EmitMany(ctx, batch)
+		})
+		if len(emitted.Items) != len(batch) {
+			s.tb.Fatalf("testkit: %s: the answer has %d events", what, len(emitted.Items))
+			return out // a TB whose Fatalf returns
+		}
+		out = append(out, emitted.Items...)
+	}
+	return out
+}
+
 // Delivery returns a delivery and its attempts from the store.
 func (s *Standin) Delivery(ctx context.Context, id string) (*store.Delivery, []*store.Attempt, error) {
 	d, err := s.Store().DeliveryGetByID(ctx, id)

@@ -107,17 +107,14 @@ func RiverConfig(cfg Config) (*river.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Deliverer{
-		store:     c.Store,
-		sender:    c.Sender,
-		timeline:  Timeline{Scale: c.TimeScale},
-		now:       c.Now,
-		logger:    c.Logger,
-		onAttempt: c.OnAttempt,
-
-		inlineRetryMax: c.InlineRetryMax,
-		disableAfter:   c.DisableAfter,
-	}
+	d := newDeliverer(c.Store)
+	d.sender = c.Sender
+	d.timeline = Timeline{Scale: c.TimeScale}
+	d.now = c.Now
+	d.logger = c.Logger
+	d.onAttempt = c.OnAttempt
+	d.inlineRetryMax = c.InlineRetryMax
+	d.disableAfter = c.DisableAfter
 	// River rescues a job only once it has run for longer than its timeout
 	// and requires the timeout not to exceed the rescue horizon: a short
 	// horizon shortens the storage margin instead of being overridden, so

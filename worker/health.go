@@ -24,7 +24,16 @@ const DefaultDisableAfter = 72 * time.Hour
 // now is the attempt's time on the schedule. Only an active Fivetran-profile
 // webhook is deactivated (Portable publishes no such rule). Every attempt,
 // manual ones included, counts for the run: a success ends it.
+//
+// A success on a webhook that was healthy when the attempt read it writes
+// nothing: that is every attempt of a healthy receiver, so it costs no
+// round trip. (A failure recorded by a concurrent attempt in between stays
+// recorded until the next success; it started a run that this success
+// would have ended.)
 func (d *Deliverer) recordHealth(ctx context.Context, wh *store.Webhook, ok bool, now time.Time, lastError string) (string, error) {
+	if ok && wh.FailingSince == nil {
+		return "", nil
+	}
 	health, err := d.store.WebhookHealthRecord(ctx, store.WebhookHealthParams{ID: wh.ID, Succeeded: ok, At: now})
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil // deleted meanwhile

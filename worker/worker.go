@@ -16,13 +16,13 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/store/batch"
 )
 
 // Store is what the worker needs from storage.
 type Store interface {
-	DeliveryGetWithWebhook(ctx context.Context, id string) (*store.Delivery, *store.Webhook, error)
-	AttemptListByDelivery(ctx context.Context, deliveryID string) ([]*store.Attempt, error)
-	AttemptRecord(ctx context.Context, params store.AttemptRecordParams) (*store.Attempt, error)
+	DeliveryGetManyWithWebhook(ctx context.Context, ids []string) (map[string]store.DeliveryWithWebhook, error)
+	AttemptRecordMany(ctx context.Context, params []store.AttemptRecordParams) ([]*store.Attempt, error)
 	DeliveryCancel(ctx context.Context, id string, at time.Time) (*store.Delivery, error)
 	WebhookHealthRecord(ctx context.Context, params store.WebhookHealthParams) (*store.Webhook, error)
 	WebhookUpdate(ctx context.Context, params store.WebhookUpdateParams) (*store.Webhook, error)
@@ -65,6 +65,8 @@ type Deliverer struct {
 	river.WorkerDefaults[store.DeliverArgs]
 
 	store     Store
+	reads     *batch.Batcher[string, store.DeliveryWithWebhook]
+	writes    *batch.Batcher[store.AttemptRecordParams, *store.Attempt]
 	sender    *delivery.Sender
 	timeline  Timeline
 	now       func() time.Time
@@ -88,6 +90,36 @@ const (
 	minStorageMargin = time.Second
 )
 
+// batchMax bounds the reads or the attempt writes of concurrent job runs
+// that go to the store together (see batch.Batcher).
+const batchMax = 256
+
+// newDeliverer returns a Deliverer whose store reads and attempt writes go
+// in batches.
+func newDeliverer(st Store) *Deliverer {
+	return &Deliverer{
+		store: st,
+		reads: &batch.Batcher[string, store.DeliveryWithWebhook]{
+			Max: batchMax, Timeout: storageMargin,
+			Run: func(ctx context.Context, ids []string) ([]store.DeliveryWithWebhook, error) {
+				found, err := st.DeliveryGetManyWithWebhook(ctx, ids)
+				if err != nil {
+					return nil, err
+				}
+				out := make([]store.DeliveryWithWebhook, len(ids))
+				for i, id := range ids {
+					out[i] = found[id] // zero when it does not exist
+				}
+				return out, nil
+			},
+		},
+		writes: &batch.Batcher[store.AttemptRecordParams, *store.Attempt]{
+			Max: batchMax, Timeout: storageMargin,
+			Run: st.AttemptRecordMany,
+		},
+	}
+}
+
 // Timeout bounds a whole job run: the sender's timeout plus time for storage.
 func (d *Deliverer) Timeout(*river.Job[store.DeliverArgs]) time.Duration {
 	if d.timeout > 0 {
@@ -106,15 +138,16 @@ func senderTimeout(s *delivery.Sender) time.Duration {
 // Work makes one attempt.
 func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs]) error {
 	args := job.Args
-	// The webhook is read with the delivery (one round trip on
-	// PostgreSQL), though only needed once the checks below pass.
-	dl, wh, err := d.store.DeliveryGetWithWebhook(ctx, args.DeliveryID)
-	if errors.Is(err, store.ErrNotFound) {
-		return river.JobCancel(err)
-	}
+	// The webhook is read with the delivery, though only needed once the
+	// checks below pass: the reads of concurrent runs go in one batch.
+	dw, err := d.reads.Do(ctx, args.DeliveryID)
 	if err != nil {
 		return err
 	}
+	if dw.Delivery == nil {
+		return river.JobCancel(fmt.Errorf("delivery %s: %w", args.DeliveryID, store.ErrNotFound))
+	}
+	dl, wh := dw.Delivery, dw.Webhook
 	if !args.Manual && isTerminal(dl.State) {
 		return nil // finished meanwhile (manual success, cancel, duplicate job)
 	}
@@ -140,18 +173,7 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 
 	// The retry number of this attempt: how many scheduled attempts came
 	// before it. Manual attempts do not count.
-	retry := 0
-	if dl.Attempts > 0 {
-		attempts, err := d.store.AttemptListByDelivery(ctx, dl.ID)
-		if err != nil {
-			return err
-		}
-		for _, a := range attempts {
-			if !a.Manual {
-				retry++
-			}
-		}
-	}
+	retry := dl.Attempts - dl.ManualAttempts
 
 	first := now
 	if dl.FirstAttemptAt != nil {
@@ -224,7 +246,7 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 			params.State = store.DeliverySucceeded
 			params.NextAttemptAt = nil
 		}
-		if _, err := d.store.AttemptRecord(ctx, params); err != nil {
+		if _, err := d.writes.Do(ctx, params); err != nil {
 			return err
 		}
 		d.notify(dl.ID, params.State)
@@ -252,7 +274,7 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 		params.NextAttemptAt = &next
 		snooze = max(next.Sub(now), 0)
 	}
-	if _, err := d.store.AttemptRecord(ctx, params); err != nil {
+	if _, err := d.writes.Do(ctx, params); err != nil {
 		return err
 	}
 	d.notify(dl.ID, params.State)

@@ -76,12 +76,35 @@ func (c *apiClient) createWebhook(ctx context.Context, url string) error {
 // emit emits one sync_end through POST /standin/v1/events, carrying seq and
 // the send time (unix ns) in its data, which the receiver reads back.
 func (c *apiClient) emit(ctx context.Context, seq int) error {
-	body := make([]byte, 0, 96)
+	body := appendEvent(make([]byte, 0, 96), seq, time.Now().UnixNano())
+	_, err := c.post(ctx, "/standin/v1/events", body)
+	return err
+}
+
+// emitBatch emits count sync_end events, seq to seq+count-1, in one
+// POST /standin/v1/events:batch. Each carries its own seq, as emit's does,
+// and the time the batch is sent.
+func (c *apiClient) emitBatch(ctx context.Context, seq, count int) error {
+	sent := time.Now().UnixNano()
+	body := make([]byte, 0, 16+count*96)
+	body = append(body, `{"events":[`...)
+	for i := range count {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = appendEvent(body, seq+i, sent)
+	}
+	body = append(body, `]}`...)
+	_, err := c.post(ctx, "/standin/v1/events:batch", body)
+	return err
+}
+
+// appendEvent appends the JSON of a sync_end whose data holds seq and sent
+// (unix ns) as bench_seq and bench_sent.
+func appendEvent(body []byte, seq int, sent int64) []byte {
 	body = append(body, `{"event":"sync_end","data":{"bench_seq":"`...)
 	body = strconv.AppendInt(body, int64(seq), 10)
 	body = append(body, `","bench_sent":"`...)
-	body = strconv.AppendInt(body, time.Now().UnixNano(), 10)
-	body = append(body, `"}}`...)
-	_, err := c.post(ctx, "/standin/v1/events", body)
-	return err
+	body = strconv.AppendInt(body, sent, 10)
+	return append(body, `"}}`...)
 }

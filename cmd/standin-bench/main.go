@@ -4,8 +4,10 @@
 // resident memory of the standin process in each. It runs the built standin
 // binary (`standin serve` on 127.0.0.1 random ports, one process and one
 // fresh database per scenario) against a fast receiver in its own process,
-// emits events through the real API (POST /standin/v1/events, from several
-// goroutines), prints a table and writes the same figures as JSON.
+// emits events through the real API (POST /standin/v1/events:batch, --emit-batch
+// events per request, from several goroutines; the latency scenario emits
+// each event alone, at its scheduled time), prints a table and writes the
+// same figures as JSON.
 //
 //	make bench
 //	go run ./cmd/standin-bench --standin ./bin/standin --backends sqlite --events 5000
@@ -38,6 +40,7 @@ type config struct {
 	scenarios       []string
 	events          int
 	emitters        int
+	emitBatch       int
 	latencyRatePG   float64
 	latencyRateLite float64
 	latencyDuration time.Duration
@@ -74,6 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated")
 	fs.IntVar(&cfg.events, "events", 20000, "events (one delivery each) in the throughput and drain scenarios, and jobs in bare River's")
 	fs.IntVar(&cfg.emitters, "emitters", 8, "goroutines emitting concurrently in the throughput and retry scenarios")
+	fs.IntVar(&cfg.emitBatch, "emit-batch", 100, "events per emit request in the throughput, retry and drain scenarios, 1 to 1000 (POST /standin/v1/events:batch; 1 is POST /standin/v1/events)")
 	fs.Float64Var(&cfg.latencyRatePG, "latency-rate-postgres", 500, "offered load of the latency scenario on PostgreSQL, events/s")
 	fs.Float64Var(&cfg.latencyRateLite, "latency-rate-sqlite", 200, "offered load of the latency scenario on SQLite, events/s")
 	fs.DurationVar(&cfg.latencyDuration, "latency-duration", 20*time.Second, "measured duration of the latency scenario (after a 1 s warm-up)")
@@ -93,6 +97,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	if cfg.emitBatch < 1 || cfg.emitBatch > 1000 {
+		fmt.Fprintf(stderr, "standin-bench: --emit-batch %d: want 1 to 1000\n", cfg.emitBatch)
+		return 2
+	}
 	cfg.backends = split(backends)
 	cfg.scenarios = split(scenarios)
 	cfg.serveArgs = strings.Fields(serveArgs)
@@ -107,6 +115,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// emitPath describes how the throughput, retry and drain scenarios emit.
+func emitPath(batch int) string {
+	if batch == 1 {
+		return "POST /standin/v1/events, one event per request"
+	}
+	return fmt.Sprintf("POST /standin/v1/events:batch, %d events per request", batch)
 }
 
 func split(s string) []string {
@@ -162,7 +178,8 @@ func benchmark(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 			RetryDeliveries:   cfg.retryDeliveries,
 			RetryTimeScale:    cfg.retryTimeScale,
 			ServeArgs:         cfg.serveArgs,
-			EmitPath:          "POST /standin/v1/events, one event per request",
+			EmitBatch:         cfg.emitBatch,
+			EmitPath:          emitPath(cfg.emitBatch),
 		},
 	}
 	for _, name := range cfg.backends {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -11,7 +10,6 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/store/backend"
 	"github.com/standin-dev/standin/worker"
 )
@@ -123,31 +121,5 @@ func runBareRiver(ctx context.Context, dbURL string, n int) (Result, error) {
 }
 
 // noStore satisfies worker.Config.Store for building the River config; the
-// bare-River run never calls it.
-type noStore struct{}
-
-var errNoStore = errors.New("bench: no store")
-
-func (noStore) DeliveryGetWithWebhook(context.Context, string) (*store.Delivery, *store.Webhook, error) {
-	return nil, nil, errNoStore
-}
-
-func (noStore) AttemptListByDelivery(context.Context, string) ([]*store.Attempt, error) {
-	return nil, errNoStore
-}
-
-func (noStore) AttemptRecord(context.Context, store.AttemptRecordParams) (*store.Attempt, error) {
-	return nil, errNoStore
-}
-
-func (noStore) DeliveryCancel(context.Context, string, time.Time) (*store.Delivery, error) {
-	return nil, errNoStore
-}
-
-func (noStore) WebhookHealthRecord(context.Context, store.WebhookHealthParams) (*store.Webhook, error) {
-	return nil, errNoStore
-}
-
-func (noStore) WebhookUpdate(context.Context, store.WebhookUpdateParams) (*store.Webhook, error) {
-	return nil, errNoStore
-}
+// bare-River run never calls it (its methods would panic).
+type noStore struct{ worker.Store }

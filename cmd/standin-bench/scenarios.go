@@ -54,6 +54,13 @@ func (b *bench) withStandin(ctx context.Context, scenario string, extra []string
 	startCPU, _ := p.cpuSeconds()
 	r, err := fn(ctx, p, c)
 	r.Backend, r.Scenario = res.Backend, res.Scenario
+	if err == nil && scenario == "latency" && b.db.Name() == "postgres" {
+		// Deliveries are numbered from 0, warm-up first.
+		firstSeq := int(b.cfg.latencyRatePG * latencyWarmup.Seconds())
+		if r.Stages, err = latencyStages(ctx, dbURL, firstSeq); err != nil {
+			r.Notes, err = err.Error(), nil // the figures stand without it
+		}
+	}
 	r.ReceiverConns = int(b.recv.conns.Load() - conns)
 	r.BenchCPUSeconds = selfCPUSeconds() - benchCPU
 	if cpu, err := p.cpuSeconds(); err == nil {
@@ -116,22 +123,31 @@ func (b *bench) useSink(s *sink) func() {
 }
 
 // emitAll emits events 0..n-1 from workers goroutines, as fast as standin
-// accepts them, and returns how long that took.
-func emitAll(ctx context.Context, c *apiClient, n, workers int) (time.Duration, error) {
+// accepts them, batch events per request (POST /standin/v1/events:batch; a
+// batch of 1 is POST /standin/v1/events), and returns how long that took.
+func emitAll(ctx context.Context, c *apiClient, n, workers, batch int) (time.Duration, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	batch = max(batch, 1)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range workers {
 		wg.Go(func() {
 			for {
-				i := int(next.Add(1) - 1)
+				i := int(next.Add(int64(batch)) - int64(batch))
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				if err := c.emit(ctx, i); err != nil {
-					cancel(fmt.Errorf("emit %d: %w", i, err))
+				count := min(batch, n-i)
+				var err error
+				if batch == 1 {
+					err = c.emit(ctx, i)
+				} else {
+					err = c.emitBatch(ctx, i, count)
+				}
+				if err != nil {
+					cancel(fmt.Errorf("emit %d to %d: %w", i, i+count-1, err))
 					return
 				}
 			}
@@ -155,14 +171,14 @@ func (b *bench) await(ctx context.Context, s *sink) error {
 // deliveries per second from the first emit to the last receipt.
 func (b *bench) throughput(ctx context.Context, _ *standinProc, c *apiClient) (Result, error) {
 	n := b.cfg.events
-	res := Result{Count: n, Emitters: b.cfg.emitters}
+	res := Result{Count: n, Emitters: b.cfg.emitters, EmitBatch: b.cfg.emitBatch}
 	if err := c.createWebhook(ctx, b.recv.URL+"/s/throughput"); err != nil {
 		return res, err
 	}
 	s := newSink(n, false, false)
 	defer b.useSink(s)()
 	start := time.Now()
-	emitDur, err := emitAll(ctx, c, n, b.cfg.emitters)
+	emitDur, err := emitAll(ctx, c, n, b.cfg.emitters, b.cfg.emitBatch)
 	res.EmitPerSecond = float64(n) / emitDur.Seconds()
 	if err != nil {
 		return res, err
@@ -315,14 +331,14 @@ func (b *bench) fanout(ctx context.Context, _ *standinProc, c *apiClient) (Resul
 // have succeeded.
 func (b *bench) retry(ctx context.Context, _ *standinProc, c *apiClient) (Result, error) {
 	n := b.cfg.retryDeliveries
-	res := Result{Count: n, Emitters: b.cfg.emitters, TimeScale: b.cfg.retryTimeScale}
+	res := Result{Count: n, Emitters: b.cfg.emitters, EmitBatch: b.cfg.emitBatch, TimeScale: b.cfg.retryTimeScale}
 	if err := c.createWebhook(ctx, b.recv.URL+"/s/retry"); err != nil {
 		return res, err
 	}
 	s := newSink(n, false, true)
 	defer b.useSink(s)()
 	start := time.Now()
-	emitDur, err := emitAll(ctx, c, n, b.cfg.emitters)
+	emitDur, err := emitAll(ctx, c, n, b.cfg.emitters, b.cfg.emitBatch)
 	res.EmitPerSecond = float64(n) / emitDur.Seconds()
 	if err != nil {
 		return res, err
@@ -374,7 +390,7 @@ func (b *bench) bareRiver(ctx context.Context) Result {
 // also inserted first, then worked). Its peak RSS is the worker process's.
 func (b *bench) drain(ctx context.Context) Result {
 	n := b.cfg.events
-	res := Result{Backend: b.db.Name(), Scenario: "drain", Count: n, Emitters: b.cfg.emitters}
+	res := Result{Backend: b.db.Name(), Scenario: "drain", Count: n, Emitters: b.cfg.emitters, EmitBatch: b.cfg.emitBatch}
 	fail := func(err error) Result {
 		res.Error = err.Error()
 		return res
@@ -393,7 +409,7 @@ func (b *bench) drain(ctx context.Context) Result {
 	err = c.createWebhook(ctx, b.recv.URL+"/s/drain")
 	if err == nil {
 		var emitDur time.Duration
-		emitDur, err = emitAll(ctx, c, n, b.cfg.emitters)
+		emitDur, err = emitAll(ctx, c, n, b.cfg.emitters, b.cfg.emitBatch)
 		res.EmitPerSecond = float64(n) / emitDur.Seconds()
 	}
 	c.close()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/standin-dev/standin/delivery"
+	"github.com/standin-dev/standin/server"
 	"github.com/standin-dev/standin/server/client"
 )
 
@@ -315,17 +317,29 @@ func summarize(out io.Writer, ds []*client.DeliveryDetail) error {
 			counts[d.Delivery.State]++
 		}
 	}
+	return summarizeCounts(out, len(ds), counts)
+}
+
+// summarizeCounts prints describeCounts(total, counts) and returns an
+// exitUndelivered error when any delivery failed or was cancelled.
+func summarizeCounts(out io.Writer, total int, counts map[string]int) error {
+	fmt.Fprintln(out, describeCounts(total, counts))
+	if bad := counts[client.StateFailed] + counts[client.StateCancelled]; bad > 0 {
+		return &exitError{code: exitUndelivered, err: fmt.Errorf("%d of %s did not succeed", bad, plural(total, "delivery"))}
+	}
+	return nil
+}
+
+// describeCounts says how many of total deliveries are in each state, e.g.
+// "2 deliveries: 1 succeeded, 1 failed"; counts holds them by state.
+func describeCounts(total int, counts map[string]int) string {
 	var parts []string
 	for _, st := range []string{client.StateSucceeded, client.StateFailed, client.StateCancelled, client.StateRetrying, client.StatePending} {
 		if counts[st] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
 		}
 	}
-	fmt.Fprintf(out, "%s: %s\n", plural(len(ds), "delivery"), strings.Join(parts, ", "))
-	if bad := counts[client.StateFailed] + counts[client.StateCancelled]; bad > 0 {
-		return &exitError{code: exitUndelivered, err: fmt.Errorf("%d of %s did not succeed", bad, plural(len(ds), "delivery"))}
-	}
-	return nil
+	return fmt.Sprintf("%s: %s", plural(total, "delivery"), strings.Join(parts, ", "))
 }
 
 // waitError turns the error that ended a wait into the command's error:
@@ -338,6 +352,11 @@ func waitError(err error, timeout time.Duration, ds []*client.DeliveryDetail) er
 			open++
 		}
 	}
+	return waitErrorOpen(err, timeout, open)
+}
+
+// waitErrorOpen is waitError when open deliveries were not final yet.
+func waitErrorOpen(err error, timeout time.Duration, open int) error {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted: %s not final yet (see standin deliveries list)", plural(open, "delivery"))}
@@ -369,4 +388,208 @@ func followDeliveries(ctx context.Context, c *client.Client, w io.Writer, wf *wa
 		return seen, nil
 	}
 	return seen, summarize(w, details(seen))
+}
+
+// listPageSize is the page size of the lists --wait reads: the API's most.
+const listPageSize = 1000
+
+// bulkProgressEvery is how often, at most, following many deliveries prints
+// a progress line.
+const bulkProgressEvery = time.Second
+
+// bulkShownBad is how many failed or cancelled deliveries following many
+// deliveries names one by one.
+const bulkShownBad = 10
+
+// bulkWindow is one batch of emitted events: the creation time range and
+// event name that list its deliveries, and those not final yet.
+type bulkWindow struct {
+	event        string
+	since, until time.Time
+	open         map[string]*client.EmittedDelivery
+}
+
+// bulkFollower follows the deliveries of many emitted events (trigger
+// --count). Instead of one GET per delivery per poll, it lists the
+// deliveries of each batch that still has open ones, by event name and
+// creation time (a delivery is created at its event's created_at), a
+// thousand a page; a delivery a complete list misses is fetched by id.
+type bulkFollower struct {
+	client  *client.Client
+	out     io.Writer
+	windows []*bulkWindow
+	// total is the number of deliveries, open those not final yet.
+	total, open int
+	// counts holds the deliveries by the state last seen.
+	counts map[string]int
+	// bad counts the deliveries seen ending failed or cancelled.
+	bad int
+}
+
+// newBulkFollower follows the deliveries of events, which it updates with
+// the states it sees: one window per batch of server.MaxEmitBatch events,
+// as trigger --count emits them (a batch's events share their created_at).
+func newBulkFollower(c *client.Client, out io.Writer, events []client.EmittedEvent) *bulkFollower {
+	b := &bulkFollower{client: c, out: out, counts: map[string]int{}}
+	for start := 0; start < len(events); start += server.MaxEmitBatch {
+		batch := events[start:min(start+server.MaxEmitBatch, len(events))]
+		w := &bulkWindow{event: batch[0].Event, since: batch[0].CreatedAt, until: batch[0].CreatedAt,
+			open: map[string]*client.EmittedDelivery{}}
+		for i := range batch {
+			ev := &batch[i]
+			if ev.Event != w.event {
+				w.event = ""
+			}
+			if ev.CreatedAt.Before(w.since) {
+				w.since = ev.CreatedAt
+			}
+			if ev.CreatedAt.After(w.until) {
+				w.until = ev.CreatedAt
+			}
+			for j := range ev.Deliveries {
+				d := &ev.Deliveries[j]
+				b.total++
+				b.counts[d.State]++
+				if !client.Final(d.State) {
+					w.open[d.ID] = d
+					b.open++
+				}
+			}
+		}
+		// The API writes created_at in milliseconds, rounded down.
+		w.until = w.until.Add(time.Millisecond)
+		if len(w.open) > 0 {
+			b.windows = append(b.windows, w)
+		}
+	}
+	return b
+}
+
+// bulkPollShare bounds the share of the time following many deliveries
+// spends polling: after a poll that took d, the next comes after at least
+// d*(1/bulkPollShare - 1), so a large wait does not load the standin under
+// test with lists.
+const bulkPollShare = 0.2
+
+// follow polls every interval, or less often when polling takes longer
+// than bulkPollShare of the time, until each delivery is final or ctx
+// ends. It prints a line about each of the first deliveries that end
+// failed or cancelled and, when the counts changed, a progress line at
+// most every bulkProgressEvery.
+func (b *bulkFollower) follow(ctx context.Context, interval time.Duration) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	var printed string
+	lastPrint := time.Now()
+	for {
+		start := time.Now()
+		for _, w := range b.windows {
+			if len(w.open) == 0 {
+				continue
+			}
+			if err := b.poll(ctx, w); err != nil {
+				return err
+			}
+		}
+		if b.open == 0 {
+			return nil
+		}
+		if line := describeCounts(b.total, b.counts); line != printed && time.Since(lastPrint) >= bulkProgressEvery {
+			fmt.Fprintf(b.out, "  %s\n", line)
+			printed, lastPrint = line, time.Now()
+		}
+		took := time.Since(start)
+		timer.Reset(max(interval, time.Duration(float64(took)*(1/bulkPollShare-1))))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+		}
+	}
+}
+
+// poll reads the deliveries of w that are not final yet: it lists w's
+// deliveries page by page until it saw them all, and gets those the list
+// did not have.
+func (b *bulkFollower) poll(ctx context.Context, w *bulkWindow) error {
+	missing := maps.Clone(w.open)
+	f := client.DeliveryFilter{Event: w.event, Since: w.since, Until: w.until, Limit: listPageSize}
+	for len(missing) > 0 {
+		resp, err := b.client.ListDeliveries(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, d := range resp.Data.Items {
+			if _, ok := missing[d.ID]; ok {
+				delete(missing, d.ID)
+				b.update(w, d)
+			}
+		}
+		if f.Cursor = resp.Data.NextCursor; f.Cursor == "" {
+			break
+		}
+	}
+	for id := range missing {
+		resp, err := b.client.GetDelivery(ctx, id)
+		if err != nil {
+			return err
+		}
+		b.update(w, resp.Data.Delivery)
+	}
+	return nil
+}
+
+// update records what was seen of d, one of w's open deliveries.
+func (b *bulkFollower) update(w *bulkWindow, d client.Delivery) {
+	ed := w.open[d.ID]
+	if d.State != ed.State {
+		b.counts[ed.State]--
+		b.counts[d.State]++
+		ed.State = d.State
+	}
+	if !client.Final(d.State) {
+		return
+	}
+	delete(w.open, d.ID)
+	b.open--
+	if d.State == client.StateSucceeded {
+		return
+	}
+	switch {
+	case b.bad < bulkShownBad:
+		fmt.Fprintf(b.out, "  %s → %s  delivery %s %s\n", d.Event, d.WebhookID, d.ID, describeFinal(&client.DeliveryDetail{Delivery: d}))
+	case b.bad == bulkShownBad:
+		fmt.Fprintln(b.out, "  … and more that did not succeed (see standin deliveries list --status failed, or cancelled)")
+	}
+	b.bad++
+}
+
+// states returns the number of deliveries in each state, without zeros.
+func (b *bulkFollower) states() map[string]int {
+	out := map[string]int{}
+	for st, n := range b.counts {
+		if n > 0 {
+			out[st] = n
+		}
+	}
+	return out
+}
+
+// followMany follows every delivery of events (trigger --count with
+// --wait) until it is final, updating their states in events, prints a
+// summary and returns the deliveries by final state with the command's
+// error: nil when every delivery succeeded.
+func followMany(ctx context.Context, c *client.Client, w io.Writer, wf *waitFlags, events []client.EmittedEvent) (map[string]int, error) {
+	b := newBulkFollower(c, w, events)
+	if b.total == 0 {
+		return b.states(), nil
+	}
+	ctx, cancel := wf.context(ctx)
+	defer cancel()
+	fmt.Fprintf(w, "Waiting for %s of %s (Ctrl-C stops waiting; delivery goes on)…\n",
+		plural(b.total, "delivery"), plural(len(events), "event"))
+	if err := b.follow(ctx, wf.pollInterval); err != nil {
+		return b.states(), waitErrorOpen(err, wf.timeout, b.open)
+	}
+	return b.states(), summarizeCounts(w, b.total, b.counts)
 }

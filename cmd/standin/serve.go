@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -143,8 +144,26 @@ func senderFromFlags(f serveFlags) (*delivery.Sender, error) {
 	return s, nil
 }
 
+// serveGCPercent and serveMemoryLimit are the garbage collector's settings
+// for `standin serve` unless GOGC and GOMEMLIMIT are set. A delivery
+// allocates mostly short-lived request and row buffers: collecting half as
+// often cut about a tenth of the CPU per delivery in `make bench`. The soft
+// limit makes the collector work harder once the heap nears it, which keeps
+// peak RSS at 80-85 MB in the benchmarks (100 MiB let it reach 99 MB, for no
+// measurable CPU gain), well within the 150 MB they hold standin to.
+const (
+	serveGCPercent   = 200
+	serveMemoryLimit = 64 << 20
+)
+
 func runServe(cmd *cobra.Command, f serveFlags) error {
 	ctx := cmd.Context()
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(serveMemoryLimit)
+	}
 	logger, err := newLogger(cmd, f.logLevel, f.logFormat)
 	if err != nil {
 		return &exitError{code: 2, err: err}

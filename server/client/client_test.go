@@ -99,3 +99,36 @@ func TestJSONNumbers(t *testing.T) {
 		t.Error("bad duration decoded")
 	}
 }
+
+func TestEmitMany(t *testing.T) {
+	t.Parallel()
+	var gotPath, gotBody string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotPath = r.Method + " " + r.URL.Path
+		b, _ := io.ReadAll(r.Body)
+		gotBody = string(b)
+		w.Write([]byte(`{"code":"Success","message":"Events have been emitted","data":{"items":[` +
+			`{"id":"e1","event":"sync_start","created_at":"2026-05-22T00:06:08.638Z","deliveries":[{"id":"d1","webhook_id":"w1","state":"pending"}]},` +
+			`{"id":"e2","event":"pause_connector","created_at":"2026-05-22T00:06:08.638Z","deliveries":[]}]}}`))
+	}))
+	defer srv.Close()
+	c := &Client{BaseURL: srv.URL}
+	resp, err := c.EmitMany(context.Background(), []EmitRequest{
+		{Event: "sync_start", GroupID: "g1"},
+		{Event: "pause_connector", Data: json.RawMessage(`{"a":1}`)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "POST /standin/v1/events:batch"; gotPath != want {
+		t.Errorf("request %s, want %s", gotPath, want)
+	}
+	if want := `{"events":[{"event":"sync_start","group_id":"g1"},{"event":"pause_connector","data":{"a":1}}]}`; gotBody != want {
+		t.Errorf("body %s, want %s", gotBody, want)
+	}
+	items := resp.Data.Items
+	if resp.Message != "Events have been emitted" || len(items) != 2 || items[0].ID != "e1" || items[0].Deliveries[0].WebhookID != "w1" ||
+		items[1].Event != "pause_connector" || len(items[1].Deliveries) != 0 {
+		t.Errorf("response %+v", resp)
+	}
+}

@@ -73,6 +73,18 @@ func (c *Client) Emit(ctx context.Context, req EmitRequest) (*Response[EmittedEv
 	return call[EmittedEvent](ctx, c, http.MethodPost, "/standin/v1/events", nil, req)
 }
 
+// EmitMany emits 1 to 1000 events in one request
+// (POST /standin/v1/events:batch), all or nothing: one invalid event refuses
+// the whole batch with an *Error (HTTP 400) whose message names its index,
+// e.g. "events[3]: Invalid event 'foo'", and nothing is emitted. The
+// answer's items are the events in the order of reqs.
+func (c *Client) EmitMany(ctx context.Context, reqs []EmitRequest) (*Response[EmittedEvents], error) {
+	body := struct {
+		Events []EmitRequest `json:"events"`
+	}{reqs}
+	return call[EmittedEvents](ctx, c, http.MethodPost, "/standin/v1/events:batch", nil, body)
+}
+
 // DeliveryFilter selects deliveries; empty fields do not filter.
 type DeliveryFilter struct {
 	WebhookID string

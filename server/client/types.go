@@ -266,6 +266,12 @@ type EmittedEvent struct {
 	Deliveries []EmittedDelivery `json:"deliveries"`
 }
 
+// EmittedEvents is the answer to a batch of emitted events.
+type EmittedEvents struct {
+	// Items are the emitted events in the order they were sent.
+	Items []EmittedEvent `json:"items"`
+}
+
 // ConnectionStatus is a connection's state.
 type ConnectionStatus struct {
 	SetupState       string `json:"setup_state"`

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/store/internal/sqlrow"
 )
@@ -19,56 +21,221 @@ const attemptColumns = `id, delivery_id, number, manual, url, started_at, emulat
 // meanwhile stays cancelled unless the attempt succeeded. Concurrent records
 // for one delivery serialize on its row lock.
 func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordParams) (*store.Attempt, error) {
+	attempts, err := s.AttemptRecordMany(ctx, []store.AttemptRecordParams{params})
+	if err != nil {
+		return nil, err
+	}
+	return attempts[0], nil
+}
+
+// AttemptRecordMany records every attempt of params as AttemptRecord does,
+// in order, in one transaction. The attempts go in rounds of distinct
+// deliveries (one round unless a delivery has two attempts in params), and a
+// round is one set-based statement over arrays: a batch of a hundred
+// attempts costs about what one does. The begin, the rounds and the commit
+// travel in two round trips.
+func (s *Store) AttemptRecordMany(ctx context.Context, params []store.AttemptRecordParams) ([]*store.Attempt, error) {
+	if len(params) == 0 {
+		return []*store.Attempt{}, nil
+	}
+	attempts := make([]*store.Attempt, len(params))
+	var rounds []*attemptRound
+	for i, p := range params {
+		a, err := checkedAttempt(p)
+		if err != nil {
+			return nil, err
+		}
+		attempts[i] = a
+		r := firstRoundWithout(rounds, a.DeliveryID)
+		if r == nil {
+			r = &attemptRound{byDelivery: map[string]*store.Attempt{}}
+			rounds = append(rounds, r)
+		}
+		if err := r.add(a, p); err != nil {
+			return nil, err
+		}
+	}
+
+	batch := &pgx.Batch{}
+	batch.BeginTx(pgx.TxOptions{})
+	for _, r := range rounds {
+		batch.Queue(attemptRecordManySQL, r.args()...)
+	}
+	br := s.pool.SendBatch(ctx, batch)
+	tx := br.Tx()
+	defer rollback(ctx, tx)
+	_, err := br.Exec() // the begin
+	for _, r := range rounds {
+		if err != nil {
+			break
+		}
+		err = r.scan(br)
+	}
+	if closeErr := br.Close(); err == nil && closeErr != nil {
+		err = fmt.Errorf("record attempts: %w", mapErr(closeErr))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("record attempts: commit: %w", err)
+	}
+	return attempts, nil
+}
+
+// attemptRecordManySQL records a round of attempts of distinct deliveries:
+// it updates each delivery as AttemptRecord describes and inserts the
+// attempts numbered after it, returning one row per attempt whose delivery
+// exists.
+const attemptRecordManySQL = `
+	WITH u AS (
+		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::integer[],
+			$6::text[], $7::timestamptz[], $8::timestamptz[], $9::boolean[], $10::text[], $11::timestamptz[],
+			$12::bigint[], $13::text[], $14::bigint[], $15::text[], $16::bytea[], $17::boolean[], $18::boolean[])
+			WITH ORDINALITY AS u (delivery_id, state, first_attempt_at, next_attempt_at, status_code,
+				error, updated_at, finished_at, manual, url, started_at,
+				emulated_delay_ns, request_headers, latency_ns, response_headers, response_excerpt, succeeded, keep, ord)
+	), d AS (
+		UPDATE standin_delivery AS t SET
+			state = CASE WHEN t.state = $19 AND u.keep THEN t.state ELSE u.state END,
+			attempts = t.attempts + 1,
+			manual_attempts = t.manual_attempts + CASE WHEN u.manual THEN 1 ELSE 0 END,
+			first_attempt_at = coalesce(t.first_attempt_at, u.first_attempt_at),
+			next_attempt_at = CASE WHEN t.state = $19 AND u.keep THEN NULL ELSE u.next_attempt_at END,
+			last_status = u.status_code,
+			last_error = u.error,
+			updated_at = u.updated_at,
+			finished_at = CASE WHEN t.state = $19 AND u.keep THEN t.finished_at ELSE u.finished_at END
+		FROM u
+		WHERE t.id = u.delivery_id
+		RETURNING t.id, t.attempts
+	)
+	INSERT INTO standin_attempt (delivery_id, number, manual, url, started_at, emulated_delay_ns,
+		request_headers, status_code, latency_ns, error, response_headers, response_excerpt, succeeded)
+	SELECT d.id, d.attempts, u.manual, u.url, u.started_at, u.emulated_delay_ns, u.request_headers::jsonb,
+		u.status_code, u.latency_ns, u.error, u.response_headers::jsonb, u.response_excerpt, u.succeeded
+	FROM u JOIN d ON d.id = u.delivery_id
+	ORDER BY u.ord
+	RETURNING delivery_id, id, number`
+
+// attemptRound is a set of attempts of distinct deliveries, as columns.
+type attemptRound struct {
+	byDelivery map[string]*store.Attempt
+	order      []string
+
+	states                                []string
+	firstAts, nextAts, updatedAts, finAts []*time.Time
+	statuses                              []int32
+	errs, urls                            []string
+	manuals, succeededs, keeps            []bool
+	startedAts                            []time.Time
+	delays, latencies                     []int64
+	reqHeaders, respHeaders               []*string
+	excerpts                              [][]byte
+}
+
+func firstRoundWithout(rounds []*attemptRound, deliveryID string) *attemptRound {
+	for _, r := range rounds {
+		if _, ok := r.byDelivery[deliveryID]; !ok {
+			return r
+		}
+	}
+	return nil
+}
+
+func (r *attemptRound) add(a *store.Attempt, p store.AttemptRecordParams) error {
+	reqHeaders, err := sqlrow.EncodeHeader(a.RequestHeaders)
+	if err != nil {
+		return fmt.Errorf("record attempt of delivery %s: %w", a.DeliveryID, err)
+	}
+	respHeaders, err := sqlrow.EncodeHeader(a.ResponseHeaders)
+	if err != nil {
+		return fmt.Errorf("record attempt of delivery %s: %w", a.DeliveryID, err)
+	}
+	var finishedAt *time.Time
+	if sqlrow.Terminal(p.State) {
+		t := sqlrow.Time(p.UpdatedAt)
+		finishedAt = &t
+	}
+	updatedAt := sqlrow.Time(p.UpdatedAt)
+	r.byDelivery[a.DeliveryID] = a
+	r.order = append(r.order, a.DeliveryID)
+	r.states = append(r.states, p.State)
+	r.firstAts = append(r.firstAts, sqlrow.TimePtr(p.FirstAttemptAt))
+	r.nextAts = append(r.nextAts, sqlrow.TimePtr(p.NextAttemptAt))
+	r.statuses = append(r.statuses, int32(a.StatusCode))
+	r.errs = append(r.errs, a.Error)
+	r.updatedAts = append(r.updatedAts, &updatedAt)
+	r.finAts = append(r.finAts, finishedAt)
+	r.manuals = append(r.manuals, a.Manual)
+	r.urls = append(r.urls, a.URL)
+	r.startedAts = append(r.startedAts, a.StartedAt)
+	r.delays = append(r.delays, int64(a.EmulatedDelay))
+	r.reqHeaders = append(r.reqHeaders, nullText(reqHeaders))
+	r.latencies = append(r.latencies, int64(a.Latency))
+	r.respHeaders = append(r.respHeaders, nullText(respHeaders))
+	r.excerpts = append(r.excerpts, a.ResponseExcerpt)
+	r.succeededs = append(r.succeededs, a.Succeeded)
+	// A delivery cancelled while the attempt was in flight stays cancelled
+	// unless the attempt succeeded (SET reads the old row).
+	r.keeps = append(r.keeps, p.State != store.DeliverySucceeded)
+	return nil
+}
+
+func (r *attemptRound) args() []any {
+	return []any{
+		r.order, r.states, r.firstAts, r.nextAts, r.statuses,
+		r.errs, r.updatedAts, r.finAts, r.manuals, r.urls, r.startedAts,
+		r.delays, r.reqHeaders, r.latencies, r.respHeaders, r.excerpts, r.succeededs, r.keeps,
+		store.DeliveryCancelled,
+	}
+}
+
+// scan reads the round's result into its attempts; a delivery that does
+// not exist is ErrNotFound.
+func (r *attemptRound) scan(br pgx.BatchResults) error {
+	rows, err := br.Query()
+	if err != nil {
+		return fmt.Errorf("record attempts: %w", mapErr(err))
+	}
+	seen := 0
+	for rows.Next() {
+		var deliveryID string
+		var id int64
+		var number int
+		if err := rows.Scan(&deliveryID, &id, &number); err != nil {
+			rows.Close()
+			return fmt.Errorf("record attempts: %w", err)
+		}
+		if a := r.byDelivery[deliveryID]; a != nil {
+			a.ID, a.Number = id, number
+			seen++
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("record attempts: %w", mapErr(err))
+	}
+	if seen == len(r.order) {
+		return nil
+	}
+	for _, id := range r.order {
+		if r.byDelivery[id].Number == 0 {
+			return fmt.Errorf("record attempt of delivery %s: %w", id, store.ErrNotFound)
+		}
+	}
+	return nil
+}
+
+// checkedAttempt checks params and returns the attempt to fill in, its
+// times and excerpt in the form the store keeps.
+func checkedAttempt(params store.AttemptRecordParams) (*store.Attempt, error) {
 	if err := sqlrow.CheckAttemptRecord(params); err != nil {
 		return nil, fmt.Errorf("record attempt: %w", err)
 	}
 	a := params.Attempt
-	reqHeaders, err := sqlrow.EncodeHeader(a.RequestHeaders)
-	if err != nil {
-		return nil, fmt.Errorf("record attempt of delivery %s: %w", a.DeliveryID, err)
-	}
-	respHeaders, err := sqlrow.EncodeHeader(a.ResponseHeaders)
-	if err != nil {
-		return nil, fmt.Errorf("record attempt of delivery %s: %w", a.DeliveryID, err)
-	}
-	var finishedAt *time.Time
-	if sqlrow.Terminal(params.State) {
-		t := sqlrow.Time(params.UpdatedAt)
-		finishedAt = &t
-	}
 	a.StartedAt = sqlrow.Time(a.StartedAt)
 	a.ResponseExcerpt = sqlrow.Bytes(a.ResponseExcerpt)
-
-	err = s.pool.QueryRow(ctx, `
-		WITH d AS (
-			UPDATE standin_delivery SET
-				state = CASE WHEN state = $19::text AND $18::boolean THEN state ELSE $2::text END,
-				attempts = attempts + 1,
-				first_attempt_at = coalesce(first_attempt_at, $3),
-				next_attempt_at = CASE WHEN state = $19 AND $18 THEN NULL ELSE $4::timestamptz END,
-				last_status = $5,
-				last_error = $6,
-				updated_at = $7,
-				finished_at = CASE WHEN state = $19 AND $18 THEN finished_at ELSE $8::timestamptz END
-			WHERE id = $1
-			RETURNING id, attempts
-		)
-		INSERT INTO standin_attempt (delivery_id, number, manual, url, started_at, emulated_delay_ns,
-			request_headers, status_code, latency_ns, error, response_headers, response_excerpt, succeeded)
-		SELECT d.id, d.attempts, $9, $10, $11, $12, $13::jsonb, $5, $14, $6, $15::jsonb, $16, $17
-		FROM d
-		RETURNING id, number`,
-		a.DeliveryID, params.State, sqlrow.TimePtr(params.FirstAttemptAt), sqlrow.TimePtr(params.NextAttemptAt),
-		a.StatusCode, a.Error, sqlrow.Time(params.UpdatedAt), finishedAt,
-		a.Manual, a.URL, a.StartedAt, int64(a.EmulatedDelay), nullText(reqHeaders),
-		int64(a.Latency), nullText(respHeaders), a.ResponseExcerpt, a.Succeeded,
-		// A delivery cancelled while the attempt was in flight stays
-		// cancelled unless the attempt succeeded (SET reads the old row).
-		params.State != store.DeliverySucceeded, store.DeliveryCancelled,
-	).Scan(&a.ID, &a.Number)
-	if err != nil {
-		return nil, fmt.Errorf("record attempt of delivery %s: %w", a.DeliveryID, mapErr(err))
-	}
 	return &a, nil
 }
 

@@ -17,7 +17,8 @@ import (
 )
 
 const deliveryColumns = `id, event_id, event_name, webhook_id, profile, body, state, attempts,
-	first_attempt_at, next_attempt_at, last_status, last_error, created_at, updated_at, finished_at`
+	first_attempt_at, next_attempt_at, last_status, last_error, created_at, updated_at, finished_at,
+	manual_attempts`
 
 // DeliveryGetByID returns the delivery with id.
 func (s *Store) DeliveryGetByID(ctx context.Context, id string) (*store.Delivery, error) {
@@ -29,30 +30,54 @@ func (s *Store) DeliveryGetByID(ctx context.Context, id string) (*store.Delivery
 	return d, nil
 }
 
-// DeliveryGetWithWebhook returns the delivery and its webhook (nil when it
-// was deleted) in one round trip: both queries go in one batch.
-func (s *Store) DeliveryGetWithWebhook(ctx context.Context, id string) (*store.Delivery, *store.Webhook, error) {
+// DeliveryGetManyWithWebhook returns the deliveries with the given ids and
+// their webhooks in one round trip: both queries go in one batch.
+func (s *Store) DeliveryGetManyWithWebhook(ctx context.Context, ids []string) (map[string]store.DeliveryWithWebhook, error) {
+	found := make(map[string]store.DeliveryWithWebhook, len(ids))
+	if len(ids) == 0 {
+		return found, nil
+	}
 	batch := &pgx.Batch{}
-	batch.Queue(`SELECT `+deliveryColumns+` FROM standin_delivery WHERE id = $1`, id)
+	// Joins with unnest, not "id = ANY($1)": the planner turns them into
+	// one index lookup per id (see random_page_cost in Open).
+	batch.Queue(`SELECT `+sqlrow.Qualified("t", deliveryColumns)+`
+		FROM unnest($1::text[]) AS i (id) JOIN standin_delivery AS t ON t.id = i.id`, ids)
 	batch.Queue(`SELECT `+webhookColumns+` FROM standin_webhook
-		WHERE id = (SELECT webhook_id FROM standin_delivery WHERE id = $1)`, id)
+		WHERE id IN (SELECT t.webhook_id FROM unnest($1::text[]) AS i (id) JOIN standin_delivery AS t ON t.id = i.id)`, ids)
 	br := s.pool.SendBatch(ctx, batch)
-	d, err := scanDelivery(br.QueryRow())
-	if err != nil {
-		_ = br.Close()
-		return nil, nil, fmt.Errorf("get delivery %s: %w", id, mapErr(err))
-	}
-	wh, err := scanWebhook(br.QueryRow())
-	if errors.Is(err, pgx.ErrNoRows) {
-		wh, err = nil, nil
-	}
+	err := func() error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		deliveries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*store.Delivery, error) { return scanDelivery(row) })
+		if err != nil {
+			return err
+		}
+		rows, err = br.Query()
+		if err != nil {
+			return err
+		}
+		webhooks, err := scanWebhooks(rows)
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]*store.Webhook, len(webhooks))
+		for _, wh := range webhooks {
+			byID[wh.ID] = wh
+		}
+		for _, d := range deliveries {
+			found[d.ID] = store.DeliveryWithWebhook{Delivery: d, Webhook: byID[d.WebhookID]}
+		}
+		return nil
+	}()
 	if closeErr := br.Close(); err == nil {
 		err = closeErr
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("get webhook of delivery %s: %w", id, err)
+		return nil, fmt.Errorf("get %d deliveries with their webhooks: %w", len(ids), mapErr(err))
 	}
-	return d, wh, nil
+	return found, nil
 }
 
 // DeliveryList returns up to params.Limit deliveries matching the filters,
@@ -176,7 +201,8 @@ func scanDelivery(row pgx.Row) (*store.Delivery, error) {
 		createdAt, updatedAt        time.Time
 	)
 	err := row.Scan(&d.ID, &d.EventID, &d.EventName, &d.WebhookID, &profile, &d.Body, &d.State,
-		&d.Attempts, &firstAt, &nextAt, &d.LastStatus, &d.LastError, &createdAt, &updatedAt, &finishedAt)
+		&d.Attempts, &firstAt, &nextAt, &d.LastStatus, &d.LastError, &createdAt, &updatedAt, &finishedAt,
+		&d.ManualAttempts)
 	if err != nil {
 		return nil, err
 	}

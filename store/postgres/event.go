@@ -6,73 +6,141 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/store/internal/sqlrow"
 )
 
 // EventCreate writes the event, its deliveries (pending, due at RunAt or the
-// event's CreatedAt) and one River job per delivery in one transaction: one
-// round trip for the event and all deliveries, one for the jobs.
+// event's CreatedAt) and one River job per delivery in one transaction (see
+// createEvents).
 func (s *Store) EventCreate(ctx context.Context, params store.EventCreateParams) ([]*store.Delivery, error) {
 	if err := sqlrow.CheckEventCreate(params); err != nil {
 		return nil, fmt.Errorf("create event: %w", err)
 	}
-	ev := params.Event
-	tx, err := s.pool.Begin(ctx)
+	deliveries, err := s.inTx(ctx, []store.EventCreateParams{params})
 	if err != nil {
-		return nil, fmt.Errorf("create event %s: %w", ev.ID, err)
-	}
-	defer rollback(ctx, tx)
-	deliveries, err := s.createEvent(ctx, tx, params)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("create event %s: commit: %w", ev.ID, err)
-	}
-	if len(deliveries) > 0 {
-		s.notifier.wake()
+		return nil, fmt.Errorf("create event %s: %w", params.Event.ID, err)
 	}
 	return deliveries, nil
 }
 
-// createEvent writes the event, its deliveries and their River jobs in tx.
-// params must have passed sqlrow.CheckEventCreate.
-func (s *Store) createEvent(ctx context.Context, tx pgx.Tx, params store.EventCreateParams) ([]*store.Delivery, error) {
-	ev := params.Event
-	deliveries := sqlrow.Deliveries(params)
+// EventCreateMany creates every event of params, with its deliveries and
+// jobs, in one transaction.
+func (s *Store) EventCreateMany(ctx context.Context, params []store.EventCreateParams) ([]*store.Delivery, error) {
+	if err := sqlrow.CheckEventsCreate(params); err != nil {
+		return nil, fmt.Errorf("create events: %w", err)
+	}
+	deliveries, err := s.inTx(ctx, params)
+	if err != nil {
+		return nil, fmt.Errorf("create events: %w", err)
+	}
+	return deliveries, nil
+}
+
+// inTx creates the events of params in a transaction of their own that
+// also notifies the workers when there are deliveries. The begin and the
+// notification travel with the inserts of events and deliveries: with the
+// jobs and the commit, three round trips.
+func (s *Store) inTx(ctx context.Context, params []store.EventCreateParams) ([]*store.Delivery, error) {
 	batch := &pgx.Batch{}
+	batch.BeginTx(pgx.TxOptions{})
+	deliveries, jobs := queueEvents(batch, params)
+	if len(deliveries) > 0 {
+		s.notifier.queueNotify(batch) // see notify.go
+	}
+	br := s.pool.SendBatch(ctx, batch)
+	tx := br.Tx()
+	defer rollback(ctx, tx)
+	if err := br.Close(); err != nil {
+		return nil, mapErr(err)
+	}
+	if err := s.insertJobs(ctx, tx, jobs); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return deliveries, nil
+}
+
+// createEvents writes the events of params, their deliveries and their
+// River jobs in tx, whatever their number in two round trips: one batch for
+// the events and deliveries (one statement each), one multi-row insert for
+// the jobs. params must have passed sqlrow.CheckEventsCreate. It returns
+// the deliveries of all events, in order.
+func (s *Store) createEvents(ctx context.Context, tx pgx.Tx, params []store.EventCreateParams) ([]*store.Delivery, error) {
+	batch := &pgx.Batch{}
+	deliveries, jobs := queueEvents(batch, params)
+	if batch.Len() > 0 {
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			return nil, mapErr(err)
+		}
+	}
+	if err := s.insertJobs(ctx, tx, jobs); err != nil {
+		return nil, err
+	}
+	return deliveries, nil
+}
+
+func (s *Store) insertJobs(ctx context.Context, tx pgx.Tx, jobs []river.InsertManyParams) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	if _, err := s.inserter.InsertManyTx(ctx, tx, jobs); err != nil {
+		return fmt.Errorf("insert jobs: %w", err)
+	}
+	return nil
+}
+
+// queueEvents queues the inserts of the events of params and of their
+// deliveries (one statement each, over arrays) in batch, and returns the
+// deliveries and the River jobs to insert for them.
+func queueEvents(batch *pgx.Batch, params []store.EventCreateParams) ([]*store.Delivery, []river.InsertManyParams) {
+	deliveries := []*store.Delivery{}
+	if len(params) == 0 {
+		return deliveries, nil
+	}
+	var (
+		evIDs, evNames, evGroups []string
+		evSources                []*string
+		evCreated                []time.Time
+
+		ids, eventIDs, eventNames, webhookIDs, profiles []string
+		bodies                                          [][]byte
+		nextAts, createdAts                             []time.Time
+
+		jobs []river.InsertManyParams
+	)
+	for _, p := range params {
+		ev := p.Event
+		evIDs, evNames, evGroups = append(evIDs, ev.ID), append(evNames, ev.Name), append(evGroups, ev.GroupID)
+		evSources, evCreated = append(evSources, nullText(ev.Source)), append(evCreated, sqlrow.Time(ev.CreatedAt))
+		for _, d := range sqlrow.Deliveries(p) {
+			ids, eventIDs, eventNames = append(ids, d.ID), append(eventIDs, d.EventID), append(eventNames, d.EventName)
+			webhookIDs, profiles = append(webhookIDs, d.WebhookID), append(profiles, string(d.Profile))
+			bodies, nextAts, createdAts = append(bodies, d.Body), append(nextAts, *d.NextAttemptAt), append(createdAts, d.CreatedAt)
+			deliveries = append(deliveries, d)
+		}
+		jobs = append(jobs, sqlrow.Jobs(p)...)
+	}
 	batch.Queue(`
 		INSERT INTO standin_event (id, name, group_id, source, created_at)
-		VALUES ($1, $2, $3, $4::json, $5)`,
-		ev.ID, ev.Name, ev.GroupID, nullText(ev.Source), sqlrow.Time(ev.CreatedAt))
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::json[], $5::timestamptz[])`,
+		evIDs, evNames, evGroups, evSources, evCreated)
 	if len(deliveries) > 0 {
-		n := len(deliveries)
-		ids, webhookIDs, profiles := make([]string, n), make([]string, n), make([]string, n)
-		bodies, nextAts := make([][]byte, n), make([]time.Time, n)
-		for i, d := range deliveries {
-			ids[i], webhookIDs[i], profiles[i] = d.ID, d.WebhookID, string(d.Profile)
-			bodies[i], nextAts[i] = d.Body, *d.NextAttemptAt
-		}
 		batch.Queue(`
 			INSERT INTO standin_delivery (id, event_id, event_name, webhook_id, profile, body,
 				state, next_attempt_at, created_at, updated_at)
-			SELECT u.id, $1, $2, u.webhook_id, u.profile, u.body, $3, u.next_attempt_at, $4, $4
-			FROM unnest($5::text[], $6::text[], $7::text[], $8::bytea[], $9::timestamptz[])
-				AS u (id, webhook_id, profile, body, next_attempt_at)`,
-			ev.ID, ev.Name, store.DeliveryPending, sqlrow.Time(ev.CreatedAt),
-			ids, webhookIDs, profiles, bodies, nextAts)
+			SELECT u.id, u.event_id, u.event_name, u.webhook_id, u.profile, u.body, $1, u.next_attempt_at,
+				u.created_at, u.created_at
+			FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[],
+				$8::timestamptz[], $9::timestamptz[])
+				AS u (id, event_id, event_name, webhook_id, profile, body, next_attempt_at, created_at)`,
+			store.DeliveryPending, ids, eventIDs, eventNames, webhookIDs, profiles, bodies, nextAts, createdAts)
 	}
-	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-		return nil, fmt.Errorf("create event %s: %w", ev.ID, mapErr(err))
-	}
-	if len(deliveries) > 0 {
-		if _, err := s.inserter.InsertManyTx(ctx, tx, sqlrow.Jobs(params)); err != nil {
-			return nil, fmt.Errorf("create event %s: insert jobs: %w", ev.ID, err)
-		}
-	}
-	return deliveries, nil
+	return deliveries, jobs
 }
 
 // EventGetByID returns the event with id.

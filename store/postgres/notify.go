@@ -17,11 +17,15 @@ import (
 // transactions on one lock held through their WAL flush. Notifying more
 // rarely costs latency: a delivery then waits for the workers' next poll.
 //
-// So EventCreate and DeliveryEnqueue also wake the jobNotifier after they
-// commit; it sends the same notification River would, in a transaction of
-// its own that commits without waiting for the WAL flush (a notification is
-// not durable anyway), and coalesces the wakes that arrive while it is
-// sending: each commit is followed by a notification sent after it.
+// So DeliveryEnqueue and the connection changes also wake the jobNotifier
+// after they commit; it sends the same notification River would, in a
+// transaction of its own that commits without waiting for the WAL flush (a
+// notification is not durable anyway), and coalesces the wakes that arrive
+// while it is sending: each commit is followed by a notification sent after
+// it. Emits notify inside their own transaction instead, with the round trip
+// that begins it: emits are batched (see store/batch), so their
+// transactions are few however many events arrive, and the notification
+// reaches the workers at the commit, a round trip sooner.
 
 // insertTopic and insertPayload are River's (v0.31.0) insert notification:
 // the channel is "<schema>.river_insert" and the payload names the queue.
@@ -70,17 +74,23 @@ func (n *jobNotifier) run(ctx context.Context) {
 }
 
 func (n *jobNotifier) notify(ctx context.Context) error {
+	batch := &pgx.Batch{}
+	batch.Queue(`BEGIN`)
+	batch.Queue(`SET LOCAL synchronous_commit TO OFF`)
+	n.queueNotify(batch)
+	batch.Queue(`COMMIT`)
+	return n.pool.SendBatch(ctx, batch).Close()
+}
+
+// queueNotify queues River's insert notification in batch: sent when the
+// batch's transaction commits.
+func (n *jobNotifier) queueNotify(batch *pgx.Batch) {
 	var schema *string
 	if n.schema != "" {
 		schema = &n.schema
 	}
-	batch := &pgx.Batch{}
-	batch.Queue(`BEGIN`)
-	batch.Queue(`SET LOCAL synchronous_commit TO OFF`)
 	batch.Queue(`SELECT pg_notify(concat(coalesce($1::text, current_schema()), '.', $2::text), $3)`,
 		schema, insertTopic, insertPayload)
-	batch.Queue(`COMMIT`)
-	return n.pool.SendBatch(ctx, batch).Close()
 }
 
 // stop ends the notifier; wakes after it are ignored.

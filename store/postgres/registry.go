@@ -49,39 +49,6 @@ func (s *Store) WebhookHealthRecord(ctx context.Context, params store.WebhookHea
 	return wh, nil
 }
 
-// EventCreateMany creates every event of params, with its deliveries and
-// jobs, in one transaction.
-func (s *Store) EventCreateMany(ctx context.Context, params []store.EventCreateParams) ([]*store.Delivery, error) {
-	if err := sqlrow.CheckEventsCreate(params); err != nil {
-		return nil, fmt.Errorf("create events: %w", err)
-	}
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("create events: %w", err)
-	}
-	defer rollback(ctx, tx)
-	deliveries, err := s.createEvents(ctx, tx, params)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("create events: commit: %w", err)
-	}
-	return deliveries, nil
-}
-
-func (s *Store) createEvents(ctx context.Context, tx pgx.Tx, params []store.EventCreateParams) ([]*store.Delivery, error) {
-	all := []*store.Delivery{}
-	for _, p := range params {
-		ds, err := s.createEvent(ctx, tx, p)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, ds...)
-	}
-	return all, nil
-}
-
 // GroupCreate inserts g and sets its Seq.
 func (s *Store) GroupCreate(ctx context.Context, g *store.Group) error {
 	if err := sqlrow.CheckGroup(g); err != nil {
@@ -183,6 +150,9 @@ func (s *Store) ConnectionCreate(ctx context.Context, params store.ConnectionCre
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("create connection %s: commit: %w", c.ID, err)
+	}
+	if len(deliveries) > 0 {
+		s.notifier.wake()
 	}
 	c.Seq, c.Version = seq, 1
 	return deliveries, nil
@@ -314,6 +284,9 @@ func (s *Store) ConnectionUpdate(ctx context.Context, params store.ConnectionUpd
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, nil, fmt.Errorf("update connection %s: commit: %w", params.ID, err)
+	}
+	if len(deliveries) > 0 {
+		s.notifier.wake()
 	}
 	return c, deliveries, nil
 }

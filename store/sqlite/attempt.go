@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -18,9 +19,43 @@ const attemptColumns = `id, delivery_id, number, manual, url, started_at, emulat
 // state clears it. A delivery cancelled meanwhile stays cancelled
 // unless the attempt succeeded.
 func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordParams) (*store.Attempt, error) {
-	if err := sqlrow.CheckAttemptRecord(params); err != nil {
-		return nil, fmt.Errorf("record attempt: %w", err)
+	attempts, err := s.AttemptRecordMany(ctx, []store.AttemptRecordParams{params})
+	if err != nil {
+		return nil, err
 	}
+	return attempts[0], nil
+}
+
+// AttemptRecordMany records every attempt of params as AttemptRecord does,
+// in order, in one transaction: one commit (and WAL sync) for all of them.
+func (s *Store) AttemptRecordMany(ctx context.Context, params []store.AttemptRecordParams) ([]*store.Attempt, error) {
+	if len(params) == 0 {
+		return []*store.Attempt{}, nil
+	}
+	for _, p := range params {
+		if err := sqlrow.CheckAttemptRecord(p); err != nil {
+			return nil, fmt.Errorf("record attempt: %w", err)
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("record attempts: %w", err)
+	}
+	defer rollback(tx)
+	attempts := make([]*store.Attempt, len(params))
+	for i, p := range params {
+		if attempts[i], err = recordAttempt(ctx, tx, p); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("record attempts: commit: %w", err)
+	}
+	return attempts, nil
+}
+
+// recordAttempt inserts one checked attempt and updates its delivery in tx.
+func recordAttempt(ctx context.Context, tx *sql.Tx, params store.AttemptRecordParams) (*store.Attempt, error) {
 	a := params.Attempt
 	reqHeaders, err := sqlrow.EncodeHeader(a.RequestHeaders)
 	if err != nil {
@@ -35,12 +70,6 @@ func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordPar
 		finishedAt = micros(params.UpdatedAt)
 	}
 
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("record attempt of delivery %s: %w", a.DeliveryID, err)
-	}
-	defer rollback(tx)
-
 	// A delivery cancelled while the attempt was in flight stays cancelled
 	// unless the attempt succeeded (SET expressions read the old row).
 	keep := params.State != store.DeliverySucceeded
@@ -49,6 +78,7 @@ func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordPar
 		UPDATE standin_delivery SET
 			state = CASE WHEN state = ? AND ? THEN state ELSE ? END,
 			attempts = attempts + 1,
+			manual_attempts = manual_attempts + ?,
 			first_attempt_at = coalesce(first_attempt_at, ?),
 			next_attempt_at = CASE WHEN state = ? AND ? THEN NULL ELSE ? END,
 			last_status = ?,
@@ -58,6 +88,7 @@ func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordPar
 		WHERE id = ?
 		RETURNING attempts`,
 		store.DeliveryCancelled, keep, params.State,
+		manualCount(a.Manual),
 		microsPtr(params.FirstAttemptAt),
 		store.DeliveryCancelled, keep, microsPtr(params.NextAttemptAt),
 		a.StatusCode, a.Error, micros(params.UpdatedAt),
@@ -81,9 +112,6 @@ func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordPar
 	).Scan(&a.ID)
 	if err != nil {
 		return nil, fmt.Errorf("record attempt %d of delivery %s: %w", a.Number, a.DeliveryID, mapErr(err))
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("record attempt of delivery %s: commit: %w", a.DeliveryID, err)
 	}
 	return &a, nil
 }
@@ -125,4 +153,13 @@ func (s *Store) AttemptListByDelivery(ctx context.Context, deliveryID string) ([
 		return nil, fmt.Errorf("list attempts of delivery %s: %w", deliveryID, err)
 	}
 	return list, nil
+}
+
+// manualCount is what a manual attempt adds to its delivery's
+// manual_attempts.
+func manualCount(manual bool) int {
+	if manual {
+		return 1
+	}
+	return 0
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,7 +17,8 @@ import (
 )
 
 const deliveryColumns = `id, event_id, event_name, webhook_id, profile, body, state, attempts,
-	first_attempt_at, next_attempt_at, last_status, last_error, created_at, updated_at, finished_at`
+	first_attempt_at, next_attempt_at, last_status, last_error, created_at, updated_at, finished_at,
+	manual_attempts`
 
 // DeliveryGetByID returns the delivery with id.
 func (s *Store) DeliveryGetByID(ctx context.Context, id string) (*store.Delivery, error) {
@@ -28,21 +30,53 @@ func (s *Store) DeliveryGetByID(ctx context.Context, id string) (*store.Delivery
 	return d, nil
 }
 
-// DeliveryGetWithWebhook returns the delivery and its webhook (nil when it
-// was deleted): two queries on the local file.
-func (s *Store) DeliveryGetWithWebhook(ctx context.Context, id string) (*store.Delivery, *store.Webhook, error) {
-	d, err := s.DeliveryGetByID(ctx, id)
+// DeliveryGetManyWithWebhook returns the deliveries with the given ids and
+// their webhooks: one query for the deliveries, whatever their number (the
+// ids go in as one JSON array, so the statement stays prepared), and one per
+// distinct webhook.
+func (s *Store) DeliveryGetManyWithWebhook(ctx context.Context, ids []string) (map[string]store.DeliveryWithWebhook, error) {
+	found := make(map[string]store.DeliveryWithWebhook, len(ids))
+	if len(ids) == 0 {
+		return found, nil
+	}
+	list, err := json.Marshal(ids)
 	if err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("get %d deliveries: %w", len(ids), err)
 	}
-	wh, err := s.WebhookGetByID(ctx, d.WebhookID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return d, nil, nil
-	case err != nil:
-		return nil, nil, fmt.Errorf("get webhook of delivery %s: %w", id, err)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlrow.Qualified("d", deliveryColumns)+`
+		FROM json_each(?) AS i JOIN standin_delivery AS d ON d.id = i.value`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("get %d deliveries: %w", len(ids), err)
 	}
-	return d, wh, nil
+	var deliveries []*store.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("get %d deliveries: %w", len(ids), err)
+		}
+		deliveries = append(deliveries, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("get %d deliveries: %w", len(ids), err)
+	}
+	webhooks := map[string]*store.Webhook{}
+	for _, d := range deliveries {
+		wh, seen := webhooks[d.WebhookID]
+		if !seen {
+			wh, err = s.WebhookGetByID(ctx, d.WebhookID)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				wh = nil
+			case err != nil:
+				return nil, fmt.Errorf("get webhook of delivery %s: %w", d.ID, err)
+			}
+			webhooks[d.WebhookID] = wh
+		}
+		found[d.ID] = store.DeliveryWithWebhook{Delivery: d, Webhook: wh}
+	}
+	return found, nil
 }
 
 // DeliveryList returns up to params.Limit deliveries matching the filters,
@@ -173,7 +207,8 @@ func scanDelivery(row scanner) (*store.Delivery, error) {
 		createdAt, updatedAt        int64
 	)
 	err := row.Scan(&d.ID, &d.EventID, &d.EventName, &d.WebhookID, &profile, &d.Body, &d.State,
-		&d.Attempts, &firstAt, &nextAt, &d.LastStatus, &d.LastError, &createdAt, &updatedAt, &finishedAt)
+		&d.Attempts, &firstAt, &nextAt, &d.LastStatus, &d.LastError, &createdAt, &updatedAt, &finishedAt,
+		&d.ManualAttempts)
 	if err != nil {
 		return nil, err
 	}

@@ -48,4 +48,57 @@ func Benchmark(b *testing.B, open func(b *testing.B) store.Store) {
 		}
 		b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "attempts/s")
 	})
+	for _, n := range []int{1, 50, 200} {
+		b.Run(fmt.Sprintf("AttemptRecordMany/attempts=%d", n), func(b *testing.B) {
+			st := open(b)
+			const deliveries = 1000
+			if _, err := st.EventCreate(b.Context(), event("ev", "sync_end", base, "wh_1", deliveries)); err != nil {
+				b.Fatal(err)
+			}
+			params := make([]store.AttemptRecordParams, n)
+			i := 0
+			for b.Loop() {
+				for j := range params {
+					params[j] = store.AttemptRecordParams{
+						Attempt:   store.Attempt{DeliveryID: fmt.Sprintf("ev_d%d", (i*n+j)%deliveries), URL: "https://r", StartedAt: base, StatusCode: 500},
+						State:     store.DeliveryRetrying,
+						UpdatedAt: base,
+					}
+				}
+				if _, err := st.AttemptRecordMany(b.Context(), params); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(i*n)/b.Elapsed().Seconds(), "attempts/s")
+		})
+		b.Run(fmt.Sprintf("DeliveryGetManyWithWebhook/deliveries=%d", n), func(b *testing.B) {
+			st := open(b)
+			createWebhookB(b, st, webhook("wh_1", store.WebhookTypeAccount, "", "sync_end"))
+			const deliveries = 1000
+			if _, err := st.EventCreate(b.Context(), event("ev", "sync_end", base, "wh_1", deliveries)); err != nil {
+				b.Fatal(err)
+			}
+			ids := make([]string, n)
+			i := 0
+			for b.Loop() {
+				for j := range ids {
+					ids[j] = fmt.Sprintf("ev_d%d", (i*n+j)%deliveries)
+				}
+				found, err := st.DeliveryGetManyWithWebhook(b.Context(), ids)
+				if err != nil || len(found) != n {
+					b.Fatalf("found %d of %d: %v", len(found), n, err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(i*n)/b.Elapsed().Seconds(), "deliveries/s")
+		})
+	}
+}
+
+func createWebhookB(b *testing.B, st store.Store, wh *store.Webhook) {
+	b.Helper()
+	if err := st.WebhookCreate(b.Context(), wh); err != nil {
+		b.Fatal(err)
+	}
 }

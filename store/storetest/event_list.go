@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -125,4 +126,87 @@ func testAttemptRecordAfterCancel(t *testing.T, st store.Store) {
 	require.NoError(t, err)
 	require.Equal(t, store.DeliverySucceeded, d.State, "a success is the truth: the receiver has it")
 	require.Equal(t, recorded, *d.FinishedAt)
+}
+
+// testAttemptRecordMany checks the worker's batched write: attempts applied
+// in order (two of one delivery numbered 1 and 2), each with the effect of
+// AttemptRecord; and all or nothing when one delivery does not exist.
+func testAttemptRecordMany(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	ds := createEvent(t, st, event("ev_1", "sync_end", base, "wh_1", 3))
+	first := base.Add(time.Second)
+	next := first.Add(6 * time.Minute)
+	attempt := func(id string, status int, ok bool) store.Attempt {
+		return store.Attempt{
+			DeliveryID: id, URL: "https://receiver.example/hook", StartedAt: first,
+			StatusCode: status, Latency: time.Millisecond, Succeeded: ok,
+			RequestHeaders: http.Header{"Content-Type": {"application/json"}},
+		}
+	}
+	got, err := st.AttemptRecordMany(ctx, nil)
+	require.NoError(t, err)
+	require.Empty(t, got)
+
+	got, err = st.AttemptRecordMany(ctx, []store.AttemptRecordParams{
+		{Attempt: attempt(ds[0].ID, 500, false), State: store.DeliveryRetrying, FirstAttemptAt: &first, NextAttemptAt: &next, UpdatedAt: first},
+		{Attempt: attempt(ds[1].ID, 200, true), State: store.DeliverySucceeded, FirstAttemptAt: &first, UpdatedAt: first},
+		{Attempt: attempt(ds[0].ID, 200, true), State: store.DeliverySucceeded, FirstAttemptAt: &first, UpdatedAt: next},
+	})
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	require.Equal(t, []int{1, 1, 2}, []int{got[0].Number, got[1].Number, got[2].Number})
+	require.Equal(t, []string{ds[0].ID, ds[1].ID, ds[0].ID}, []string{got[0].DeliveryID, got[1].DeliveryID, got[2].DeliveryID})
+	require.Greater(t, got[2].ID, got[0].ID)
+
+	listed, err := st.AttemptListByDelivery(ctx, ds[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, []*store.Attempt{got[0], got[2]}, listed)
+	d0, err := st.DeliveryGetByID(ctx, ds[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, store.DeliverySucceeded, d0.State)
+	require.Equal(t, 2, d0.Attempts)
+	require.Equal(t, next, *d0.FinishedAt)
+	require.Nil(t, d0.NextAttemptAt)
+	require.Zero(t, d0.ManualAttempts)
+	d1, err := st.DeliveryGetByID(ctx, ds[1].ID)
+	require.NoError(t, err)
+	require.Equal(t, store.DeliverySucceeded, d1.State)
+	require.Equal(t, 1, d1.Attempts)
+
+	// A manual attempt (a redelivery) counts in Attempts and ManualAttempts:
+	// the schedule's attempts are the difference.
+	manual := attempt(ds[1].ID, 200, true)
+	manual.Manual = true
+	got, err = st.AttemptRecordMany(ctx, []store.AttemptRecordParams{
+		{Attempt: manual, State: store.DeliverySucceeded, FirstAttemptAt: &first, UpdatedAt: next},
+	})
+	require.NoError(t, err)
+	require.Equal(t, 2, got[0].Number)
+	require.True(t, got[0].Manual)
+	d1, err = st.DeliveryGetByID(ctx, ds[1].ID)
+	require.NoError(t, err)
+	require.Equal(t, 2, d1.Attempts)
+	require.Equal(t, 1, d1.ManualAttempts)
+	_, err = st.AttemptRecord(ctx, store.AttemptRecordParams{
+		Attempt: attempt(ds[1].ID, 200, true), State: store.DeliverySucceeded, FirstAttemptAt: &first, UpdatedAt: next,
+	})
+	require.NoError(t, err)
+	d1, err = st.DeliveryGetByID(ctx, ds[1].ID)
+	require.NoError(t, err)
+	require.Equal(t, []int{3, 1}, []int{d1.Attempts, d1.ManualAttempts})
+
+	// One unknown delivery: nothing of the batch is recorded.
+	_, err = st.AttemptRecordMany(ctx, []store.AttemptRecordParams{
+		{Attempt: attempt(ds[2].ID, 200, true), State: store.DeliverySucceeded, FirstAttemptAt: &first, UpdatedAt: first},
+		{Attempt: attempt("nope", 200, true), State: store.DeliverySucceeded, FirstAttemptAt: &first, UpdatedAt: first},
+	})
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.ErrorContains(t, err, "nope")
+	d2, err := st.DeliveryGetByID(ctx, ds[2].ID)
+	require.NoError(t, err)
+	require.Equal(t, store.DeliveryPending, d2.State)
+	require.Zero(t, d2.Attempts)
+	listed, err = st.AttemptListByDelivery(ctx, ds[2].ID)
+	require.NoError(t, err)
+	require.Empty(t, listed)
 }

@@ -411,6 +411,161 @@ func (x *EmitEventResponse) GetData() *EmittedEvent {
 	return nil
 }
 
+// EmitEventsRequest is POST /standin/v1/events:batch.
+type EmitEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The events, 1 to 1000, each as the body of POST /standin/v1/events.
+	Events        []*EmitEventRequest `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmitEventsRequest) Reset() {
+	*x = EmitEventsRequest{}
+	mi := &file_standin_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmitEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmitEventsRequest) ProtoMessage() {}
+
+func (x *EmitEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmitEventsRequest.ProtoReflect.Descriptor instead.
+func (*EmitEventsRequest) Descriptor() ([]byte, []int) {
+	return file_standin_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *EmitEventsRequest) GetEvents() []*EmitEventRequest {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// EmittedEvents are the events of one EmitEvents call with their
+// deliveries.
+type EmittedEvents struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// In the order of the request's events.
+	Items         []*EmittedEvent `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmittedEvents) Reset() {
+	*x = EmittedEvents{}
+	mi := &file_standin_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmittedEvents) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmittedEvents) ProtoMessage() {}
+
+func (x *EmittedEvents) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmittedEvents.ProtoReflect.Descriptor instead.
+func (*EmittedEvents) Descriptor() ([]byte, []int) {
+	return file_standin_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *EmittedEvents) GetItems() []*EmittedEvent {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// EmitEventsResponse is the envelope of a batch of emitted events.
+type EmitEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Success.
+	Code          string         `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       *string        `protobuf:"bytes,2,opt,name=message,proto3,oneof" json:"message,omitempty"`
+	Data          *EmittedEvents `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmitEventsResponse) Reset() {
+	*x = EmitEventsResponse{}
+	mi := &file_standin_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmitEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmitEventsResponse) ProtoMessage() {}
+
+func (x *EmitEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmitEventsResponse.ProtoReflect.Descriptor instead.
+func (*EmitEventsResponse) Descriptor() ([]byte, []int) {
+	return file_standin_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *EmitEventsResponse) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *EmitEventsResponse) GetMessage() string {
+	if x != nil && x.Message != nil {
+		return *x.Message
+	}
+	return ""
+}
+
+func (x *EmitEventsResponse) GetData() *EmittedEvents {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 // ListEventsRequest is GET /standin/v1/events.
 type ListEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -430,7 +585,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_standin_v1_events_proto_msgTypes[4]
+	mi := &file_standin_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +597,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_events_proto_msgTypes[4]
+	mi := &file_standin_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +610,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_standin_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListEventsRequest) GetEvent() string {
@@ -505,7 +660,7 @@ type EventPage struct {
 
 func (x *EventPage) Reset() {
 	*x = EventPage{}
-	mi := &file_standin_v1_events_proto_msgTypes[5]
+	mi := &file_standin_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -517,7 +672,7 @@ func (x *EventPage) String() string {
 func (*EventPage) ProtoMessage() {}
 
 func (x *EventPage) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_events_proto_msgTypes[5]
+	mi := &file_standin_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -530,7 +685,7 @@ func (x *EventPage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventPage.ProtoReflect.Descriptor instead.
 func (*EventPage) Descriptor() ([]byte, []int) {
-	return file_standin_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_standin_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *EventPage) GetItems() []*Event {
@@ -560,7 +715,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_standin_v1_events_proto_msgTypes[6]
+	mi := &file_standin_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -572,7 +727,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_events_proto_msgTypes[6]
+	mi := &file_standin_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -585,7 +740,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_standin_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListEventsResponse) GetCode() string {
@@ -619,7 +774,7 @@ type GetEventRequest struct {
 
 func (x *GetEventRequest) Reset() {
 	*x = GetEventRequest{}
-	mi := &file_standin_v1_events_proto_msgTypes[7]
+	mi := &file_standin_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -631,7 +786,7 @@ func (x *GetEventRequest) String() string {
 func (*GetEventRequest) ProtoMessage() {}
 
 func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_events_proto_msgTypes[7]
+	mi := &file_standin_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -644,7 +799,7 @@ func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventRequest.ProtoReflect.Descriptor instead.
 func (*GetEventRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_standin_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetEventRequest) GetId() string {
@@ -666,7 +821,7 @@ type EventDetail struct {
 
 func (x *EventDetail) Reset() {
 	*x = EventDetail{}
-	mi := &file_standin_v1_events_proto_msgTypes[8]
+	mi := &file_standin_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -678,7 +833,7 @@ func (x *EventDetail) String() string {
 func (*EventDetail) ProtoMessage() {}
 
 func (x *EventDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_events_proto_msgTypes[8]
+	mi := &file_standin_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -691,7 +846,7 @@ func (x *EventDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventDetail.ProtoReflect.Descriptor instead.
 func (*EventDetail) Descriptor() ([]byte, []int) {
-	return file_standin_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_standin_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *EventDetail) GetEvent() *Event {
@@ -721,7 +876,7 @@ type GetEventResponse struct {
 
 func (x *GetEventResponse) Reset() {
 	*x = GetEventResponse{}
-	mi := &file_standin_v1_events_proto_msgTypes[9]
+	mi := &file_standin_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -733,7 +888,7 @@ func (x *GetEventResponse) String() string {
 func (*GetEventResponse) ProtoMessage() {}
 
 func (x *GetEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_events_proto_msgTypes[9]
+	mi := &file_standin_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +901,7 @@ func (x *GetEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventResponse.ProtoReflect.Descriptor instead.
 func (*GetEventResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_standin_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetEventResponse) GetCode() string {
@@ -815,6 +970,16 @@ const file_standin_v1_events_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01\x12,\n" +
 	"\x04data\x18\x03 \x01(\v2\x18.standin.v1.EmittedEventR\x04dataB\n" +
 	"\n" +
+	"\b_message\"I\n" +
+	"\x11EmitEventsRequest\x124\n" +
+	"\x06events\x18\x01 \x03(\v2\x1c.standin.v1.EmitEventRequestR\x06events\"?\n" +
+	"\rEmittedEvents\x12.\n" +
+	"\x05items\x18\x01 \x03(\v2\x18.standin.v1.EmittedEventR\x05items\"\x82\x01\n" +
+	"\x12EmitEventsResponse\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1d\n" +
+	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01\x12-\n" +
+	"\x04data\x18\x03 \x01(\v2\x19.standin.v1.EmittedEventsR\x04dataB\n" +
+	"\n" +
 	"\b_message\"\x92\x01\n" +
 	"\x11ListEventsRequest\x12\x14\n" +
 	"\x05event\x18\x01 \x01(\tR\x05event\x12\x14\n" +
@@ -846,9 +1011,11 @@ const file_standin_v1_events_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01\x12+\n" +
 	"\x04data\x18\x03 \x01(\v2\x17.standin.v1.EventDetailR\x04dataB\n" +
 	"\n" +
-	"\b_message2\xec\x01\n" +
+	"\b_message2\xb9\x02\n" +
 	"\fEventService\x12H\n" +
 	"\tEmitEvent\x12\x1c.standin.v1.EmitEventRequest\x1a\x1d.standin.v1.EmitEventResponse\x12K\n" +
+	"\n" +
+	"EmitEvents\x12\x1d.standin.v1.EmitEventsRequest\x1a\x1e.standin.v1.EmitEventsResponse\x12K\n" +
 	"\n" +
 	"ListEvents\x12\x1d.standin.v1.ListEventsRequest\x1a\x1e.standin.v1.ListEventsResponse\x12E\n" +
 	"\bGetEvent\x12\x1b.standin.v1.GetEventRequest\x1a\x1c.standin.v1.GetEventResponseB;Z9github.com/standin-dev/standin/proto/standin/v1;standinv1b\x06proto3"
@@ -865,42 +1032,50 @@ func file_standin_v1_events_proto_rawDescGZIP() []byte {
 	return file_standin_v1_events_proto_rawDescData
 }
 
-var file_standin_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_standin_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_standin_v1_events_proto_goTypes = []any{
 	(*EmitEventRequest)(nil),   // 0: standin.v1.EmitEventRequest
 	(*EmittedDelivery)(nil),    // 1: standin.v1.EmittedDelivery
 	(*EmittedEvent)(nil),       // 2: standin.v1.EmittedEvent
 	(*EmitEventResponse)(nil),  // 3: standin.v1.EmitEventResponse
-	(*ListEventsRequest)(nil),  // 4: standin.v1.ListEventsRequest
-	(*EventPage)(nil),          // 5: standin.v1.EventPage
-	(*ListEventsResponse)(nil), // 6: standin.v1.ListEventsResponse
-	(*GetEventRequest)(nil),    // 7: standin.v1.GetEventRequest
-	(*EventDetail)(nil),        // 8: standin.v1.EventDetail
-	(*GetEventResponse)(nil),   // 9: standin.v1.GetEventResponse
-	(*structpb.Struct)(nil),    // 10: google.protobuf.Struct
-	(*Event)(nil),              // 11: standin.v1.Event
-	(*Delivery)(nil),           // 12: standin.v1.Delivery
+	(*EmitEventsRequest)(nil),  // 4: standin.v1.EmitEventsRequest
+	(*EmittedEvents)(nil),      // 5: standin.v1.EmittedEvents
+	(*EmitEventsResponse)(nil), // 6: standin.v1.EmitEventsResponse
+	(*ListEventsRequest)(nil),  // 7: standin.v1.ListEventsRequest
+	(*EventPage)(nil),          // 8: standin.v1.EventPage
+	(*ListEventsResponse)(nil), // 9: standin.v1.ListEventsResponse
+	(*GetEventRequest)(nil),    // 10: standin.v1.GetEventRequest
+	(*EventDetail)(nil),        // 11: standin.v1.EventDetail
+	(*GetEventResponse)(nil),   // 12: standin.v1.GetEventResponse
+	(*structpb.Struct)(nil),    // 13: google.protobuf.Struct
+	(*Event)(nil),              // 14: standin.v1.Event
+	(*Delivery)(nil),           // 15: standin.v1.Delivery
 }
 var file_standin_v1_events_proto_depIdxs = []int32{
-	10, // 0: standin.v1.EmitEventRequest.data:type_name -> google.protobuf.Struct
+	13, // 0: standin.v1.EmitEventRequest.data:type_name -> google.protobuf.Struct
 	1,  // 1: standin.v1.EmittedEvent.deliveries:type_name -> standin.v1.EmittedDelivery
 	2,  // 2: standin.v1.EmitEventResponse.data:type_name -> standin.v1.EmittedEvent
-	11, // 3: standin.v1.EventPage.items:type_name -> standin.v1.Event
-	5,  // 4: standin.v1.ListEventsResponse.data:type_name -> standin.v1.EventPage
-	11, // 5: standin.v1.EventDetail.event:type_name -> standin.v1.Event
-	12, // 6: standin.v1.EventDetail.deliveries:type_name -> standin.v1.Delivery
-	8,  // 7: standin.v1.GetEventResponse.data:type_name -> standin.v1.EventDetail
-	0,  // 8: standin.v1.EventService.EmitEvent:input_type -> standin.v1.EmitEventRequest
-	4,  // 9: standin.v1.EventService.ListEvents:input_type -> standin.v1.ListEventsRequest
-	7,  // 10: standin.v1.EventService.GetEvent:input_type -> standin.v1.GetEventRequest
-	3,  // 11: standin.v1.EventService.EmitEvent:output_type -> standin.v1.EmitEventResponse
-	6,  // 12: standin.v1.EventService.ListEvents:output_type -> standin.v1.ListEventsResponse
-	9,  // 13: standin.v1.EventService.GetEvent:output_type -> standin.v1.GetEventResponse
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	0,  // 3: standin.v1.EmitEventsRequest.events:type_name -> standin.v1.EmitEventRequest
+	2,  // 4: standin.v1.EmittedEvents.items:type_name -> standin.v1.EmittedEvent
+	5,  // 5: standin.v1.EmitEventsResponse.data:type_name -> standin.v1.EmittedEvents
+	14, // 6: standin.v1.EventPage.items:type_name -> standin.v1.Event
+	8,  // 7: standin.v1.ListEventsResponse.data:type_name -> standin.v1.EventPage
+	14, // 8: standin.v1.EventDetail.event:type_name -> standin.v1.Event
+	15, // 9: standin.v1.EventDetail.deliveries:type_name -> standin.v1.Delivery
+	11, // 10: standin.v1.GetEventResponse.data:type_name -> standin.v1.EventDetail
+	0,  // 11: standin.v1.EventService.EmitEvent:input_type -> standin.v1.EmitEventRequest
+	4,  // 12: standin.v1.EventService.EmitEvents:input_type -> standin.v1.EmitEventsRequest
+	7,  // 13: standin.v1.EventService.ListEvents:input_type -> standin.v1.ListEventsRequest
+	10, // 14: standin.v1.EventService.GetEvent:input_type -> standin.v1.GetEventRequest
+	3,  // 15: standin.v1.EventService.EmitEvent:output_type -> standin.v1.EmitEventResponse
+	6,  // 16: standin.v1.EventService.EmitEvents:output_type -> standin.v1.EmitEventsResponse
+	9,  // 17: standin.v1.EventService.ListEvents:output_type -> standin.v1.ListEventsResponse
+	12, // 18: standin.v1.EventService.GetEvent:output_type -> standin.v1.GetEventResponse
+	15, // [15:19] is the sub-list for method output_type
+	11, // [11:15] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_standin_v1_events_proto_init() }
@@ -910,17 +1085,18 @@ func file_standin_v1_events_proto_init() {
 	}
 	file_standin_v1_deliveries_proto_init()
 	file_standin_v1_events_proto_msgTypes[3].OneofWrappers = []any{}
-	file_standin_v1_events_proto_msgTypes[4].OneofWrappers = []any{}
-	file_standin_v1_events_proto_msgTypes[5].OneofWrappers = []any{}
 	file_standin_v1_events_proto_msgTypes[6].OneofWrappers = []any{}
+	file_standin_v1_events_proto_msgTypes[7].OneofWrappers = []any{}
+	file_standin_v1_events_proto_msgTypes[8].OneofWrappers = []any{}
 	file_standin_v1_events_proto_msgTypes[9].OneofWrappers = []any{}
+	file_standin_v1_events_proto_msgTypes[12].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_standin_v1_events_proto_rawDesc), len(file_standin_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	EventService_EmitEvent_FullMethodName  = "/standin.v1.EventService/EmitEvent"
+	EventService_EmitEvents_FullMethodName = "/standin.v1.EventService/EmitEvents"
 	EventService_ListEvents_FullMethodName = "/standin.v1.EventService/ListEvents"
 	EventService_GetEvent_FullMethodName   = "/standin.v1.EventService/GetEvent"
 )
@@ -36,6 +37,12 @@ type EventServiceClient interface {
 	// events include it and whose profile can send it) and queues them, all in
 	// one transaction. No subscriber is not an error.
 	EmitEvent(ctx context.Context, in *EmitEventRequest, opts ...grpc.CallOption) (*EmitEventResponse, error)
+	// EmitEvents emits 1 to 1000 events at once, as EmitEvent would one by
+	// one, but all or nothing: every event is validated first, one invalid
+	// event refuses the whole request (the message names its index, as in
+	// "events[3]: Invalid event 'foo'") and nothing is stored. The events, their
+	// deliveries and their jobs are stored in one transaction.
+	EmitEvents(ctx context.Context, in *EmitEventsRequest, opts ...grpc.CallOption) (*EmitEventsResponse, error)
 	// ListEvents pages through emitted events, newest first.
 	ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error)
 	// GetEvent returns one emitted event and its deliveries.
@@ -54,6 +61,16 @@ func (c *eventServiceClient) EmitEvent(ctx context.Context, in *EmitEventRequest
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(EmitEventResponse)
 	err := c.cc.Invoke(ctx, EventService_EmitEvent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eventServiceClient) EmitEvents(ctx context.Context, in *EmitEventsRequest, opts ...grpc.CallOption) (*EmitEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EmitEventsResponse)
+	err := c.cc.Invoke(ctx, EventService_EmitEvents_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +109,12 @@ type EventServiceServer interface {
 	// events include it and whose profile can send it) and queues them, all in
 	// one transaction. No subscriber is not an error.
 	EmitEvent(context.Context, *EmitEventRequest) (*EmitEventResponse, error)
+	// EmitEvents emits 1 to 1000 events at once, as EmitEvent would one by
+	// one, but all or nothing: every event is validated first, one invalid
+	// event refuses the whole request (the message names its index, as in
+	// "events[3]: Invalid event 'foo'") and nothing is stored. The events, their
+	// deliveries and their jobs are stored in one transaction.
+	EmitEvents(context.Context, *EmitEventsRequest) (*EmitEventsResponse, error)
 	// ListEvents pages through emitted events, newest first.
 	ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error)
 	// GetEvent returns one emitted event and its deliveries.
@@ -108,6 +131,9 @@ type UnimplementedEventServiceServer struct{}
 
 func (UnimplementedEventServiceServer) EmitEvent(context.Context, *EmitEventRequest) (*EmitEventResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EmitEvent not implemented")
+}
+func (UnimplementedEventServiceServer) EmitEvents(context.Context, *EmitEventsRequest) (*EmitEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EmitEvents not implemented")
 }
 func (UnimplementedEventServiceServer) ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListEvents not implemented")
@@ -150,6 +176,24 @@ func _EventService_EmitEvent_Handler(srv interface{}, ctx context.Context, dec f
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(EventServiceServer).EmitEvent(ctx, req.(*EmitEventRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EventService_EmitEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EmitEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventServiceServer).EmitEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventService_EmitEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventServiceServer).EmitEvents(ctx, req.(*EmitEventsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -200,6 +244,10 @@ var EventService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EmitEvent",
 			Handler:    _EventService_EmitEvent_Handler,
+		},
+		{
+			MethodName: "EmitEvents",
+			Handler:    _EventService_EmitEvents_Handler,
 		},
 		{
 			MethodName: "ListEvents",

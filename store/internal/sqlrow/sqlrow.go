@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -243,4 +244,14 @@ func Bytes(b []byte) []byte {
 		return nil
 	}
 	return b
+}
+
+// Qualified prefixes each column of a comma-separated column list with
+// table's name (or alias), for queries that join.
+func Qualified(table, columns string) string {
+	fields := strings.Split(columns, ",")
+	for i, f := range fields {
+		fields[i] = table + "." + strings.TrimSpace(f)
+	}
+	return strings.Join(fields, ", ")
 }
