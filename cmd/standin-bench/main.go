@@ -57,7 +57,7 @@ type config struct {
 	profileSeconds  int
 }
 
-var allScenarios = []string{"bare_river", "drain", "throughput", "latency", "fanout", "retry"}
+var allScenarios = []string{"bare_river", "drain", "throughput", "river_latency", "latency", "fanout", "retry"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -213,6 +213,8 @@ func benchmark(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 				r = b.drain(ctx)
 			case "throughput":
 				r = b.withStandin(ctx, sc, nil, b.throughput)
+			case "river_latency":
+				r = b.riverLatency(ctx, rate)
 			case "latency":
 				r = b.withStandin(ctx, sc, nil, b.latency(rate))
 			case "fanout":

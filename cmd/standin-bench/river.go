@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -123,3 +125,110 @@ func runBareRiver(ctx context.Context, dbURL string, n int) (Result, error) {
 // noStore satisfies worker.Config.Store for building the River config; the
 // bare-River run never calls it (its methods would panic).
 type noStore struct{ worker.Store }
+
+// latencyArgs is the bare-River latency job: it carries its insert time.
+type latencyArgs struct {
+	Seq  int   `json:"seq"`
+	Sent int64 `json:"sent"` // unix ns when the insert began
+}
+
+func (latencyArgs) Kind() string { return "standin_bench_latency" }
+
+type latencyWorker struct {
+	river.WorkerDefaults[latencyArgs]
+	lat    []atomic.Int64 // per seq: ns from insert to Work; 0 = not yet
+	worked atomic.Int64
+	done   chan struct{}
+}
+
+func (w *latencyWorker) Work(_ context.Context, j *river.Job[latencyArgs]) error {
+	if j.Args.Seq >= 0 && j.Args.Seq < len(w.lat) && w.lat[j.Args.Seq].CompareAndSwap(0, max(time.Now().UnixNano()-j.Args.Sent, 1)) {
+		if w.worked.Add(1) == int64(len(w.lat)) {
+			close(w.done)
+		}
+	}
+	return nil
+}
+
+// runRiverLatency inserts jobs one per transaction (River's InsertMany of
+// one) on a fixed schedule at rate per second for warm+n jobs, from
+// emitters goroutines, and returns each measured job's time from the start
+// of its insert to the start of its Work, sorted. It is the floor under the
+// latency scenario: standin's emit inserts a River job too, and its workers
+// start from River's fetch.
+func runRiverLatency(ctx context.Context, dbURL string, rate float64, warm, n, emitters int) ([]int64, error) {
+	logger := slog.New(slog.DiscardHandler)
+	st, err := backend.Open(ctx, backend.Config{URL: dbURL, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	cfg, err := worker.RiverConfig(worker.Config{Store: noStore{}, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	total := warm + n
+	w := &latencyWorker{lat: make([]atomic.Int64, total), done: make(chan struct{})}
+	cfg.Workers = river.NewWorkers()
+	river.AddWorker(cfg.Workers, w)
+	q, err := st.Queue(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ins, ok := q.(inserter)
+	if !ok {
+		return nil, fmt.Errorf("queue %T cannot insert", q)
+	}
+	if err := q.Start(ctx); err != nil {
+		return nil, err
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = q.Stop(stopCtx)
+	}()
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	seqs := make(chan int, 4096)
+	var wg sync.WaitGroup
+	for range emitters {
+		wg.Go(func() {
+			for i := range seqs {
+				if ctx.Err() != nil {
+					continue
+				}
+				args := latencyArgs{Seq: i, Sent: time.Now().UnixNano()}
+				if _, err := ins.InsertMany(ctx, []river.InsertManyParams{{Args: args}}); err != nil {
+					cancel(fmt.Errorf("insert job %d: %w", i, err))
+				}
+			}
+		})
+	}
+	interval := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	for i := range total {
+		if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
+			time.Sleep(d)
+		}
+		seqs <- i
+	}
+	close(seqs)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	waitCtx, waitCancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer waitCancel()
+	select {
+	case <-w.done:
+	case <-waitCtx.Done():
+		return nil, fmt.Errorf("only %d of %d jobs worked: %w", w.worked.Load(), total, waitCtx.Err())
+	}
+	lat := make([]int64, 0, n)
+	for i := warm; i < total; i++ {
+		lat = append(lat, w.lat[i].Load())
+	}
+	slices.Sort(lat)
+	return lat, nil
+}

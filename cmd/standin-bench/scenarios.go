@@ -461,3 +461,35 @@ func (b *bench) drain(ctx context.Context) Result {
 	res.OK = true
 	return res
 }
+
+// riverLatency is bare River at the latency scenario's offered load: jobs
+// inserted one per transaction on the same schedule, latency from the start
+// of each insert to the start of its Work, on a fresh database with
+// standin's store and River settings. It is the floor under standin's
+// emit-to-receipt latency, which adds the event and delivery rows, the
+// delivery read, signing and the HTTP request.
+func (b *bench) riverLatency(ctx context.Context, rate float64) Result {
+	warm := int(rate * latencyWarmup.Seconds())
+	n := int(rate * b.cfg.latencyDuration.Seconds())
+	res := Result{Backend: b.db.Name(), Scenario: "river_latency", Count: n, OfferedRate: rate}
+	dbURL, cleanup, err := b.db.Fresh(ctx, "river_latency")
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	defer cleanup()
+	benchCPU := selfCPUSeconds()
+	lat, err := runRiverLatency(ctx, dbURL, rate, warm, n, b.cfg.latencyEmitters)
+	res.BenchCPUSeconds = selfCPUSeconds() - benchCPU
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	res.Received = len(lat)
+	res.P50Ms, res.P95Ms, res.P99Ms = ms(pct(lat, 50)), ms(pct(lat, 95)), ms(pct(lat, 99))
+	res.MaxMs = ms(lat[len(lat)-1])
+	res.DurationSeconds = b.cfg.latencyDuration.Seconds()
+	res.Notes = "jobs inserted one per transaction; insert start to Work start"
+	res.OK = true
+	return res
+}
