@@ -57,7 +57,7 @@ type config struct {
 	profileSeconds  int
 }
 
-var allScenarios = []string{"bare_river", "drain", "throughput", "river_latency", "latency", "fanout", "retry"}
+var allScenarios = []string{"bare_river", "drain", "throughput", "latency", "river_latency", "fanout", "retry"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

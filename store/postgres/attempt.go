@@ -58,6 +58,15 @@ func (s *Store) AttemptRecordMany(ctx context.Context, params []store.AttemptRec
 
 	batch := &pgx.Batch{}
 	batch.BeginTx(pgx.TxOptions{})
+	// The statement joins its arrays with the delivery table, and the best
+	// join depends on the table's size: a hash join over the whole table
+	// while it is small, index lookups once it has grown. A prepared
+	// statement's generic plan is chosen once per connection, from the sizes
+	// of that moment, and can keep scanning the whole table as it grows (the
+	// worker's read did: see DeliveryGetManyWithWebhook). An UPDATE cannot
+	// take the read's per-id LATERAL form, so this transaction plans its
+	// statements anew, for the table's current size.
+	batch.Queue(`SET LOCAL plan_cache_mode = force_custom_plan`)
 	for _, r := range rounds {
 		batch.Queue(attemptRecordManySQL, r.args()...)
 	}
@@ -65,6 +74,9 @@ func (s *Store) AttemptRecordMany(ctx context.Context, params []store.AttemptRec
 	tx := br.Tx()
 	defer rollback(ctx, tx)
 	_, err := br.Exec() // the begin
+	if err == nil {
+		_, err = br.Exec() // the SET LOCAL
+	}
 	for _, r := range rounds {
 		if err != nil {
 			break

@@ -1,0 +1,82 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TestDeliveryReadIsIndexLookups checks that the worker's batched read looks
+// each delivery up by its primary key whatever the planner believes of the
+// table: with nested loops priced out (enable_nestloop off), a join of the
+// ids with the table would become a hash or merge join over all of it,
+// which is what a generic plan chosen while the table was small did as it
+// grew (see DeliveryGetManyWithWebhook).
+func TestDeliveryReadIsIndexLookups(t *testing.T) {
+	t.Parallel()
+	url := os.Getenv("STANDIN_TEST_DATABASE_URL")
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("STANDIN_TEST_DATABASE_URL is required under CI")
+		}
+		t.Skip("STANDIN_TEST_DATABASE_URL is not set")
+	}
+	ctx := t.Context()
+	schema := "standin_test_" + strings.ToLower(rand.Text()[:12])
+	s, err := Open(ctx, Config{URL: url, Schema: schema, Logger: slog.New(slog.DiscardHandler), MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = s.Close()
+		conn, err := pgx.Connect(context.Background(), url)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), `DROP SCHEMA `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	for name, sql := range map[string]string{"deliveries": deliveriesByIDSQL, "webhooks": webhooksOfDeliveriesSQL} {
+		tx, err := s.pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A generic plan, as a prepared statement gets after five runs.
+		for _, set := range []string{`SET LOCAL enable_nestloop = off`, `SET LOCAL plan_cache_mode = force_generic_plan`} {
+			if _, err := tx.Exec(ctx, set); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `PREPARE read_plan (text[]) AS `+sql); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := tx.Query(ctx, `EXPLAIN EXECUTE read_plan ('{a,b,c}')`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, `DEALLOCATE read_plan`); err != nil {
+			t.Fatal(err)
+		}
+		rollback(ctx, tx)
+		plan := strings.Join(lines, "\n")
+		if !strings.Contains(plan, "Index Scan using standin_delivery_pkey") || strings.Contains(plan, "Seq Scan on standin_delivery") {
+			t.Errorf("%s: the plan does not look ids up in standin_delivery's primary key:\n%s", name, plan)
+		}
+	}
+}
