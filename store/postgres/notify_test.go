@@ -2,14 +2,10 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"log/slog"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 )
@@ -33,31 +29,11 @@ func (w *notifyWorker) Work(_ context.Context, job *river.Job[notifyArgs]) error
 // insert notification spent, a job is worked only if it arrives.
 func TestJobNotifierWakesWorkers(t *testing.T) {
 	t.Parallel()
-	url := os.Getenv("STANDIN_TEST_DATABASE_URL")
-	if url == "" {
-		t.Skip("STANDIN_TEST_DATABASE_URL is not set")
-	}
 	ctx := t.Context()
-	schema := "standin_test_" + strings.ToLower(rand.Text()[:12])
-	s, err := Open(ctx, Config{URL: url, Schema: schema, Logger: slog.New(slog.DiscardHandler), MaxConns: 4})
-	if err != nil {
-		t.Skipf("PostgreSQL at STANDIN_TEST_DATABASE_URL: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = s.Close()
-		conn, err := pgx.Connect(context.Background(), url)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), `DROP SCHEMA `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Error(err)
-		}
-	})
+	s := openSchemaStore(t, 4)
 	// An inserter whose own notification fires once an hour at most.
 	inserter, err := river.NewClient(riverpgxv5.New(s.pool), &river.Config{
-		Logger: slog.New(slog.DiscardHandler), Schema: schema,
+		Logger: slog.New(slog.DiscardHandler), Schema: s.schema,
 		FetchCooldown: time.Hour, FetchPollInterval: time.Hour,
 	})
 	if err != nil {

@@ -1,10 +1,6 @@
 package postgres
 
 import (
-	"context"
-	"crypto/rand"
-	"log/slog"
-	"os"
 	"strings"
 	"testing"
 
@@ -19,31 +15,8 @@ import (
 // grew (see DeliveryGetManyWithWebhook).
 func TestDeliveryReadIsIndexLookups(t *testing.T) {
 	t.Parallel()
-	url := os.Getenv("STANDIN_TEST_DATABASE_URL")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("STANDIN_TEST_DATABASE_URL is required under CI")
-		}
-		t.Skip("STANDIN_TEST_DATABASE_URL is not set")
-	}
 	ctx := t.Context()
-	schema := "standin_test_" + strings.ToLower(rand.Text()[:12])
-	s, err := Open(ctx, Config{URL: url, Schema: schema, Logger: slog.New(slog.DiscardHandler), MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = s.Close()
-		conn, err := pgx.Connect(context.Background(), url)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), `DROP SCHEMA `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Error(err)
-		}
-	})
+	s := openSchemaStore(t, 2)
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
