@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/store/backend"
 	"github.com/standin-dev/standin/worker"
 )
@@ -56,34 +57,19 @@ const riverInsertBatch = 1000
 // InsertMany in batches, then worked; the rate is over the working phase.
 func runBareRiver(ctx context.Context, dbURL string, n int) (Result, error) {
 	res := Result{Scenario: "bare_river", Count: n}
-	logger := slog.New(slog.DiscardHandler)
-	st, err := backend.Open(ctx, backend.Config{URL: dbURL, Logger: logger})
-	if err != nil {
-		return res, err
-	}
-	defer st.Close()
-
-	cfg, err := worker.RiverConfig(worker.Config{Store: noStore{}, Logger: logger})
-	if err != nil {
-		return res, err
-	}
 	w := &noopWorker{n: int64(n), done: make(chan struct{})}
-	cfg.Workers = river.NewWorkers()
-	river.AddWorker(cfg.Workers, w)
+	r, err := openRiver(ctx, dbURL, func(ws *river.Workers) { river.AddWorker(ws, w) })
+	if err != nil {
+		return res, err
+	}
+	defer r.close()
+	q, ins, cfg := r.queue, r.ins, r.cfg
 	poll := "the store's default"
 	if cfg.FetchPollInterval > 0 {
 		poll = cfg.FetchPollInterval.String()
 	}
 	res.Notes = fmt.Sprintf("standin's River settings: MaxWorkers %d, FetchPollInterval %s, FetchCooldown %v",
 		cfg.Queues[river.QueueDefault].MaxWorkers, poll, cfg.FetchCooldown)
-	q, err := st.Queue(cfg)
-	if err != nil {
-		return res, err
-	}
-	ins, ok := q.(inserter)
-	if !ok {
-		return res, fmt.Errorf("queue %T cannot insert", q)
-	}
 
 	t0 := time.Now()
 	params := make([]river.InsertManyParams, 0, riverInsertBatch)
@@ -122,6 +108,43 @@ func runBareRiver(ctx context.Context, dbURL string, n int) (Result, error) {
 	return res, stopErr
 }
 
+// benchRiver is a River client on a store opened as standin opens it.
+type benchRiver struct {
+	queue store.Queue
+	ins   inserter
+	cfg   *river.Config
+	close func()
+}
+
+// openRiver opens the store at dbURL (standin's connection pool or single
+// SQLite connection, same pragmas) and a River client on it with standin's
+// River settings (worker.RiverConfig) and the workers add registers.
+func openRiver(ctx context.Context, dbURL string, add func(*river.Workers)) (*benchRiver, error) {
+	logger := slog.New(slog.DiscardHandler)
+	st, err := backend.Open(ctx, backend.Config{URL: dbURL, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := worker.RiverConfig(worker.Config{Store: noStore{}, Logger: logger})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	cfg.Workers = river.NewWorkers()
+	add(cfg.Workers)
+	q, err := st.Queue(cfg)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	ins, ok := q.(inserter)
+	if !ok {
+		_ = st.Close()
+		return nil, fmt.Errorf("queue %T cannot insert", q)
+	}
+	return &benchRiver{queue: q, ins: ins, cfg: cfg, close: func() { _ = st.Close() }}, nil
+}
+
 // noStore satisfies worker.Config.Store for building the River config; the
 // bare-River run never calls it (its methods would panic).
 type noStore struct{ worker.Store }
@@ -157,28 +180,14 @@ func (w *latencyWorker) Work(_ context.Context, j *river.Job[latencyArgs]) error
 // latency scenario: standin's emit inserts a River job too, and its workers
 // start from River's fetch.
 func runRiverLatency(ctx context.Context, dbURL string, rate float64, warm, n, emitters int) ([]int64, error) {
-	logger := slog.New(slog.DiscardHandler)
-	st, err := backend.Open(ctx, backend.Config{URL: dbURL, Logger: logger})
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	cfg, err := worker.RiverConfig(worker.Config{Store: noStore{}, Logger: logger})
-	if err != nil {
-		return nil, err
-	}
 	total := warm + n
 	w := &latencyWorker{lat: make([]atomic.Int64, total), done: make(chan struct{})}
-	cfg.Workers = river.NewWorkers()
-	river.AddWorker(cfg.Workers, w)
-	q, err := st.Queue(cfg)
+	r, err := openRiver(ctx, dbURL, func(ws *river.Workers) { river.AddWorker(ws, w) })
 	if err != nil {
 		return nil, err
 	}
-	ins, ok := q.(inserter)
-	if !ok {
-		return nil, fmt.Errorf("queue %T cannot insert", q)
-	}
+	defer r.close()
+	q, ins := r.queue, r.ins
 	if err := q.Start(ctx); err != nil {
 		return nil, err
 	}
