@@ -99,11 +99,19 @@ func (f checkFlags) config(cmd *cobra.Command, url string) (check.Config, error)
 		if err != nil {
 			return cfg, err
 		}
+		// The webhook API's signing object; like the API (protojson), take
+		// lowerHex as well as lower_hex.
+		var in struct {
+			delivery.Signing
+			LowerHexCamel bool `json:"lowerHex"`
+		}
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&cfg.Signing); err != nil {
+		if err := dec.Decode(&in); err != nil {
 			return cfg, usageErr("--signing: %w", err)
 		}
+		cfg.Signing = in.Signing
+		cfg.Signing.LowerHex = cfg.Signing.LowerHex || in.LowerHexCamel
 	}
 	for e := range strings.SplitSeq(f.events, ",") {
 		if e = strings.TrimSpace(e); e != "" {

@@ -205,6 +205,20 @@ func TestCheckUnreachable(t *testing.T) {
 	}
 }
 
+func TestCheckLowerHexSigning(t *testing.T) {
+	t.Parallel()
+	url := checkReceiver(t, delivery.Signing{}, "s", true)
+	for _, signing := range []string{`{"lower_hex":true}`, `{"lowerHex":true}`} {
+		r := ok(t, "check", url, "--secret", "s", "--signing", signing, "--events", "sync_end", "-o", "json")
+		var rep check.Report
+		decodeJSON(t, r, &rep)
+		sig := rep.Probe(check.ProbeAcceptsValid).Exchanges[0].Request.Headers.Get(delivery.HeaderFivetranSignature)
+		if !rep.Signing.LowerHex || sig != strings.ToLower(sig) {
+			t.Errorf("--signing %s: signing %+v, signature %s", signing, rep.Signing, sig)
+		}
+	}
+}
+
 func TestCheckUsage(t *testing.T) {
 	t.Parallel()
 	url := checkReceiver(t, delivery.Signing{}, "s", true)
