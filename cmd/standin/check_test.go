@@ -66,7 +66,7 @@ func TestCheckStandardSigningFlag(t *testing.T) {
 	if err := os.WriteFile(file, []byte(`{"scheme":"standard"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := ok(t, "check", url, "--secret", whsec, "--signing", "@"+file, "--events", "sync_start, sync_end", "-o", "json")
+	r := ok(t, "check", url, "--secret", whsec, "--signing", "@"+file, "--events", "sync_start, sync_end,sync_start", "-o", "json")
 	var rep check.Report
 	decodeJSON(t, r, &rep)
 	if p := rep.Probe(check.ProbeReplay); p == nil || p.Verdict != check.Pass {

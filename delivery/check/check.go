@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -62,8 +63,8 @@ type Config struct {
 	// Signing is the signing scheme, as webhooks accept it. The zero value
 	// is Fivetran's X-Fivetran-Signature-256.
 	Signing delivery.Signing
-	// Events are the catalog events accepts_valid sends. Defaults to the
-	// profile's whole catalog.
+	// Events are the catalog events accepts_valid sends, duplicates
+	// dropped. Defaults to the profile's whole catalog.
 	Events []string
 	// Timeout bounds each request. Defaults to delivery.DefaultTimeout
 	// (10 s, the real senders' timeout).
@@ -86,6 +87,14 @@ func (c Config) withDefaults() Config {
 	}
 	if len(c.Events) == 0 {
 		c.Events = delivery.Catalog(c.Profile)
+	} else {
+		var events []string // first occurrence of each, in the given order
+		for _, e := range c.Events {
+			if !slices.Contains(events, e) {
+				events = append(events, e)
+			}
+		}
+		c.Events = events
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = delivery.DefaultTimeout
