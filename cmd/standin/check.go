@@ -24,6 +24,7 @@ type checkFlags struct {
 	timeout time.Duration
 	output  string
 	junit   string
+	tls     serveFlags // only insecureSkipVerify and caFile
 }
 
 func newCheckCmd() *cobra.Command {
@@ -67,7 +68,8 @@ JUnit file could not be written).`,
 		Example: `  standin check http://127.0.0.1:5000/webhooks/fivetran --secret my_secret
   standin check https://hooks.example.com/fivetran --secret my_secret --events sync_start,sync_end -o json
   standin check http://127.0.0.1:5000/hook --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw --signing '{"scheme":"standard"}'
-  standin check http://127.0.0.1:5000/portable --profile portable --secret s --junit check.xml`,
+  standin check http://127.0.0.1:5000/portable --profile portable --secret s --junit check.xml
+  standin check https://localhost:8443/hook --secret s --ca-file dev-ca.pem`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error { return runCheck(cmd, args[0], f) },
 	}
@@ -79,6 +81,8 @@ JUnit file could not be written).`,
 	fl.DurationVar(&f.timeout, "timeout", delivery.DefaultTimeout, "per-request timeout (the real senders': 10s)")
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table (for people) or json (the report, for scripts)")
 	fl.StringVar(&f.junit, "junit", "", "also write the report as JUnit XML to this file")
+	fl.BoolVar(&f.tls.insecureSkipVerify, "insecure-skip-verify", false, "accept any TLS certificate from the receiver")
+	fl.StringVar(&f.tls.caFile, "ca-file", "", "PEM file of extra CA certificates to trust for the receiver")
 	bindEnv(cmd, map[string]string{"secret": "STANDIN_CHECK_SECRET"})
 	return cmd
 }
@@ -121,6 +125,14 @@ func (f checkFlags) config(cmd *cobra.Command, url string) (check.Config, error)
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageErr("%w", err)
 	}
+	tlsFlags := f.tls
+	tlsFlags.sendTimeout = f.timeout
+	sender, err := senderFromFlags(tlsFlags)
+	if err != nil {
+		return cfg, usageErr("%w", err)
+	}
+	sender.MaxExcerpt = check.MaxExcerpt
+	cfg.Sender = sender
 	return cfg, nil
 }
 

@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"encoding/xml"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -216,6 +218,33 @@ func TestCheckLowerHexSigning(t *testing.T) {
 		if !rep.Signing.LowerHex || sig != strings.ToLower(sig) {
 			t.Errorf("--signing %s: signing %+v, signature %s", signing, rep.Signing, sig)
 		}
+	}
+}
+
+// TestCheckTLS: a receiver with a self-signed certificate cannot be reached
+// (exit 4) unless its certificate is trusted.
+func TestCheckTLS(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !delivery.VerifyFivetran("s", body, r.Header.Get(delivery.HeaderFivetranSignature)) {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := cli(t, "check", srv.URL, "--secret", "s"); r.code != 4 || !strings.Contains(r.stdout, "x509") {
+		t.Errorf("untrusted certificate: want exit 4 and the x509 error, got %s", r)
+	}
+	ok(t, "check", srv.URL, "--secret", "s", "--ca-file", caFile)
+	ok(t, "check", srv.URL, "--secret", "s", "--insecure-skip-verify")
+	if r := cli(t, "check", srv.URL, "--ca-file", filepath.Join(t.TempDir(), "nope.pem")); r.code != exitUsage || !strings.Contains(r.stderr, "--ca-file") {
+		t.Errorf("missing CA file: %s", r)
 	}
 }
 
