@@ -32,6 +32,12 @@ const (
 	// --wait` saw a delivery end failed or cancelled, or `webhooks test` got
 	// succeed=false.
 	exitUndelivered = 3
+	// exitCheckFailed: `standin check` ran and a probe failed (the same
+	// code as exitUndelivered: the receiver does not do what it must).
+	exitCheckFailed = exitUndelivered
+	// exitUnreachable: `standin check` got no answer from the receiver at
+	// all (refused, DNS, TLS): nothing could be checked.
+	exitUnreachable = 4
 	// exitInterrupted: Ctrl-C (SIGINT or SIGTERM) stopped a --wait before
 	// every delivery was final. `listen` stops on Ctrl-C with exitOK: that
 	// is how it is meant to end.

@@ -58,7 +58,8 @@ at http://localhost:8080/v1), and it runs offline, in CI and inside Go tests.
 The other commands talk to a running standin (--api-url, STANDIN_API_URL).
 Exit codes: 0 success; 1 an API error (its code and message on stderr), standin
 unreachable or another failure; 2 a usage error; 3 a receiver did not accept a
-delivery that --wait followed (or a webhooks test); 130 Ctrl-C during --wait.
+delivery that --wait followed (or a webhooks test), or a standin check probe
+failed; 4 standin check could not reach the receiver; 130 Ctrl-C during --wait.
 standin listen and standin serve end with 0 on Ctrl-C.`,
 		Example: `  standin serve --time-scale 60            # run standin
   standin listen --port 9000 --secret s    # a receiver that prints what arrives
@@ -77,6 +78,7 @@ standin listen and standin serve end with 0 on Ctrl-C.`,
 		newServeCmd(), newMigrateCmd(), newVersionCmd(),
 		newTriggerCmd(), newSyncCmd(), newListenCmd(),
 		newWebhooksCmd(), newDeliveriesCmd(), newEventsCmd(),
+		newCheckCmd(),
 		newCompletionCmd(),
 	)
 	root.InitDefaultHelpCmd()
