@@ -2,6 +2,7 @@ package worker
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -17,9 +18,10 @@ type Config struct {
 	// Store is where deliveries and attempts live. Required.
 	Store Store
 	// Sender makes the HTTP requests. Defaults to a zero delivery.Sender
-	// (10 s timeout, redirects not followed).
+	// (delivery.DefaultTimeout, redirects not followed).
 	Sender *delivery.Sender
-	// TimeScale is emulated seconds per real second. Defaults to 1.
+	// TimeScale is emulated seconds per real second. Defaults to
+	// delivery.DefaultTimeScale (1); see delivery.ValidateTimeScale.
 	TimeScale float64
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
@@ -69,9 +71,11 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.Sender == nil {
 		out.Sender = &delivery.Sender{}
 	}
-	if out.TimeScale <= 0 {
-		out.TimeScale = 1
+	timeline, err := delivery.NewTimeline(out.TimeScale)
+	if err != nil {
+		return out, fmt.Errorf("worker config: %w", err)
 	}
+	out.TimeScale = timeline.Scale
 	if out.Now == nil {
 		out.Now = time.Now
 	}
@@ -107,9 +111,31 @@ func RiverConfig(cfg Config) (*river.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	d := newDelivererConfig(&c)
+	jobTimeout := d.Timeout(nil)
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, d); err != nil {
+		return nil, err
+	}
+	return &river.Config{
+		Workers:              workers,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.MaxWorkers}},
+		FetchPollInterval:    c.FetchPollInterval,
+		FetchCooldown:        c.FetchCooldown,
+		JobTimeout:           jobTimeout,
+		RescueStuckJobsAfter: c.RescueStuckJobsAfter,
+		RetryPolicy:          RetryPolicy{},
+		Logger:               c.Logger,
+		MaxAttempts:          store.JobMaxAttempts,
+	}, nil
+}
+
+// newDelivererConfig returns the Deliverer of c, whose defaults are set.
+// It may raise c.RescueStuckJobsAfter (see Config).
+func newDelivererConfig(c *Config) *Deliverer {
 	d := newDeliverer(c.Store)
 	d.sender = c.Sender
-	d.timeline = Timeline{Scale: c.TimeScale}
+	d.timeline = delivery.Timeline{Scale: c.TimeScale}
 	d.now = c.Now
 	d.logger = c.Logger
 	d.onAttempt = c.OnAttempt
@@ -127,22 +153,7 @@ func RiverConfig(cfg Config) (*river.Config, error) {
 		c.RescueStuckJobsAfter = least
 	}
 	d.timeout = min(send+storageMargin, c.RescueStuckJobsAfter)
-	jobTimeout := d.Timeout(nil)
-	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, d); err != nil {
-		return nil, err
-	}
-	return &river.Config{
-		Workers:              workers,
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.MaxWorkers}},
-		FetchPollInterval:    c.FetchPollInterval,
-		FetchCooldown:        c.FetchCooldown,
-		JobTimeout:           jobTimeout,
-		RescueStuckJobsAfter: c.RescueStuckJobsAfter,
-		RetryPolicy:          RetryPolicy{},
-		Logger:               c.Logger,
-		MaxAttempts:          store.JobMaxAttempts,
-	}, nil
+	return d
 }
 
 // RetryPolicy schedules River's retries of a job that failed for a reason of

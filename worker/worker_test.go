@@ -7,30 +7,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-func TestTimeline(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		scale          float64
-		emulated, real time.Duration
-	}{
-		{0, 6 * time.Minute, 6 * time.Minute}, // zero means real time
-		{1, 6 * time.Minute, 6 * time.Minute},
-		{60, 6 * time.Minute, 6 * time.Second},
-		{3600, 27*time.Minute + 36*time.Second, 460 * time.Millisecond},
-		{1e6, 24 * time.Hour, 86400 * time.Microsecond},
-		{0.5, time.Minute, 2 * time.Minute},
-	}
-	for _, tt := range tests {
-		tl := Timeline{Scale: tt.scale}
-		if got := tl.Real(tt.emulated); got != tt.real {
-			t.Errorf("scale %v: Real(%v) = %v, want %v", tt.scale, tt.emulated, got, tt.real)
-		}
-		if got := tl.Emulated(tt.real); got != tt.emulated {
-			t.Errorf("scale %v: Emulated(%v) = %v, want %v", tt.scale, tt.real, got, tt.emulated)
-		}
-	}
-}
-
 func TestRetryPolicy(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 5, 22, 0, 0, 0, 0, time.UTC)
