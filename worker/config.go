@@ -107,15 +107,21 @@ func (c *Config) withDefaults() (Config, error) {
 // worker: one queue, standin's retry policy for infrastructure errors, and
 // the fetch and rescue settings above.
 func RiverConfig(cfg Config) (*river.Config, error) {
+	rc, _, err := riverConfig(cfg)
+	return rc, err
+}
+
+// riverConfig is RiverConfig, also returning the worker, for tests.
+func riverConfig(cfg Config) (*river.Config, *Deliverer, error) {
 	c, err := cfg.withDefaults()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	d := newDelivererConfig(&c)
 	jobTimeout := d.Timeout(nil)
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, d); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return &river.Config{
 		Workers:              workers,
@@ -127,7 +133,7 @@ func RiverConfig(cfg Config) (*river.Config, error) {
 		RetryPolicy:          RetryPolicy{},
 		Logger:               c.Logger,
 		MaxAttempts:          store.JobMaxAttempts,
-	}, nil
+	}, d, nil
 }
 
 // newDelivererConfig returns the Deliverer of c, whose defaults are set.
