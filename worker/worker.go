@@ -2,6 +2,12 @@
 // the River worker that makes one attempt per job run, the translation of a
 // sender profile's emulated retry schedule into real River snoozes under a
 // time scale, and the River client configuration standin runs with.
+//
+// A job run's decisions are pure functions (decide.go): what to do before
+// the request (send, skip, wait, cancel) and what becomes of the delivery
+// after it (the attempt record, the next state, the next due time). Work
+// does the I/O around them; an attempt that was made is recorded, with
+// retries, and never made again because recording it failed (record.go).
 package worker
 
 import (
@@ -35,6 +41,13 @@ type Store interface {
 // retry number and the first attempt's time) and snoozes the job until then,
 // or marks the delivery failed when the schedule's window has run out. A
 // manual run (a redelivery) sends once outside the schedule.
+//
+// When the store fails after a request was sent, the run retries the
+// recording until its deadline and then keeps the outcome for the job's
+// next run, which records it instead of sending again; a manual job whose
+// attempt was recorded is not sent again when River runs it again (it could
+// not mark the job completed). Both memories are this process's: after a
+// crash the delivery is sent again, as at-least-once delivery allows.
 type Deliverer struct {
 	river.WorkerDefaults[store.DeliverArgs]
 
