@@ -170,14 +170,16 @@ type RetryPolicy struct{}
 
 // NextRetry implements river.ClientRetryPolicy.
 func (RetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	attempt := max(job.Attempt, 1)
-	d := time.Second << min(attempt-1, 5)
-	if d > 30*time.Second {
-		d = 30 * time.Second
-	}
 	at := job.CreatedAt
 	if job.AttemptedAt != nil {
 		at = *job.AttemptedAt
 	}
-	return at.Add(d)
+	return at.Add(retryDelay(job.Attempt))
+}
+
+// retryDelay is how long River waits before running a job again after its
+// run number attempt failed for a reason of standin's own: 1 s doubling up
+// to 30 s.
+func retryDelay(attempt int) time.Duration {
+	return min(time.Second<<min(max(attempt, 1)-1, 5), 30*time.Second)
 }

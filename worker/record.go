@@ -25,7 +25,8 @@ func recordBackOffDefault() backoff.BackOff {
 }
 
 // recordRetry runs op, the recording of an attempt that was made, until it
-// succeeds, with backoff, while ctx lasts (the job run's deadline). The
+// succeeds, with backoff, until shortly before ctx's deadline (the job
+// run's) or until ctx ends. The
 // request has left standin: failing the job now would make River run it
 // again and send it again, so a store that fails for a while (a database
 // restarting, a full disk) is waited out instead. An error wrapping
@@ -35,6 +36,13 @@ func (d *Deliverer) recordRetry(ctx context.Context, op func(context.Context) er
 	newBackOff := d.recordBackOff
 	if newBackOff == nil {
 		newBackOff = recordBackOffDefault
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		// End the run a little before its deadline, which is River's rescue
+		// horizon when that is short: a run still going then looks stuck.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-min(time.Until(deadline)/4, recordSlack)))
+		defer cancel()
 	}
 	var last error
 	err := backoff.Retry(func() error {
@@ -49,6 +57,12 @@ func (d *Deliverer) recordRetry(ctx context.Context, op func(context.Context) er
 	}
 	return err
 }
+
+// recordSlack is how long before the run's deadline recordRetry gives up,
+// at most (a quarter of the time left, when that is less): time for River
+// to mark the run failed before the rescue horizon (which is the deadline
+// when short) would find it still running.
+const recordSlack = time.Second
 
 // memoMax bounds the entries of a memo.
 const memoMax = 10_000

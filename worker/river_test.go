@@ -241,7 +241,7 @@ func (h *harness) start(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := q.Start(t.Context()); err != nil {
+	if err := q.Start(context.WithoutCancel(t.Context())); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

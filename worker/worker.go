@@ -251,6 +251,15 @@ func (d *Deliverer) finish(ctx context.Context, job *river.Job[store.DeliverArgs
 	return river.JobSnooze(wait)
 }
 
+// NextRetry implements river.Worker: a run that failed is retried
+// retryDelay after it ended. (RetryPolicy counts from the run's start, which
+// a run that waited out a failing store has left behind, and River then
+// falls back to its own, slower policy.) River schedules in real time, so
+// this is the real clock.
+func (d *Deliverer) NextRetry(job *river.Job[store.DeliverArgs]) time.Time {
+	return time.Now().Add(retryDelay(job.Attempt))
+}
+
 // waitInline waits for a retry that is due within inlineRetryMax and
 // reports whether it did; the caller then makes the retry in the same job
 // run instead of snoozing. River hands snoozed jobs back only when its batch
