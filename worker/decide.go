@@ -2,7 +2,10 @@ package worker
 
 import (
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/standin-dev/standin/delivery"
 	"github.com/standin-dev/standin/store"
@@ -192,4 +195,36 @@ func deactivation(health *store.Webhook, at time.Time, disableAfter time.Duratio
 	}
 	return fmt.Sprintf("deactivated by standin: every delivery failed for %s (emulated) since %s; last error: %s",
 		emulatedSpan(disableAfter), delivery.FivetranTime(*health.FailingSince), lastError)
+}
+
+// keptMarker is in the error of a job run that made its attempt but could
+// not record it (see Deliverer.finish), followed by the token of the worker
+// that keeps the attempt.
+const keptMarker = "recording kept by worker "
+
+// ownerWait is how long other worker processes leave a job to the process
+// that keeps its unrecorded attempt, after which they take it as dead and
+// make the attempt again.
+const ownerWait = time.Minute
+
+// ownerSnooze is how long a run that leaves its job to another process
+// snoozes it.
+const ownerSnooze = time.Second
+
+// deferToOwner decides whether a run of a job leaves it to another worker
+// process: when the job's last run, less than ownerWait before now, made its
+// attempt but could not record it, and a worker other than token (this
+// one's) keeps it. River may hand the job to any process; only the keeper
+// can record the attempt without sending it again.
+func deferToOwner(errs []rivertype.AttemptError, token string, now time.Time) bool {
+	if len(errs) == 0 {
+		return false
+	}
+	last := errs[len(errs)-1]
+	_, owner, found := strings.Cut(last.Error, keptMarker)
+	if !found {
+		return false
+	}
+	owner, _, _ = strings.Cut(owner, " ")
+	return owner != token && now.Sub(last.At) < ownerWait
 }

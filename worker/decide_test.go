@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/standin-dev/standin/delivery"
 	"github.com/standin-dev/standin/store"
 )
@@ -188,6 +190,31 @@ func TestDeactivation(t *testing.T) {
 		}
 		if tt.deactivates && (!strings.Contains(reason, "3 days") || !strings.HasSuffix(reason, "last error: receiver answered HTTP 500")) {
 			t.Errorf("%s: reason %q does not say how long and why", tt.name, reason)
+		}
+	}
+}
+
+func TestDeferToOwner(t *testing.T) {
+	t.Parallel()
+	kept := func(token string, ago time.Duration) rivertype.AttemptError {
+		return rivertype.AttemptError{At: t0.Add(-ago), Error: "delivery d: attempt made, " + keptMarker + token + " for the job's next run: disk full"}
+	}
+	other := rivertype.AttemptError{At: t0, Error: "delivery d: attempt interrupted: context canceled"}
+	tests := []struct {
+		name string
+		errs []rivertype.AttemptError
+		want bool
+	}{
+		{"first run", nil, false},
+		{"last run failed otherwise", []rivertype.AttemptError{other}, false},
+		{"kept here", []rivertype.AttemptError{kept("ME", time.Second)}, false},
+		{"kept by another process", []rivertype.AttemptError{kept("YOU", time.Second)}, true},
+		{"kept by another process long ago: taken as dead", []rivertype.AttemptError{kept("YOU", ownerWait)}, false},
+		{"kept by another process, then a later failure", []rivertype.AttemptError{kept("YOU", time.Second), other}, false},
+	}
+	for _, tt := range tests {
+		if got := deferToOwner(tt.errs, "ME", t0); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

@@ -189,6 +189,7 @@ type harness struct {
 	kept   chan struct{}            // a run kept an attempt it could not record
 	river  *river.Config
 	d      *Deliverer
+	cfg    Config // d's
 }
 
 func newHarness(t *testing.T, st store.Store, cfg Config, statuses ...int) *harness {
@@ -209,13 +210,21 @@ func newHarness(t *testing.T, st store.Store, cfg Config, statuses ...int) *harn
 	cfg.Store = h.st
 	cfg.Logger = slog.New(signal{msg: "attempt made but not recorded; kept for the job's next run", ch: h.kept})
 	cfg.OnAttempt = func(_, state string) { h.states <- store.DeliveryState(state) }
-	rc, d, err := riverConfig(cfg)
+	h.cfg = cfg
+	h.river, h.d = h.deliverer(t)
+	return h
+}
+
+// deliverer builds a worker for the harness's store, as another process
+// would.
+func (h *harness) deliverer(t *testing.T) (*river.Config, *Deliverer) {
+	t.Helper()
+	rc, d, err := riverConfig(h.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.recordBackOff = fastBackOff
-	h.river, h.d = rc, d
-	return h
+	return rc, d
 }
 
 // emit creates an event with one delivery to the webhook, and its River job.
@@ -424,4 +433,40 @@ func TestRunAfterRecordedAttempt(t *testing.T) {
 // fastBackOff retries a recording every 20 ms, as long as the run lasts.
 func fastBackOff() backoff.BackOff {
 	return backoff.NewConstantBackOff(20 * time.Millisecond)
+}
+
+// TestKeptAttemptLeftToItsKeeper checks that when a run could not record
+// its attempt, another worker process that River hands the job to leaves
+// it to the process that keeps the attempt instead of sending it again.
+func TestKeptAttemptLeftToItsKeeper(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, openSQLite(t), Config{}, 200)
+	_, other := h.deliverer(t)
+	dl := h.emit(t, "ev_1")
+	job := &river.Job[store.DeliverArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: 1}, Args: store.DeliverArgs{DeliveryID: dl.ID}}
+
+	h.st.recordFails.Store(-1)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	err := h.d.Work(ctx, job)
+	cancel()
+	if err == nil || h.recv.requests() != 1 {
+		t.Fatalf("run 1 with the store failing: %v, %d requests; want an error after 1 request", err, h.recv.requests())
+	}
+	h.st.recordFails.Store(0)
+	// River records the run's error and hands the job to the other process.
+	job.Attempt, job.Errors = 2, []rivertype.AttemptError{{At: time.Now(), Attempt: 1, Error: err.Error()}}
+	var snooze *rivertype.JobSnoozeError
+	if err := other.Work(t.Context(), job); !errors.As(err, &snooze) {
+		t.Fatalf("run 2 in another process: %v, want a snooze", err)
+	}
+	if n := h.recv.requests(); n != 1 {
+		t.Fatalf("run 2 in another process sent again: %d requests", n)
+	}
+	job.Attempt = 3
+	if err := h.d.Work(t.Context(), job); err != nil {
+		t.Fatalf("run 3 in the keeper: %v", err)
+	}
+	if n, as := h.recv.requests(), h.attempts(t, dl.ID); n != 1 || len(as) != 1 || as[0].StatusCode != 200 {
+		t.Fatalf("%d requests, attempts %+v; want 1 request and its attempt", n, as)
+	}
 }

@@ -12,6 +12,7 @@ package worker
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -76,6 +77,9 @@ type Deliverer struct {
 	// recordBackOff returns the backoff between tries to record an
 	// attempt; nil means recordBackOffDefault.
 	recordBackOff func() backoff.BackOff
+	// token names this worker in the error of a run that keeps its
+	// attempt, so that other processes leave the job to it (deferToOwner).
+	token string
 }
 
 // storageMargin is the time a job run allows for storage around a request;
@@ -94,6 +98,7 @@ const batchMax = 256
 func newDeliverer(st Store) *Deliverer {
 	return &Deliverer{
 		store: st,
+		token: rand.Text()[:16],
 		reads: &batch.Batcher[string, store.DeliveryWithWebhook]{
 			Max: batchMax, Timeout: storageMargin,
 			Run: func(ctx context.Context, ids []string) ([]store.DeliveryWithWebhook, error) {
@@ -141,6 +146,10 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 		// A previous run of this job made the attempt but could not record
 		// it: record it now instead of sending again.
 		return d.finish(ctx, job, s)
+	}
+	if deferToOwner(job.Errors, d.token, d.now()) {
+		// Another process keeps this job's attempt: leave the job to it.
+		return river.JobSnooze(ownerSnooze)
 	}
 	if args.Manual && job.Attempt > 1 && d.recorded.has(job.ID) {
 		// A previous run recorded this manual attempt but River could not
@@ -204,8 +213,9 @@ type sent struct {
 // recordRetry), and continues the job: a snooze until the next scheduled
 // attempt, or that attempt in this run when it is due soon. When the store
 // keeps failing until the run's deadline, s is kept for the job's next run
-// (River retries it within seconds, see RetryPolicy), which records it
-// without sending again.
+// (River retries it within seconds, see NextRetry), which records it
+// without sending again; the run's error names this worker so that other
+// processes leave the job to it for a while (deferToOwner).
 func (d *Deliverer) finish(ctx context.Context, job *river.Job[store.DeliverArgs], s *sent) error {
 	var out outcome
 	err := d.recordRetry(ctx, func(ctx context.Context) error {
@@ -231,7 +241,7 @@ func (d *Deliverer) finish(ctx context.Context, job *river.Job[store.DeliverArgs
 		d.unrecorded.put(job.ID, s)
 		d.logger.WarnContext(ctx, "attempt made but not recorded; kept for the job's next run",
 			slog.String("delivery_id", s.dl.ID), slog.Int64("job_id", job.ID), slog.String("err", err.Error()))
-		return fmt.Errorf("delivery %s: attempt made, recording kept for the job's next run: %w", s.dl.ID, err)
+		return fmt.Errorf("delivery %s: attempt made, %s%s for the job's next run: %w", s.dl.ID, keptMarker, d.token, err)
 	}
 	state := out.record.State
 	if s.manual {
