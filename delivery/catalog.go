@@ -81,7 +81,7 @@ func sorted(s []string) []string {
 // unknown profile. The empty Profile means ProfileFivetran. The caller owns
 // the returned slice.
 func Catalog(p Profile) []string {
-	switch p.orDefault() {
+	switch p.OrDefault() {
 	case ProfileFivetran:
 		return slices.Clone(fivetranCatalog)
 	case ProfilePortable:
@@ -92,7 +92,7 @@ func Catalog(p Profile) []string {
 
 // HasEvent reports whether name is in p's catalog.
 func (p Profile) HasEvent(name string) bool {
-	switch p.orDefault() {
+	switch p.OrDefault() {
 	case ProfileFivetran:
 		_, ok := slices.BinarySearch(fivetranCatalog, name)
 		return ok

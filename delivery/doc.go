@@ -1,6 +1,9 @@
 // Package delivery is standin's pure domain: the event catalog, the payload
 // builders of each sender profile (Fivetran, Portable), the signing schemes and
-// their Verify helpers for receivers, the HTTP sender and the retry schedule.
+// their Verify helpers for receivers, the HTTP sender and the retry schedule,
+// and the facts the other packages share: delivery states (DeliveryState),
+// the default profile (DefaultProfile) and emulated time (Timeline,
+// ValidateTimeScale).
 //
 // It depends on the standard library and cenkalti/backoff only; it never
 // imports store, server or worker. Time is always passed in: nothing here

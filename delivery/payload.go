@@ -131,7 +131,7 @@ func FivetranTime(t time.Time) string {
 // catalog, wrapping ErrUnknownProfile for an unknown p, and a descriptive
 // error for a zero Created or invalid Data.
 func Build(p Profile, s Source) ([]byte, error) {
-	p = p.orDefault()
+	p = p.OrDefault()
 	if !p.Valid() {
 		return nil, fmt.Errorf("build payload: %w %q", ErrUnknownProfile, string(p))
 	}
@@ -323,7 +323,7 @@ func appendJSONString(b []byte, s string) []byte {
 // gets status SUCCESSFUL and DefaultDetailsSuccessful (DefaultDetailsFailed
 // when the caller chose another status).
 func (s Source) Defaults(p Profile) Source {
-	switch p.orDefault() {
+	switch p.OrDefault() {
 	case ProfileFivetran:
 		s.fivetranDefaults()
 	case ProfilePortable:

@@ -26,10 +26,13 @@ func (p Profile) Succeeded(status int) bool {
 	return status >= 200 && status <= 299
 }
 
-// orDefault returns ProfileFivetran for the empty Profile and p otherwise.
-func (p Profile) orDefault() Profile {
+// DefaultProfile is the profile of a webhook or delivery that names none.
+const DefaultProfile = ProfileFivetran
+
+// OrDefault returns DefaultProfile for the empty Profile and p otherwise.
+func (p Profile) OrDefault() Profile {
 	if p == "" {
-		return ProfileFivetran
+		return DefaultProfile
 	}
 	return p
 }

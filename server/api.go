@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -75,7 +76,8 @@ type APIConfig struct {
 	// checked, as Fivetran does.
 	SkipURLCheck bool
 	// TimeScale is emulated seconds per real second: a simulated sync of 5
-	// emulated minutes ends 5m/TimeScale after it starts. Defaults to 1.
+	// emulated minutes ends 5m/TimeScale after it starts. Defaults to
+	// delivery.DefaultTimeScale (1); see delivery.ValidateTimeScale.
 	TimeScale float64
 	// SyncDuration is how long, in emulated time, a simulated sync or
 	// Portable flow run lasts when the caller does not say. Defaults to
@@ -96,9 +98,7 @@ func (c APIConfig) withDefaults() APIConfig {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.TimeScale <= 0 {
-		c.TimeScale = 1
-	}
+	c.TimeScale = delivery.Timeline{Scale: c.TimeScale}.TimeScale()
 	if c.SyncDuration <= 0 {
 		c.SyncDuration = DefaultSyncDuration
 	}
@@ -113,6 +113,9 @@ func (c APIConfig) validate() error {
 		return errors.New("server: APIConfig.APISecret is required when APIKey is set")
 	case c.APIKey == "" && c.APISecret != "":
 		return errors.New("server: APIConfig.APIKey is required when APISecret is set")
+	}
+	if err := delivery.ValidateTimeScale(c.TimeScale); err != nil {
+		return fmt.Errorf("server: APIConfig.%w", err)
 	}
 	return nil
 }

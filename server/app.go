@@ -107,12 +107,11 @@ func (c *Config) withDefaults() (Config, error) {
 	if !out.Role.api() && !out.Role.worker() {
 		return out, fmt.Errorf("config: Role %q is not one of all, api, worker", out.Role)
 	}
-	if out.TimeScale < 0 {
-		return out, fmt.Errorf("config: TimeScale %v must be positive", out.TimeScale)
+	timeline, err := delivery.NewTimeline(out.TimeScale)
+	if err != nil {
+		return out, fmt.Errorf("config: %w", err)
 	}
-	if out.TimeScale == 0 {
-		out.TimeScale = 1
-	}
+	out.TimeScale = timeline.Scale
 	if out.Sender == nil {
 		out.Sender = &delivery.Sender{}
 	}

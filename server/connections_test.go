@@ -85,7 +85,7 @@ func deliveries(t *testing.T, e *testEnv, webhookID string, skip int) []sent {
 	for _, d := range list[min(skip, len(list)):] {
 		var s sent
 		decode(t, d.Body, &s)
-		s.raw, s.state = string(d.Body), d.State
+		s.raw, s.state = string(d.Body), string(d.State)
 		if d.NextAttemptAt != nil {
 			s.dueAt = *d.NextAttemptAt
 		}
@@ -270,7 +270,7 @@ func TestSyncEndpoint(t *testing.T) {
 			// The second forced sync stopped the first: its sync_end will
 			// not be sent.
 			first := deliveries(t, e, all, 0)[2]
-			if first.state != store.DeliveryCancelled {
+			if first.state != string(store.DeliveryCancelled) {
 				t.Errorf("interrupted sync_end is %s, want cancelled", first.state)
 			}
 		}

@@ -26,10 +26,13 @@ type deliveryServer struct {
 }
 
 // deliveryStates are the values of the status filter.
-var deliveryStates = []string{
-	store.DeliveryPending, store.DeliveryRetrying, store.DeliverySucceeded,
-	store.DeliveryFailed, store.DeliveryCancelled,
-}
+var deliveryStates = func() []string {
+	var out []string
+	for _, s := range delivery.DeliveryStates() {
+		out = append(out, string(s))
+	}
+	return out
+}()
 
 // ListDeliveries implements standin.v1.DeliveryService.
 func (s *deliveryServer) ListDeliveries(ctx context.Context, req *standinv1.ListDeliveriesRequest) (*standinv1.ListDeliveriesResponse, error) {
@@ -56,7 +59,7 @@ func (s *deliveryServer) list(ctx context.Context, req *standinv1.ListDeliveries
 		WebhookID: req.GetWebhookId(),
 		EventID:   req.GetEventId(),
 		EventName: req.GetEvent(),
-		State:     req.GetStatus(),
+		State:     store.DeliveryState(req.GetStatus()),
 		Since:     since,
 		Until:     until,
 		Limit:     limit + 1, // one more tells whether there is a next page
@@ -183,7 +186,7 @@ func (s *deliveryServer) cancel(ctx context.Context, id string) (*store.Delivery
 	if errors.Is(err, store.ErrConflict) {
 		state := "finished"
 		if cur, gerr := st.DeliveryGetByID(ctx, id); gerr == nil {
-			state = cur.State
+			state = string(cur.State)
 		}
 		return nil, &conflictError{
 			msg: fmt.Sprintf("Cannot cancel delivery '%s' in state '%s': only pending and retrying deliveries can be cancelled", id, state),
@@ -219,17 +222,14 @@ func deliveryPB(d *store.Delivery) *standinv1.Delivery {
 		EventId:        d.EventID,
 		Event:          d.EventName,
 		WebhookId:      d.WebhookID,
-		Profile:        string(d.Profile),
-		State:          d.State,
+		Profile:        string(d.Profile.OrDefault()),
+		State:          string(d.State),
 		Attempts:       int32(d.Attempts),
 		FirstAttemptAt: optTime(d.FirstAttemptAt),
 		NextAttemptAt:  optTime(d.NextAttemptAt),
 		CreatedAt:      delivery.FivetranTime(d.CreatedAt),
 		UpdatedAt:      delivery.FivetranTime(d.UpdatedAt),
 		FinishedAt:     optTime(d.FinishedAt),
-	}
-	if out.Profile == "" {
-		out.Profile = string(delivery.ProfileFivetran)
 	}
 	if d.Attempts > 0 {
 		out.LastStatus = proto.Int32(int32(d.LastStatus))

@@ -132,7 +132,7 @@ func TestGoldenDeliveryLog(t *testing.T) {
 	d := e.dels[1][0]
 	first := testNow.Add(time.Minute + time.Second)
 	next := first.Add(time.Second)
-	record := func(a store.Attempt, state string, nextAt *time.Time) {
+	record := func(a store.Attempt, state store.DeliveryState, nextAt *time.Time) {
 		t.Helper()
 		a.DeliveryID, a.URL = d, "http://receiver.test/hook"
 		a.RequestHeaders = http.Header{"Content-Type": {"application/json"}, "User-Agent": {"standin"}, "X-Fivetran-Signature-256": {"SIG" + a.StartedAt.Format("05")}}
@@ -273,7 +273,7 @@ func deliveryStates(t *testing.T, e *testEnv) string {
 	}
 	var b strings.Builder
 	for _, d := range list {
-		b.WriteString(d.ID + " " + d.State + " " + d.UpdatedAt.String() + "\n")
+		b.WriteString(d.ID + " " + string(d.State) + " " + d.UpdatedAt.String() + "\n")
 	}
 	return b.String()
 }
@@ -362,7 +362,7 @@ func TestDeliveryLogGRPC(t *testing.T) {
 		t.Errorf("RedeliverDelivery: %v %v", red, err)
 	}
 	c, err := deliveries.CancelDelivery(ctx, &standinv1.CancelDeliveryRequest{Id: id})
-	if err != nil || c.GetData().GetState() != store.DeliveryCancelled || c.GetData().FinishedAt == nil {
+	if err != nil || c.GetData().GetState() != string(store.DeliveryCancelled) || c.GetData().FinishedAt == nil {
 		t.Errorf("CancelDelivery: %v %v", c, err)
 	}
 	_, err = deliveries.CancelDelivery(ctx, &standinv1.CancelDeliveryRequest{Id: id})

@@ -213,7 +213,7 @@ func fillSource(src delivery.Source, now time.Time) (delivery.Source, error) {
 func render(em Emission, src delivery.Source, now time.Time, subscribers []*store.Webhook) (store.EventCreateParams, error) {
 	news := make([]store.DeliveryNew, 0, len(subscribers))
 	for _, wh := range subscribers {
-		if !wh.Profile.HasEvent(src.Event) || (em.Profile != "" && profileOf(wh) != em.Profile) {
+		if !wh.Profile.HasEvent(src.Event) || (em.Profile != "" && wh.Profile.OrDefault() != em.Profile) {
 			continue
 		}
 		body, err := delivery.Build(wh.Profile, src)
@@ -268,14 +268,6 @@ func deliveriesByEvent(deliveries []*store.Delivery) map[string][]*store.Deliver
 	return m
 }
 
-// profileOf is the webhook's profile, the empty one read as Fivetran.
-func profileOf(wh *store.Webhook) delivery.Profile {
-	if wh.Profile == "" {
-		return delivery.ProfileFivetran
-	}
-	return wh.Profile
-}
-
 // isJSONObject reports whether raw is a JSON object (or null).
 func isJSONObject(raw json.RawMessage) bool {
 	var v any
@@ -289,8 +281,8 @@ func isJSONObject(raw json.RawMessage) bool {
 	return false
 }
 
-// newUUID returns a UUIDv7 string: time-ordered ids for events and
-// deliveries.
+// newUUID returns a UUIDv7 string: time-ordered ids for events, deliveries
+// and synchronous requests (a test event's Standard Webhooks webhook-id).
 func newUUID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // eventServer implements standin.v1.EventService.
@@ -355,7 +347,7 @@ func emittedEventPB(ev *store.Event, deliveries []*store.Delivery) *standinv1.Em
 		Deliveries: make([]*standinv1.EmittedDelivery, 0, len(deliveries)),
 	}
 	for _, d := range deliveries {
-		out.Deliveries = append(out.Deliveries, &standinv1.EmittedDelivery{Id: d.ID, WebhookId: d.WebhookID, State: d.State})
+		out.Deliveries = append(out.Deliveries, &standinv1.EmittedDelivery{Id: d.ID, WebhookId: d.WebhookID, State: string(d.State)})
 	}
 	return out
 }

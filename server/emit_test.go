@@ -49,7 +49,7 @@ func TestEmitFanOut(t *testing.T) {
 	var got []string
 	for _, d := range env.Data.Deliveries {
 		got = append(got, d.WebhookID)
-		if d.State != store.DeliveryPending {
+		if d.State != string(store.DeliveryPending) {
 			t.Errorf("delivery %s state %s", d.ID, d.State)
 		}
 	}
@@ -289,7 +289,7 @@ func TestEmitBatch(t *testing.T) {
 		total += len(got.Deliveries)
 		for j, d := range got.Deliveries {
 			w := want.Deliveries[j]
-			if d.WebhookID != w.WebhookID || d.State != store.DeliveryPending {
+			if d.WebhookID != w.WebhookID || d.State != string(store.DeliveryPending) {
 				t.Errorf("item %d delivery %d: %+v, one by one %+v", i, j, d, w)
 				continue
 			}

@@ -280,7 +280,7 @@ func (s *simulatorServer) runPortableFlow(ctx context.Context, req *standinv1.Ru
 		runAttempt = newRunAttemptID()
 	}
 	now := s.api.now()
-	endsAt := now.Add(s.api.realDuration(d))
+	endsAt := now.Add(s.api.timeline().Real(d))
 	src := delivery.Source{
 		FlowID:          req.GetFlowId(),
 		RunAttemptID:    runAttempt,

@@ -132,7 +132,7 @@ func (ch *connectionChange) startSync(o syncOutcome, d time.Duration, historical
 			ch.params.FailedAt = failed
 		}
 	}
-	endsAt := now.Add(ch.api.realDuration(d))
+	endsAt := now.Add(ch.api.timeline().Real(d))
 	ch.sync = &store.ConnectionSync{
 		ID:            delivery.NewUUID(),
 		StartedAt:     now,
@@ -182,11 +182,8 @@ func (ch *connectionChange) commit(ctx context.Context) (*changeResult, error) {
 	return &changeResult{conn: conn, now: ch.now, sync: ch.sync, events: events, deliveries: deliveries}, nil
 }
 
-// realDuration is the real time an emulated duration takes at the API's
-// time scale.
-func (a *API) realDuration(emulated time.Duration) time.Duration {
-	return time.Duration(math.Round(float64(emulated) / a.cfg.TimeScale))
-}
+// timeline converts between emulated and real time at the API's time scale.
+func (a *API) timeline() delivery.Timeline { return delivery.Timeline{Scale: a.cfg.TimeScale} }
 
 // SyncConnection implements standin.v1.ConnectionService.
 func (s *connectionServer) SyncConnection(ctx context.Context, req *standinv1.SyncConnectionRequest) (*standinv1.SyncConnectionResponse, error) {

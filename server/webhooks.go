@@ -12,7 +12,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/standin-dev/standin/delivery"
@@ -344,7 +343,7 @@ func (s *webhookServer) test(ctx context.Context, req *standinv1.TestWebhookRequ
 
 // send POSTs body to the webhook's URL, signed like a delivery.
 func (a *API) send(ctx context.Context, wh *store.Webhook, body []byte, now time.Time) delivery.Response {
-	header, err := wh.Signing.Headers(wh.Secret, body, messageID(), now)
+	header, err := wh.Signing.Headers(wh.Secret, body, newUUID(), now)
 	if err != nil {
 		return delivery.Response{Err: err}
 	}
@@ -445,10 +444,6 @@ func checkSigning(sg delivery.Signing, secret string) error {
 	}
 	return nil
 }
-
-// messageID is the id of a synchronous request (Standard Webhooks'
-// webhook-id): a UUIDv7.
-func messageID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // statusText is "OK" for 200, the reason phrase of other known codes, and
 // "HTTP <code>" for the rest.

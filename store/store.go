@@ -94,13 +94,16 @@ type Event struct {
 	CreatedAt time.Time
 }
 
-// Delivery states.
+// DeliveryState is a delivery's state; see delivery.DeliveryState.
+type DeliveryState = delivery.DeliveryState
+
+// Delivery states (see delivery.DeliveryState).
 const (
-	DeliveryPending   = "pending"   // created, not attempted yet
-	DeliveryRetrying  = "retrying"  // failed at least once, a retry is scheduled
-	DeliverySucceeded = "succeeded" // the receiver accepted it
-	DeliveryFailed    = "failed"    // the retry window ran out
-	DeliveryCancelled = "cancelled" // retries were cancelled (by a user or because the webhook is gone)
+	DeliveryPending   = delivery.DeliveryPending   // created, not attempted yet
+	DeliveryRetrying  = delivery.DeliveryRetrying  // failed at least once, a retry is scheduled
+	DeliverySucceeded = delivery.DeliverySucceeded // the receiver accepted it
+	DeliveryFailed    = delivery.DeliveryFailed    // the retry window ran out
+	DeliveryCancelled = delivery.DeliveryCancelled // retries were cancelled (by a user or because the webhook is gone)
 )
 
 // Delivery is one event on its way to one webhook.
@@ -112,7 +115,7 @@ type Delivery struct {
 	Profile   delivery.Profile
 	// Body is the exact request body, built once when the event was emitted.
 	Body     []byte
-	State    string
+	State    DeliveryState
 	Attempts int // number of attempts recorded, manual ones included
 	// ManualAttempts is how many of Attempts were manual (redeliveries):
 	// the others are the schedule's, so a scheduled attempt is retry
@@ -175,7 +178,7 @@ type DeliveryListParams struct {
 	WebhookID string
 	EventID   string
 	EventName string
-	State     string
+	State     DeliveryState
 	Since     time.Time // CreatedAt >= Since when set
 	Until     time.Time // CreatedAt < Until when set
 	// BeforeID, when set, starts the page after this delivery (exclusive) in
@@ -202,7 +205,7 @@ type EventListParams struct {
 // state in one transaction.
 type AttemptRecordParams struct {
 	Attempt        Attempt
-	State          string
+	State          DeliveryState
 	FirstAttemptAt *time.Time
 	NextAttemptAt  *time.Time
 	UpdatedAt      time.Time

@@ -42,7 +42,7 @@ func TestDeliveryLogHelpers(t *testing.T) {
 	if got := sd.ListDeliveries(testkit.DeliveryFilter{WebhookID: b.ID}); len(got.Items) != 1 || got.Items[0].Event != "sync_end" {
 		t.Errorf("webhook filter: %+v", got)
 	}
-	if got := sd.ListDeliveries(testkit.DeliveryFilter{Event: "sync_start", Status: store.DeliverySucceeded}); len(got.Items) != 1 || got.Items[0].WebhookID != a.ID {
+	if got := sd.ListDeliveries(testkit.DeliveryFilter{Event: "sync_start", Status: string(store.DeliverySucceeded)}); len(got.Items) != 1 || got.Items[0].WebhookID != a.ID {
 		t.Errorf("event and status filter: %+v", got)
 	}
 	if got := sd.ListDeliveries(testkit.DeliveryFilter{EventID: end.ID}); len(got.Items) != 2 {
@@ -70,7 +70,7 @@ func TestDeliveryLogHelpers(t *testing.T) {
 			req = r
 		}
 	}
-	if detail.Delivery.ID != id || detail.Delivery.State != store.DeliverySucceeded || detail.Delivery.Attempts != 1 || detail.Delivery.FinishedAt == nil {
+	if detail.Delivery.ID != id || detail.Delivery.State != string(store.DeliverySucceeded) || detail.Delivery.Attempts != 1 || detail.Delivery.FinishedAt == nil {
 		t.Errorf("delivery %+v", detail.Delivery)
 	}
 	if detail.Event.ID != start.ID || detail.Event.Event != "sync_start" || !strings.Contains(string(detail.Event.Source), `"connector_id":"calm_fox"`) {
@@ -109,14 +109,14 @@ func TestDeliveryLogHelpers(t *testing.T) {
 		t.Errorf("event detail %+v", ev)
 	}
 	for _, d := range ev.Deliveries {
-		if d.State != store.DeliverySucceeded {
+		if d.State != string(store.DeliverySucceeded) {
 			t.Errorf("event delivery %s is %s", d.ID, d.State)
 		}
 	}
 
 	// A redelivery of a delivery that already succeeded: one more request,
 	// the same body, recorded as manual.
-	if got := sd.Redeliver(id); got.ID != id || got.State != store.DeliverySucceeded {
+	if got := sd.Redeliver(id); got.ID != id || got.State != string(store.DeliverySucceeded) {
 		t.Errorf("redeliver answered %+v", got)
 	}
 	d, attempts, err := sd.AwaitAttempts(ctx, id, 2)
@@ -168,7 +168,7 @@ func TestCancelInFlight(t *testing.T) {
 	if _, err := held.AwaitRequests(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	if got := sd.CancelDelivery(id); got.State != store.DeliveryCancelled || got.FinishedAt == nil || got.NextAttemptAt != nil {
+	if got := sd.CancelDelivery(id); got.State != string(store.DeliveryCancelled) || got.FinishedAt == nil || got.NextAttemptAt != nil {
 		t.Fatalf("cancel answered %+v", got)
 	}
 	d, _, err := sd.AwaitDelivery(ctx, id, store.DeliveryCancelled)

@@ -12,7 +12,7 @@ import (
 )
 
 // finalStates are the states a delivery ends in.
-var finalStates = []string{store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryCancelled}
+var finalStates = []store.DeliveryState{store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryCancelled}
 
 // AwaitAttempts waits until the delivery has at least n recorded attempts
 // and returns it with its attempts. It is the wait for a redelivery: a
@@ -48,7 +48,7 @@ func (s *Standin) AwaitAttempts(ctx context.Context, id string, n int) (*store.D
 // in one of the given states (any final state when none is given) and
 // returns them, oldest first. An event with no deliveries returns at once
 // with none.
-func (s *Standin) AwaitEventDeliveries(ctx context.Context, eventID string, states ...string) ([]*store.Delivery, error) {
+func (s *Standin) AwaitEventDeliveries(ctx context.Context, eventID string, states ...store.DeliveryState) ([]*store.Delivery, error) {
 	if len(states) == 0 {
 		states = finalStates
 	}

@@ -91,7 +91,7 @@ func TestFullFivetranSchedule(t *testing.T) {
 	// A redelivery, once the receiver is fixed: a manual attempt, now, at
 	// the emulated time since the first attempt.
 	rcv.Respond(testkit.Response{Status: http.StatusOK})
-	if got := sd.Redeliver(id); got.ID != id || got.State != store.DeliveryFailed {
+	if got := sd.Redeliver(id); got.ID != id || got.State != string(store.DeliveryFailed) {
 		t.Errorf("redeliver answered %+v", got)
 	}
 	d, attempts, err = sd.AwaitAttempts(ctx, id, len(fivetranSchedule)+1)

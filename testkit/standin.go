@@ -266,9 +266,9 @@ func (s *Standin) Delivery(ctx context.Context, id string) (*store.Delivery, []*
 // final state when none is given: succeeded, failed, cancelled) and returns
 // it with its attempts. It wakes on every attempt this instance records; it
 // never sleeps.
-func (s *Standin) AwaitDelivery(ctx context.Context, id string, states ...string) (*store.Delivery, []*store.Attempt, error) {
+func (s *Standin) AwaitDelivery(ctx context.Context, id string, states ...store.DeliveryState) (*store.Delivery, []*store.Attempt, error) {
 	if len(states) == 0 {
-		states = []string{store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryCancelled}
+		states = finalStates
 	}
 	for {
 		ch := s.waitChange()

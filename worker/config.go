@@ -2,6 +2,7 @@ package worker
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -17,9 +18,10 @@ type Config struct {
 	// Store is where deliveries and attempts live. Required.
 	Store Store
 	// Sender makes the HTTP requests. Defaults to a zero delivery.Sender
-	// (10 s timeout, redirects not followed).
+	// (delivery.DefaultTimeout, redirects not followed).
 	Sender *delivery.Sender
-	// TimeScale is emulated seconds per real second. Defaults to 1.
+	// TimeScale is emulated seconds per real second. Defaults to
+	// delivery.DefaultTimeScale (1); see delivery.ValidateTimeScale.
 	TimeScale float64
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
@@ -69,9 +71,11 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.Sender == nil {
 		out.Sender = &delivery.Sender{}
 	}
-	if out.TimeScale <= 0 {
-		out.TimeScale = 1
+	timeline, err := delivery.NewTimeline(out.TimeScale)
+	if err != nil {
+		return out, fmt.Errorf("worker config: %w", err)
 	}
+	out.TimeScale = timeline.Scale
 	if out.Now == nil {
 		out.Now = time.Now
 	}
@@ -103,13 +107,41 @@ func (c *Config) withDefaults() (Config, error) {
 // worker: one queue, standin's retry policy for infrastructure errors, and
 // the fetch and rescue settings above.
 func RiverConfig(cfg Config) (*river.Config, error) {
+	rc, _, err := riverConfig(cfg)
+	return rc, err
+}
+
+// riverConfig is RiverConfig, also returning the worker, for tests.
+func riverConfig(cfg Config) (*river.Config, *Deliverer, error) {
 	c, err := cfg.withDefaults()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	d := newDelivererConfig(&c)
+	jobTimeout := d.Timeout(nil)
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, d); err != nil {
+		return nil, nil, err
+	}
+	return &river.Config{
+		Workers:              workers,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.MaxWorkers}},
+		FetchPollInterval:    c.FetchPollInterval,
+		FetchCooldown:        c.FetchCooldown,
+		JobTimeout:           jobTimeout,
+		RescueStuckJobsAfter: c.RescueStuckJobsAfter,
+		RetryPolicy:          RetryPolicy{},
+		Logger:               c.Logger,
+		MaxAttempts:          store.JobMaxAttempts,
+	}, d, nil
+}
+
+// newDelivererConfig returns the Deliverer of c, whose defaults are set.
+// It may raise c.RescueStuckJobsAfter (see Config).
+func newDelivererConfig(c *Config) *Deliverer {
 	d := newDeliverer(c.Store)
 	d.sender = c.Sender
-	d.timeline = Timeline{Scale: c.TimeScale}
+	d.timeline = delivery.Timeline{Scale: c.TimeScale}
 	d.now = c.Now
 	d.logger = c.Logger
 	d.onAttempt = c.OnAttempt
@@ -127,22 +159,7 @@ func RiverConfig(cfg Config) (*river.Config, error) {
 		c.RescueStuckJobsAfter = least
 	}
 	d.timeout = min(send+storageMargin, c.RescueStuckJobsAfter)
-	jobTimeout := d.Timeout(nil)
-	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, d); err != nil {
-		return nil, err
-	}
-	return &river.Config{
-		Workers:              workers,
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.MaxWorkers}},
-		FetchPollInterval:    c.FetchPollInterval,
-		FetchCooldown:        c.FetchCooldown,
-		JobTimeout:           jobTimeout,
-		RescueStuckJobsAfter: c.RescueStuckJobsAfter,
-		RetryPolicy:          RetryPolicy{},
-		Logger:               c.Logger,
-		MaxAttempts:          store.JobMaxAttempts,
-	}, nil
+	return d
 }
 
 // RetryPolicy schedules River's retries of a job that failed for a reason of
@@ -153,14 +170,16 @@ type RetryPolicy struct{}
 
 // NextRetry implements river.ClientRetryPolicy.
 func (RetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	attempt := max(job.Attempt, 1)
-	d := time.Second << min(attempt-1, 5)
-	if d > 30*time.Second {
-		d = 30 * time.Second
-	}
 	at := job.CreatedAt
 	if job.AttemptedAt != nil {
 		at = *job.AttemptedAt
 	}
-	return at.Add(d)
+	return at.Add(retryDelay(job.Attempt))
+}
+
+// retryDelay is how long River waits before running a job again after its
+// run number attempt failed for a reason of standin's own: 1 s doubling up
+// to 30 s.
+func retryDelay(attempt int) time.Duration {
+	return min(time.Second<<min(max(attempt, 1)-1, 5), 30*time.Second)
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/standin-dev/standin/delivery"
 	"github.com/standin-dev/standin/store"
 )
 
@@ -41,16 +40,13 @@ func (d *Deliverer) recordHealth(ctx context.Context, wh *store.Webhook, ok bool
 	if err != nil {
 		return "", err
 	}
-	if ok || d.disableAfter <= 0 || !health.Active || health.FailingSince == nil ||
-		(health.Profile != "" && health.Profile != delivery.ProfileFivetran) {
+	if ok {
 		return "", nil
 	}
-	failing := d.timeline.Emulated(now.Sub(*health.FailingSince))
-	if failing < d.disableAfter {
+	reason := deactivation(health, now, d.disableAfter, d.timeline, lastError)
+	if reason == "" {
 		return "", nil
 	}
-	reason := fmt.Sprintf("deactivated by standin: every delivery failed for %s (emulated) since %s; last error: %s",
-		emulatedSpan(d.disableAfter), delivery.FivetranTime(*health.FailingSince), lastError)
 	if _, err := d.store.WebhookUpdate(ctx, store.WebhookUpdateParams{
 		ID:             wh.ID,
 		Active:         new(false),

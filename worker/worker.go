@@ -2,16 +2,23 @@
 // the River worker that makes one attempt per job run, the translation of a
 // sender profile's emulated retry schedule into real River snoozes under a
 // time scale, and the River client configuration standin runs with.
+//
+// A job run's decisions are pure functions (decide.go): what to do before
+// the request (send, skip, wait, cancel) and what becomes of the delivery
+// after it (the attempt record, the next state, the next due time). Work
+// does the I/O around them; an attempt that was made is recorded, with
+// retries, and never made again because recording it failed (record.go).
 package worker
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/riverqueue/river"
 
 	"github.com/standin-dev/standin/delivery"
@@ -28,32 +35,6 @@ type Store interface {
 	WebhookUpdate(ctx context.Context, params store.WebhookUpdateParams) (*store.Webhook, error)
 }
 
-// Timeline converts between emulated and real durations. With Scale N, N
-// emulated seconds pass per real second, so Fivetran's 24-hour retry schedule
-// takes 24h/N of real time.
-type Timeline struct {
-	// Scale is emulated seconds per real second. Values below or equal to 0
-	// mean 1.
-	Scale float64
-}
-
-func (t Timeline) scale() float64 {
-	if t.Scale <= 0 {
-		return 1
-	}
-	return t.Scale
-}
-
-// Real returns the real duration that an emulated duration takes.
-func (t Timeline) Real(emulated time.Duration) time.Duration {
-	return time.Duration(math.Round(float64(emulated) / t.scale()))
-}
-
-// Emulated returns the emulated duration that passes in a real duration.
-func (t Timeline) Emulated(real time.Duration) time.Duration {
-	return time.Duration(math.Round(float64(real) * t.scale()))
-}
-
 // Deliverer is the River worker that makes one delivery attempt per run.
 //
 // A scheduled run sends the delivery and records the attempt; on failure it
@@ -61,6 +42,13 @@ func (t Timeline) Emulated(real time.Duration) time.Duration {
 // retry number and the first attempt's time) and snoozes the job until then,
 // or marks the delivery failed when the schedule's window has run out. A
 // manual run (a redelivery) sends once outside the schedule.
+//
+// When the store fails after a request was sent, the run retries the
+// recording until its deadline and then keeps the outcome for the job's
+// next run, which records it instead of sending again; a manual job whose
+// attempt was recorded is not sent again when River runs it again (it could
+// not mark the job completed). Both memories are this process's: after a
+// crash the delivery is sent again, as at-least-once delivery allows.
 type Deliverer struct {
 	river.WorkerDefaults[store.DeliverArgs]
 
@@ -68,7 +56,7 @@ type Deliverer struct {
 	reads     *batch.Batcher[string, store.DeliveryWithWebhook]
 	writes    *batch.Batcher[store.AttemptRecordParams, *store.Attempt]
 	sender    *delivery.Sender
-	timeline  Timeline
+	timeline  delivery.Timeline
 	now       func() time.Time
 	logger    *slog.Logger
 	onAttempt func(deliveryID, state string)
@@ -81,6 +69,17 @@ type Deliverer struct {
 	// disableAfter is the emulated time a webhook may fail every attempt
 	// before it is deactivated; 0 or less never deactivates.
 	disableAfter time.Duration
+	// unrecorded holds the attempts of job runs that could not record
+	// them, by job id, for the job's next run; recorded, the ids of manual
+	// jobs whose attempt was recorded (see Work).
+	unrecorded memo[*sent]
+	recorded   memo[struct{}]
+	// recordBackOff returns the backoff between tries to record an
+	// attempt; nil means recordBackOffDefault.
+	recordBackOff func() backoff.BackOff
+	// token names this worker in the error of a run that keeps its
+	// attempt, so that other processes leave the job to it (deferToOwner).
+	token string
 }
 
 // storageMargin is the time a job run allows for storage around a request;
@@ -99,6 +98,7 @@ const batchMax = 256
 func newDeliverer(st Store) *Deliverer {
 	return &Deliverer{
 		store: st,
+		token: rand.Text()[:16],
 		reads: &batch.Batcher[string, store.DeliveryWithWebhook]{
 			Max: batchMax, Timeout: storageMargin,
 			Run: func(ctx context.Context, ids []string) ([]store.DeliveryWithWebhook, error) {
@@ -132,12 +132,30 @@ func senderTimeout(s *delivery.Sender) time.Duration {
 	if s.Timeout > 0 {
 		return s.Timeout
 	}
-	return 10 * time.Second
+	return delivery.DefaultTimeout
 }
 
-// Work makes one attempt.
+// Work makes one attempt: it decides what the run does (decideStart), sends
+// the request, decides what becomes of the delivery (decideOutcome) and
+// records it (finish). An attempt made is never made again because its
+// recording failed: finish retries the recording, and keeps the outcome for
+// the job's next run when it has to give up.
 func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs]) error {
 	args := job.Args
+	if s, ok := d.unrecorded.take(job.ID); ok {
+		// A previous run of this job made the attempt but could not record
+		// it: record it now instead of sending again.
+		return d.finish(ctx, job, s)
+	}
+	if deferToOwner(job.Errors, d.token, d.now()) {
+		// Another process keeps this job's attempt: leave the job to it.
+		return river.JobSnooze(ownerSnooze)
+	}
+	if args.Manual && job.Attempt > 1 && d.recorded.has(job.ID) {
+		// A previous run recorded this manual attempt but River could not
+		// mark the job completed.
+		return nil
+	}
 	// The webhook is read with the delivery, though only needed once the
 	// checks below pass: the reads of concurrent runs go in one batch.
 	dw, err := d.reads.Do(ctx, args.DeliveryID)
@@ -148,45 +166,19 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 		return river.JobCancel(fmt.Errorf("delivery %s: %w", args.DeliveryID, store.ErrNotFound))
 	}
 	dl, wh := dw.Delivery, dw.Webhook
-	if !args.Manual && isTerminal(dl.State) {
-		return nil // finished meanwhile (manual success, cancel, duplicate job)
-	}
-
 	now := d.now().UTC()
-	if !args.Manual && dl.NextAttemptAt != nil && now.Before(dl.NextAttemptAt.Add(-time.Millisecond)) {
-		// Run early (rescued or duplicated job): wait for the schedule.
-		return river.JobSnooze(dl.NextAttemptAt.Sub(now))
+	switch st := decideStart(dl, wh, args.Manual, now); st.action {
+	case actSkip:
+		return nil
+	case actWait:
+		return river.JobSnooze(st.wait)
+	case actCancelJob:
+		return river.JobCancel(errors.New(st.why))
+	case actCancelDelivery:
+		return d.cancel(ctx, dl, now, st.why)
 	}
 
-	switch {
-	case wh == nil:
-		return d.cancel(ctx, dl, args, now, "webhook was deleted")
-	case !wh.Active && !args.Manual:
-		return d.cancel(ctx, dl, args, now, "webhook is inactive")
-	}
-
-	profile := dl.Profile
-	if profile == "" {
-		profile = delivery.ProfileFivetran
-	}
-	schedule := delivery.ScheduleFor(profile)
-
-	// The retry number of this attempt: how many scheduled attempts came
-	// before it. Manual attempts do not count.
-	retry := dl.Attempts - dl.ManualAttempts
-
-	first := now
-	if dl.FirstAttemptAt != nil {
-		first = dl.FirstAttemptAt.UTC()
-	}
-	var emulatedDelay time.Duration
-	switch {
-	case args.Manual:
-		emulatedDelay = d.timeline.Emulated(now.Sub(first))
-	case retry > 0:
-		emulatedDelay, _ = schedule.Offset(retry)
-	}
-
+	plan := planAttempt(dl, args.Manual, now, d.timeline)
 	header, err := wh.Signing.Headers(wh.Secret, dl.Body, dl.ID, now)
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("sign delivery %s: %w", dl.ID, err))
@@ -199,95 +191,83 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 		// same retry number.
 		return fmt.Errorf("delivery %s: attempt interrupted: %w", dl.ID, err)
 	}
-	ok := resp.Err == nil && profile.Succeeded(resp.Status)
+	return d.finish(ctx, job, &sent{dl: dl, wh: wh, manual: args.Manual, plan: plan, resp: resp, at: now})
+}
 
-	attempt := store.Attempt{
-		DeliveryID:      dl.ID,
-		Manual:          args.Manual,
-		URL:             wh.URL,
-		StartedAt:       now,
-		EmulatedDelay:   emulatedDelay,
-		RequestHeaders:  wh.Signing.Redact(resp.RequestHeader), // a token is a secret; signatures are not
-		StatusCode:      resp.Status,
-		Latency:         resp.Latency,
-		ResponseHeaders: resp.Header,
-		ResponseExcerpt: resp.Excerpt,
-		Succeeded:       ok,
-	}
-	switch {
-	case resp.Err != nil:
-		attempt.Error = resp.Err.Error()
-	case !ok:
-		attempt.Error = fmt.Sprintf("receiver answered HTTP %d", resp.Status)
-	}
-	// The webhook's run of failures is measured on the schedule: an attempt
-	// counts at the real time it was due, so that under a large time scale
-	// the worker's own latency (at 1e6 a millisecond is 17 emulated minutes)
-	// does not count as failing time.
-	due := first.Add(d.timeline.Real(emulatedDelay))
-	disabled, err := d.recordHealth(ctx, wh, ok, due, attempt.Error)
+// sent is an attempt made and not yet recorded.
+type sent struct {
+	dl     *store.Delivery
+	wh     *store.Webhook
+	manual bool
+	plan   attemptPlan
+	resp   delivery.Response
+	at     time.Time
+	// healthDone is set once the webhook's health is recorded, with
+	// deactivated the reason the attempt deactivated it ("" when it did
+	// not), so that retrying the recording does not record it again.
+	healthDone  bool
+	deactivated string
+}
+
+// finish records attempt s, retrying while the store fails (see
+// recordRetry), and continues the job: a snooze until the next scheduled
+// attempt, or that attempt in this run when it is due soon. When the store
+// keeps failing until the run's deadline, s is kept for the job's next run
+// (River retries it within seconds, see NextRetry), which records it
+// without sending again; the run's error names this worker so that other
+// processes leave the job to it for a while (deferToOwner).
+func (d *Deliverer) finish(ctx context.Context, job *river.Job[store.DeliverArgs], s *sent) error {
+	var out outcome
+	err := d.recordRetry(ctx, func(ctx context.Context) error {
+		if !s.healthDone {
+			reason, err := d.recordHealth(ctx, s.wh, s.resp.OK(s.plan.profile), s.plan.due, failure(s.resp, s.plan.profile))
+			if err != nil {
+				return fmt.Errorf("record webhook health: %w", err)
+			}
+			s.healthDone, s.deactivated = true, reason
+		}
+		out = decideOutcome(s.dl, s.wh, s.manual, s.plan, s.resp, s.at, s.deactivated, d.timeline)
+		if _, err := d.writes.Do(ctx, out.record); err != nil {
+			return fmt.Errorf("record attempt: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	if disabled != "" {
-		attempt.Error += "; " + disabled
-	}
-
-	params := store.AttemptRecordParams{
-		Attempt:        attempt,
-		State:          dl.State,
-		FirstAttemptAt: &first,
-		NextAttemptAt:  dl.NextAttemptAt,
-		UpdatedAt:      now,
-	}
-	if args.Manual {
-		params.FirstAttemptAt = dl.FirstAttemptAt // a manual attempt does not start the schedule
-		if ok {
-			params.State = store.DeliverySucceeded
-			params.NextAttemptAt = nil
+		if errors.Is(err, store.ErrNotFound) {
+			// The delivery is gone: nothing to record it on; the job's
+			// next run finds it gone and cancels the job.
+			return fmt.Errorf("delivery %s: record attempt: %w", s.dl.ID, err)
 		}
-		if _, err := d.writes.Do(ctx, params); err != nil {
-			return err
-		}
-		d.notify(dl.ID, params.State)
+		d.unrecorded.put(job.ID, s)
+		d.logger.WarnContext(ctx, "attempt made but not recorded; kept for the job's next run",
+			slog.String("delivery_id", s.dl.ID), slog.Int64("job_id", job.ID), slog.String("err", err.Error()))
+		return fmt.Errorf("delivery %s: attempt made, %s%s for the job's next run: %w", s.dl.ID, keptMarker, d.token, err)
+	}
+	state := out.record.State
+	if s.manual {
+		d.recorded.add(job.ID)
+	}
+	d.notify(s.dl.ID, state)
+	d.logger.DebugContext(ctx, "delivery attempt",
+		slog.String("delivery_id", s.dl.ID), slog.Int("retry", s.plan.retry),
+		slog.Int("status", s.resp.Status), slog.String("state", string(state)))
+	if s.manual || state != store.DeliveryRetrying {
 		return nil
 	}
+	wait := max(out.record.NextAttemptAt.Sub(d.now()), 0)
+	if d.waitInline(ctx, wait) {
+		return d.Work(ctx, job) // the next attempt, in this run
+	}
+	return river.JobSnooze(wait)
+}
 
-	var snooze time.Duration
-	switch {
-	case ok:
-		params.State = store.DeliverySucceeded
-		params.NextAttemptAt = nil
-	case disabled != "":
-		// This failure deactivated the webhook: no more retries.
-		params.State = store.DeliveryCancelled
-		params.NextAttemptAt = nil
-	default:
-		offset, within := schedule.Offset(retry + 1)
-		if !within {
-			params.State = store.DeliveryFailed
-			params.NextAttemptAt = nil
-			break
-		}
-		next := first.Add(d.timeline.Real(offset))
-		params.State = store.DeliveryRetrying
-		params.NextAttemptAt = &next
-		snooze = max(next.Sub(now), 0)
-	}
-	if _, err := d.writes.Do(ctx, params); err != nil {
-		return err
-	}
-	d.notify(dl.ID, params.State)
-	d.logger.DebugContext(ctx, "delivery attempt",
-		slog.String("delivery_id", dl.ID), slog.Int("retry", retry),
-		slog.Int("status", resp.Status), slog.String("state", params.State))
-	if params.State == store.DeliveryRetrying {
-		if d.waitInline(ctx, snooze) {
-			return d.Work(ctx, job) // the next attempt, in this run
-		}
-		return river.JobSnooze(snooze)
-	}
-	return nil
+// NextRetry implements river.Worker: a run that failed is retried
+// retryDelay after it ended. (RetryPolicy counts from the run's start, which
+// a run that waited out a failing store has left behind, and River then
+// falls back to its own, slower policy.) River schedules in real time, so
+// this is the real clock.
+func (d *Deliverer) NextRetry(job *river.Job[store.DeliverArgs]) time.Time {
+	return time.Now().Add(retryDelay(job.Attempt))
 }
 
 // waitInline waits for a retry that is due within inlineRetryMax and
@@ -315,10 +295,7 @@ func (d *Deliverer) waitInline(ctx context.Context, wait time.Duration) bool {
 	}
 }
 
-func (d *Deliverer) cancel(ctx context.Context, dl *store.Delivery, args store.DeliverArgs, now time.Time, why string) error {
-	if args.Manual || isTerminal(dl.State) {
-		return river.JobCancel(errors.New(why))
-	}
+func (d *Deliverer) cancel(ctx context.Context, dl *store.Delivery, now time.Time, why string) error {
 	if _, err := d.store.DeliveryCancel(ctx, dl.ID, now); err != nil && !errors.Is(err, store.ErrConflict) {
 		return err
 	}
@@ -327,16 +304,8 @@ func (d *Deliverer) cancel(ctx context.Context, dl *store.Delivery, args store.D
 	return nil
 }
 
-func (d *Deliverer) notify(deliveryID, state string) {
+func (d *Deliverer) notify(deliveryID string, state store.DeliveryState) {
 	if d.onAttempt != nil {
-		d.onAttempt(deliveryID, state)
+		d.onAttempt(deliveryID, string(state))
 	}
-}
-
-func isTerminal(state string) bool {
-	switch state {
-	case store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryCancelled:
-		return true
-	}
-	return false
 }

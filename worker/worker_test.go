@@ -4,32 +4,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
-)
 
-func TestTimeline(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		scale          float64
-		emulated, real time.Duration
-	}{
-		{0, 6 * time.Minute, 6 * time.Minute}, // zero means real time
-		{1, 6 * time.Minute, 6 * time.Minute},
-		{60, 6 * time.Minute, 6 * time.Second},
-		{3600, 27*time.Minute + 36*time.Second, 460 * time.Millisecond},
-		{1e6, 24 * time.Hour, 86400 * time.Microsecond},
-		{0.5, time.Minute, 2 * time.Minute},
-	}
-	for _, tt := range tests {
-		tl := Timeline{Scale: tt.scale}
-		if got := tl.Real(tt.emulated); got != tt.real {
-			t.Errorf("scale %v: Real(%v) = %v, want %v", tt.scale, tt.emulated, got, tt.real)
-		}
-		if got := tl.Emulated(tt.real); got != tt.emulated {
-			t.Errorf("scale %v: Emulated(%v) = %v, want %v", tt.scale, tt.real, got, tt.emulated)
-		}
-	}
-}
+	"github.com/standin-dev/standin/store"
+)
 
 func TestRetryPolicy(t *testing.T) {
 	t.Parallel()
@@ -39,6 +18,22 @@ func TestRetryPolicy(t *testing.T) {
 		job := &rivertype.JobRow{Attempt: i + 1, AttemptedAt: &at}
 		if got := (RetryPolicy{}).NextRetry(job).Sub(at); got != w {
 			t.Errorf("attempt %d: retry after %v, want %v", i+1, got, w)
+		}
+	}
+}
+
+// TestDelivererNextRetry checks that a failed run is retried after
+// retryDelay counted from when it failed, not from when it started: a run
+// that waited out a failing store would otherwise get a retry time in the
+// past, and River's slower default policy instead.
+func TestDelivererNextRetry(t *testing.T) {
+	t.Parallel()
+	d := &Deliverer{}
+	for attempt, want := range map[int]time.Duration{1: time.Second, 3: 4 * time.Second, 9: 30 * time.Second} {
+		before := time.Now()
+		got := d.NextRetry(&river.Job[store.DeliverArgs]{JobRow: &rivertype.JobRow{Attempt: attempt, AttemptedAt: new(before.Add(-time.Minute))}})
+		if got.Before(before.Add(want)) || got.After(time.Now().Add(want)) {
+			t.Errorf("attempt %d: retry %v from now, want %v", attempt, got.Sub(before), want)
 		}
 	}
 }

@@ -165,14 +165,14 @@ func (r *attemptRound) add(a *store.Attempt, p store.AttemptRecordParams) error 
 		return fmt.Errorf("record attempt of delivery %s: %w", a.DeliveryID, err)
 	}
 	var finishedAt *time.Time
-	if sqlrow.Terminal(p.State) {
+	if p.State.Terminal() {
 		t := sqlrow.Time(p.UpdatedAt)
 		finishedAt = &t
 	}
 	updatedAt := sqlrow.Time(p.UpdatedAt)
 	r.byDelivery[a.DeliveryID] = a
 	r.order = append(r.order, a.DeliveryID)
-	r.states = append(r.states, p.State)
+	r.states = append(r.states, string(p.State))
 	r.firstAts = append(r.firstAts, sqlrow.TimePtr(p.FirstAttemptAt))
 	r.nextAts = append(r.nextAts, sqlrow.TimePtr(p.NextAttemptAt))
 	r.statuses = append(r.statuses, int32(a.StatusCode))

@@ -66,7 +66,7 @@ func recordAttempt(ctx context.Context, tx *sql.Tx, params store.AttemptRecordPa
 		return nil, fmt.Errorf("record attempt of delivery %s: %w", a.DeliveryID, err)
 	}
 	var finishedAt any
-	if sqlrow.Terminal(params.State) {
+	if params.State.Terminal() {
 		finishedAt = micros(params.UpdatedAt)
 	}
 

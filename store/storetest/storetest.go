@@ -542,7 +542,7 @@ func testDeliveryCancel(t *testing.T, st store.Store) {
 	_, err = st.DeliveryCancel(ctx, ds[0].ID, at)
 	require.ErrorIs(t, err, store.ErrConflict, "cancelled already")
 
-	record := func(id, state string) {
+	record := func(id string, state store.DeliveryState) {
 		t.Helper()
 		_, err := st.AttemptRecord(ctx, store.AttemptRecordParams{
 			Attempt:   store.Attempt{DeliveryID: id, URL: "https://r", StartedAt: base, StatusCode: 500},

@@ -62,24 +62,6 @@ func NextAttemptAt(d store.DeliveryNew, ev store.Event) time.Time {
 	}
 }
 
-// Terminal reports whether a delivery in this state is finished.
-func Terminal(state string) bool {
-	switch state {
-	case store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryCancelled:
-		return true
-	}
-	return false
-}
-
-// ValidState reports whether state is one of the store's delivery states.
-func ValidState(state string) bool {
-	switch state {
-	case store.DeliveryPending, store.DeliveryRetrying:
-		return true
-	}
-	return Terminal(state)
-}
-
 // CheckLimit rejects a page size that is not positive.
 func CheckLimit(limit int) error {
 	if limit <= 0 {
@@ -126,7 +108,7 @@ func CheckAttemptRecord(p store.AttemptRecordParams) error {
 	if p.Attempt.DeliveryID == "" {
 		return errors.New("attempt delivery id is empty")
 	}
-	if !ValidState(p.State) {
+	if !p.State.Valid() {
 		return fmt.Errorf("unknown delivery state %q", p.State)
 	}
 	return nil

@@ -150,7 +150,7 @@ func TestSIGKILLDuringWritesSQLite(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	if err := awaitAttempts(ctx, unfinished, store.DeliverySucceeded, p1.Process, p2.Process); err != nil {
+	if err := awaitAttempts(ctx, unfinished, string(store.DeliverySucceeded), p1.Process, p2.Process); err != nil {
 		t.Fatalf("waiting for every stored delivery to succeed: %v", err)
 	}
 	if code, err := p2.Stop(stopCtx(t, 30*time.Second)); err != nil || code != 0 {
