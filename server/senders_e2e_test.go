@@ -250,7 +250,7 @@ func TestStrictHTTPSAndSeed(t *testing.T) {
 	if status, b := do(strict, "POST", "/v1/webhooks/account", `{"url":"http://127.0.0.1:9/hook","events":["sync_end"]}`); status != 400 || b != want {
 		t.Errorf("strict create http: %d %s", status, b)
 	}
-	status, b := do(strict, "POST", "/v1/webhooks/group/g1", `{"url":"https://receiver.example/hook","events":["sync_end"]}`)
+	status, b := do(strict, "POST", "/v1/webhooks/group/inappropriate_implode", `{"url":"https://receiver.example/hook","events":["sync_end"]}`)
 	if status != 200 {
 		t.Fatalf("strict create https: %d %s", status, b)
 	}

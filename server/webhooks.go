@@ -62,6 +62,12 @@ func (s *webhookServer) create(ctx context.Context, typ, groupID string, spec *s
 		if err := checkGroupID(groupID); err != nil {
 			return nil, err
 		}
+		if _, err := s.api.cfg.Store.GroupGetByID(ctx, groupID); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, &notFoundError{entity: "Group", id: groupID, hint: registerGroupHint(groupID), err: err}
+			}
+			return nil, err
+		}
 	}
 	if spec == nil {
 		spec = &standinv1.WebhookSpec{}
@@ -528,4 +534,10 @@ func parseLimit(limit *int32) (int, error) {
 		return 0, invalidInput("Field 'limit' must be between 1 and %d", maxLimit)
 	}
 	return int(*limit), nil
+}
+
+// registerGroupHint says how to register a missing group in standin, after
+// Fivetran's NotFound_Group message.
+func registerGroupHint(id string) string {
+	return fmt.Sprintf(`standin: register the group first with POST /standin/v1/groups {"id":"%s","name":"…"}`, id)
 }
