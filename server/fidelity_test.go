@@ -1,0 +1,209 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+)
+
+// TestForceRoute: POST …/force is Fivetran's older "sync now", under both
+// prefixes: the answer of …/sync and the events of a forced sync.
+func TestForceRoute(t *testing.T) {
+	t.Parallel()
+	e, _, all := newSimEnv(t)
+	for i, path := range []string{"/v1/connections/assimilate_seem/force", "/v1/connectors/assimilate_seem/force"} {
+		r := e.mustDo(200, "POST", path, "")
+		if want := `{"code":"Success","message":"Sync has been successfully triggered for connector with id 'assimilate_seem'"}`; string(r.body) != want {
+			t.Errorf("POST %s = %s", path, r.body)
+		}
+		if got := deliveries(t, e, all, 3*i); names(got) != "force_update_connector,sync_start,sync_end" {
+			t.Errorf("POST %s emitted %s", path, names(got))
+		}
+	}
+	r := e.mustDo(404, "POST", "/v1/connections/nope/force", "")
+	if want := `{"code":"NotFound_Connector","message":"Cannot find entity 'Connector' with id 'nope'"}`; string(r.body) != want {
+		t.Errorf("force on a missing connection = %s", r.body)
+	}
+
+	// gRPC: the same call.
+	conn := startGRPC(t, e)
+	resp, err := standinv1.NewConnectionServiceClient(conn).ForceConnection(context.Background(), &standinv1.ForceConnectionRequest{Id: "gather_harbor"})
+	if err != nil || resp.GetMessage() != "Sync has been successfully triggered for connector with id 'gather_harbor'" {
+		t.Errorf("gRPC ForceConnection = %v, %v", resp, err)
+	}
+}
+
+// TestResyncTableRoutes: one table and a scope of tables, under both
+// prefixes and over gRPC, each table's resync_table naming its schema and
+// table in data.
+func TestResyncTableRoutes(t *testing.T) {
+	t.Parallel()
+	e, _, all := newSimEnv(t)
+	skip := 0
+	for _, path := range []string{"/v1/connections/assimilate_seem/schemas/public/tables/orders/resync", "/v1/connectors/assimilate_seem/schemas/public/tables/orders/resync"} {
+		r := e.mustDo(200, "POST", path, "")
+		if want := `{"code":"Success","message":"Re-sync has been successfully triggered for 'public.orders'"}`; string(r.body) != want {
+			t.Errorf("POST %s = %s", path, r.body)
+		}
+		got := deliveries(t, e, all, skip)
+		if names(got) != "resync_table,sync_start,sync_end" {
+			t.Fatalf("POST %s emitted %s", path, names(got))
+		}
+		want := `{"event":"resync_table","created":"2026-05-22T00:06:08.638Z","connector_type":"google_cloud_postgresql","connector_id":"assimilate_seem","connector_name":"ftar_pg","destination_group_id":"inappropriate_implode","data":{"schema":"public","table":"orders"}}`
+		if got[0].raw != want {
+			t.Errorf("resync_table body\n%s\nwant\n%s", got[0].raw, want)
+		}
+		skip += len(got)
+	}
+	for _, path := range []string{"/v1/connections/assimilate_seem/schemas/tables/resync", "/v1/connectors/assimilate_seem/schemas/tables/resync"} {
+		r := e.mustDo(200, "POST", path, `{"public":["orders","users"],"sales":["deals"]}`)
+		if want := `{"code":"Success","message":"Operation performed."}`; string(r.body) != want {
+			t.Errorf("POST %s = %s", path, r.body)
+		}
+		got := deliveries(t, e, all, skip)
+		if names(got) != "resync_table,resync_table,resync_table,sync_start,sync_end" {
+			t.Fatalf("POST %s emitted %s", path, names(got))
+		}
+		var tables []string
+		for _, s := range got[:3] {
+			tables = append(tables, string(s.Data))
+		}
+		if want := `{"schema":"public","table":"orders"} {"schema":"public","table":"users"} {"schema":"sales","table":"deals"}`; strings.Join(tables, " ") != want {
+			t.Errorf("resync_table data %s", strings.Join(tables, " "))
+		}
+		skip += len(got)
+	}
+	for _, body := range []string{`{}`, `{"public":[]}`, `{"public":"orders"}`, `{"public":[1]}`} {
+		r := e.mustDo(400, "POST", "/v1/connections/assimilate_seem/schemas/tables/resync", body)
+		if !strings.Contains(string(r.body), `"code":"InvalidInput"`) {
+			t.Errorf("scope %s: %s", body, r.body)
+		}
+	}
+	if got := deliveries(t, e, all, skip); len(got) != 0 {
+		t.Errorf("refused scopes emitted %s", names(got))
+	}
+
+	conn := startGRPC(t, e)
+	resp, err := standinv1.NewConnectionServiceClient(conn).ResyncTable(context.Background(), &standinv1.ResyncTableRequest{Id: "gather_harbor", Schema: "sf", Table: "account"})
+	if err != nil || resp.GetMessage() != "Re-sync has been successfully triggered for 'sf.account'" {
+		t.Errorf("gRPC ResyncTable = %v, %v", resp, err)
+	}
+}
+
+// TestConnectionSchemaFilter: ?schema= filters by exact schema name, alone
+// and with the group, on both list calls.
+func TestConnectionSchemaFilter(t *testing.T) {
+	t.Parallel()
+	e, _, _ := newSimEnv(t)
+	e.mustDo(200, "POST", "/standin/v1/connections", `{"id":"second_pg","group_id":"elegant_canyon","service":"postgres","schema":"ftar_pg"}`)
+	e.mustDo(200, "POST", "/standin/v1/connections", `{"id":"prefix_pg","group_id":"inappropriate_implode","service":"postgres","schema":"ftar_pg_2"}`)
+	ids := func(path string) string {
+		t.Helper()
+		var env struct {
+			Data struct {
+				Items []struct {
+					ID string `json:"id"`
+				} `json:"items"`
+			} `json:"data"`
+		}
+		decode(t, e.mustDo(200, "GET", path, "").body, &env)
+		var out []string
+		for _, it := range env.Data.Items {
+			out = append(out, it.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	for path, want := range map[string]string{
+		"/v1/connections?schema=ftar_pg":                                        "assimilate_seem,second_pg",
+		"/v1/connections?schema=ftar_pg&group_id=elegant_canyon":                "second_pg",
+		"/v1/connections?schema=ftar_pg&group_id=inappropriate_implode":         "assimilate_seem",
+		"/v1/connections?schema=FTAR_PG":                                        "",
+		"/v1/groups/inappropriate_implode/connections?schema=ftar_pg":           "assimilate_seem",
+		"/v1/groups/inappropriate_implode/connectors?schema=ftar_pg_2":          "prefix_pg",
+		"/v1/groups/elegant_canyon/connections?schema=hubspot_staging":          "brisk_otter",
+		"/v1/connections?schema=hubspot_staging&group_id=inappropriate_implode": "",
+	} {
+		if got := ids(path); got != want {
+			t.Errorf("GET %s = [%s], want [%s]", path, got, want)
+		}
+	}
+}
+
+// TestConnectionExtraFields: the connection's other fields are accepted on
+// create, returned in Fivetran's key order, kept by PATCH (config merged,
+// secrets masked, null clears) and refused with InvalidInput when their
+// type or value is wrong, changing nothing.
+func TestConnectionExtraFields(t *testing.T) {
+	t.Parallel()
+	e, _, all := newSimEnv(t)
+	r := e.mustDo(200, "POST", "/standin/v1/connections", `{"id":"rich_pg","group_id":"elegant_canyon","service":"postgres","schema":"rich",
+		"service_version":3,"connected_by":"_airworthy","pause_after_trial":true,"daily_sync_time":"14:00","networking_method":"SshTunnel",
+		"data_delay_sensitivity":"CUSTOM","data_delay_threshold":30,"proxy_agent_id":"agent_1","hybrid_deployment_agent_id":"hda_1",
+		"setup_tests":[{"title":"Connecting","status":"PASSED"}],"source_sync_details":{"last_synced":"2026-01-01"},
+		"config":{"host":"db.example","port":5432,"password":"hunter2"}}`)
+	want := `"service_version":3,"schema":"rich","paused":false,"pause_after_trial":true,"connected_by":"_airworthy",`
+	if !strings.Contains(string(r.body), want) {
+		t.Errorf("create: %s\nwant it to contain %s", r.body, want)
+	}
+	wantTail := `"daily_sync_time":"14:00","networking_method":"SshTunnel","data_delay_sensitivity":"CUSTOM","data_delay_threshold":30,"proxy_agent_id":"agent_1","private_link_id":null,"hybrid_deployment_agent_id":"hda_1","setup_tests":[{"status":"PASSED","title":"Connecting"}],"source_sync_details":{"last_synced":"2026-01-01"},"config":{"host":"db.example","password":"******","port":5432}}}`
+	if !strings.HasSuffix(string(r.body), wantTail) {
+		t.Errorf("create: %s\nwant it to end with %s", r.body, wantTail)
+	}
+	if got := string(e.mustDo(200, "GET", "/v1/connections/rich_pg", "").body); !strings.HasSuffix(got, wantTail) {
+		t.Errorf("GET: %s", got)
+	}
+
+	before := len(deliveries(t, e, all, 0))
+	r = e.mustDo(200, "PATCH", "/v1/connections/rich_pg", `{"daily_sync_time":"03:00","pause_after_trial":false,"proxy_agent_id":null,"config":{"port":6543,"user":"ro","host":null}}`)
+	wantTail = `"daily_sync_time":"03:00","networking_method":"SshTunnel","data_delay_sensitivity":"CUSTOM","data_delay_threshold":30,"proxy_agent_id":null,"private_link_id":null,"hybrid_deployment_agent_id":"hda_1","setup_tests":[{"status":"PASSED","title":"Connecting"}],"source_sync_details":{"last_synced":"2026-01-01"},"config":{"password":"******","port":6543,"user":"ro"}}}`
+	if !strings.HasSuffix(string(r.body), wantTail) || !strings.Contains(string(r.body), `"pause_after_trial":false`) {
+		t.Errorf("PATCH: %s\nwant it to end with %s", r.body, wantTail)
+	}
+	if got := string(e.mustDo(200, "GET", "/v1/connectors/rich_pg", "").body); !strings.HasSuffix(got, wantTail) {
+		t.Errorf("GET after PATCH: %s", got)
+	}
+	if got := deliveries(t, e, all, before); names(got) != "edit_connector" {
+		t.Errorf("PATCH emitted %s", names(got))
+	}
+
+	for _, body := range []string{`{"daily_sync_time":"25:00"}`, `{"daily_sync_time":14}`, `{"networking_method":"Carrier pigeon"}`,
+		`{"data_delay_threshold":-1}`, `{"config":[1]}`, `{"setup_tests":{}}`, `{"pause_after_trial":"yes"}`} {
+		r := e.mustDo(400, "PATCH", "/v1/connections/rich_pg", body)
+		var env struct{ Code, Message string }
+		decode(t, r.body, &env)
+		var field map[string]json.RawMessage
+		decode(t, []byte(body), &field)
+		for name := range field {
+			if env.Code != "InvalidInput" || !strings.Contains(env.Message, "'"+name+"'") {
+				t.Errorf("PATCH %s = %s", body, r.body)
+			}
+		}
+	}
+	if got := string(e.mustDo(200, "GET", "/v1/connections/rich_pg", "").body); !strings.HasSuffix(got, wantTail) {
+		t.Errorf("refused PATCHes changed the connection: %s", got)
+	}
+	e.mustDo(400, "POST", "/standin/v1/connections", `{"group_id":"elegant_canyon","service":"postgres","schema":"x","networking_method":"nope"}`)
+}
+
+// TestGroupWebhookUnknownGroup: Fivetran refuses a group webhook for a group
+// that does not exist; standin says so in Fivetran's words and how to
+// register it; a registered group (and a seed group) works.
+func TestGroupWebhookUnknownGroup(t *testing.T) {
+	t.Parallel()
+	e, _, _ := newSimEnv(t)
+	n := e.webhookCount()
+	r := e.mustDo(404, "POST", "/v1/webhooks/group/no_such_group", `{"url":"http://127.0.0.1:1/hook","events":["sync_end"]}`)
+	want := `{"code":"NotFound_Group","message":"Cannot find entity 'Group' with id 'no_such_group'. standin: register the group first with POST /standin/v1/groups {\"id\":\"no_such_group\",\"name\":\"…\"}"}`
+	if string(r.body) != want {
+		t.Errorf("unknown group\n%s\nwant\n%s", r.body, want)
+	}
+	if e.webhookCount() != n {
+		t.Error("the refused webhook was stored")
+	}
+	e.mustDo(200, "POST", "/standin/v1/groups", `{"id":"no_such_group","name":"Now it exists"}`)
+	e.createWebhook("/v1/webhooks/group/no_such_group", `{"url":"http://127.0.0.1:1/hook","events":["sync_end"]}`)
+	e.createWebhook("/v1/webhooks/group/elegant_canyon", `{"url":"http://127.0.0.1:1/hook","events":["sync_end"]}`)
+}
