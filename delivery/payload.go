@@ -609,16 +609,29 @@ func TestBody(p Profile, event string, created time.Time) []byte {
 	return b
 }
 
+// Connector ids of the URL check's test_event: current docs name it
+// URLCheckConnectorID (the default), older docs LegacyURLCheckConnectorID.
+const (
+	URLCheckConnectorID       = "_connection_1"
+	LegacyURLCheckConnectorID = "_connector_1"
+)
+
 // URLCheckBody is the payload of Fivetran's URL check, sent when a webhook is
 // created active or activated: exactly
 //
-//	{"event":"test_event","created":"…","connector_type":"_connector_type","connector_id":"_connector_1","group_id":"_destination_1"}
+//	{"event":"test_event","created":"…","connector_type":"_connector_type","connector_id":"_connection_1","group_id":"_destination_1"}
 //
-// (note group_id, not destination_group_id).
-func URLCheckBody(created time.Time) []byte {
+// (note group_id, not destination_group_id). connectorID is the
+// connector_id; empty means URLCheckConnectorID (current docs).
+func URLCheckBody(created time.Time, connectorID string) []byte {
+	if connectorID == "" {
+		connectorID = URLCheckConnectorID
+	}
 	b := make([]byte, 0, 160)
 	b = append(b, `{"event":"test_event","created":"`...)
 	b = created.UTC().AppendFormat(b, fivetranLayout)
-	b = append(b, `","connector_type":"_connector_type","connector_id":"_connector_1","group_id":"_destination_1"}`...)
+	b = append(b, `","connector_type":"_connector_type","connector_id":`...)
+	b = appendJSONString(b, connectorID)
+	b = append(b, `,"group_id":"_destination_1"}`...)
 	return b
 }

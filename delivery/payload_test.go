@@ -381,7 +381,11 @@ func TestTestBodies(t *testing.T) {
 			`{"created":"2026-05-22T00:06:08Z","destination_id":1,"destination_type":"test","event":"test","flow_id":1,"run_attempt_id":1,"source_id":1,"source_type":"test"}`,
 		},
 		{
-			"url check", URLCheckBody(fixedCreated),
+			"url check", URLCheckBody(fixedCreated, ""),
+			`{"event":"test_event","created":"2026-05-22T00:06:08.638Z","connector_type":"_connector_type","connector_id":"_connection_1","group_id":"_destination_1"}`,
+		},
+		{
+			"url check, older docs' connector", URLCheckBody(fixedCreated, LegacyURLCheckConnectorID),
 			`{"event":"test_event","created":"2026-05-22T00:06:08.638Z","connector_type":"_connector_type","connector_id":"_connector_1","group_id":"_destination_1"}`,
 		},
 	} {

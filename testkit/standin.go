@@ -217,7 +217,7 @@ func (s *Standin) CreateWebhook(p WebhookParams) Webhook {
 	s.tb.Helper()
 	spec := client.WebhookSpec{URL: p.URL, Events: p.Events, Active: p.Active, Secret: p.Secret, Profile: p.Profile}
 	if g := p.Signing; g != nil {
-		spec.Signing = &client.Signing{Scheme: string(g.Scheme), Algorithm: g.Algorithm, Encoding: g.Encoding, Header: g.Header, LowerHex: g.LowerHex}
+		spec.Signing = &client.Signing{Scheme: string(g.Scheme), Algorithm: g.Algorithm, Encoding: g.Encoding, Header: g.Header, LowerHex: g.LowerHex, PrefixAlgorithm: g.PrefixAlgorithm}
 	}
 	return must(s, "create webhook", true, func(ctx context.Context) (*client.Response[Webhook], error) {
 		if p.GroupID != "" {

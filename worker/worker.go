@@ -187,7 +187,7 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 		emulatedDelay, _ = schedule.Offset(retry)
 	}
 
-	header, err := wh.Signing.Headers(wh.Secret, dl.Body, dl.ID, now)
+	header, err := delivery.Effective(wh.Profile, wh.Signing).Headers(wh.Secret, dl.Body, dl.ID, now)
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("sign delivery %s: %w", dl.ID, err))
 	}

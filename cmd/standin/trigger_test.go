@@ -63,7 +63,7 @@ func TestTriggerWaitFailedExits3(t *testing.T) {
 		t.Fatalf("want exit 3:\n%s", r)
 	}
 	// Progress went to stderr; stdout is one JSON document.
-	if !strings.Contains(r.stderr, "failed after 7 attempts: the retry window closed") {
+	if !strings.Contains(r.stderr, "failed after 8 attempts: the retry window closed") {
 		t.Errorf("progress on stderr:\n%s", r)
 	}
 	var doc struct {
@@ -80,8 +80,8 @@ func TestTriggerWaitFailedExits3(t *testing.T) {
 		}
 	}
 	decodeJSON(t, r, &doc)
-	if len(doc.Deliveries) != 1 || doc.Deliveries[0].Delivery.State != "failed" || doc.Deliveries[0].Delivery.Attempts != 7 ||
-		len(doc.Deliveries[0].Attempts) != 7 || doc.Deliveries[0].Delivery.ID != doc.Event.Deliveries[0].ID {
+	if len(doc.Deliveries) != 1 || doc.Deliveries[0].Delivery.State != "failed" || doc.Deliveries[0].Delivery.Attempts != 8 ||
+		len(doc.Deliveries[0].Attempts) != 8 || doc.Deliveries[0].Delivery.ID != doc.Event.Deliveries[0].ID {
 		t.Errorf("json = %+v", doc)
 	}
 }
