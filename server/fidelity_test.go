@@ -2,11 +2,22 @@ package server_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"hash"
 	"strings"
 	"testing"
 
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/client"
+	"github.com/standin-dev/standin/testkit"
 )
 
 // TestForceRoute: POST …/force is Fivetran's older "sync now", under both
@@ -206,4 +217,98 @@ func TestGroupWebhookUnknownGroup(t *testing.T) {
 	e.mustDo(200, "POST", "/standin/v1/groups", `{"id":"no_such_group","name":"Now it exists"}`)
 	e.createWebhook("/v1/webhooks/group/no_such_group", `{"url":"http://127.0.0.1:1/hook","events":["sync_end"]}`)
 	e.createWebhook("/v1/webhooks/group/elegant_canyon", `{"url":"http://127.0.0.1:1/hook","events":["sync_end"]}`)
+}
+
+// TestSigningOnTheWire: what receivers get for the signing values users
+// copy from Fivetran's webhooks connector, the GitHub-style prefix, and a
+// Portable webhook's default (no signature).
+func TestSigningOnTheWire(t *testing.T) {
+	t.Parallel()
+	sd := testkit.Start(t)
+	hexMAC := func(newHash func() hash.Hash, secret string, body []byte) string {
+		m := hmac.New(newHash, []byte(secret))
+		m.Write(body)
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	for _, tc := range []struct {
+		name, profile, signing string
+		header                 string
+		want                   func(body []byte) string
+	}{
+		{"fivetran aliases, prefixed", "", `{"scheme":"HMAC","algorithm":"SHA_256","encoding":"HEXA_DECIMAL","lower_hex":true,"prefix_algorithm":true}`,
+			"X-Fivetran-Hmac-Sign", func(b []byte) string { return "sha256=" + hexMAC(sha256.New, "k1", b) }},
+		{"SHA_512 prefixed", "", `{"scheme":"HMAC","algorithm":"SHA_512","encoding":"HEXA_DECIMAL","lower_hex":true,"prefix_algorithm":true}`,
+			"X-Fivetran-Hmac-Sign", func(b []byte) string { return "sha512=" + hexMAC(sha512.New, "k1", b) }},
+		{"MD5 upper hex", "", `{"scheme":"HMAC","algorithm":"MD5","encoding":"HEXA_DECIMAL"}`,
+			"X-Fivetran-Hmac-Sign", func(b []byte) string { return strings.ToUpper(hexMAC(md5.New, "k1", b)) }},
+		{"SHA_1 base64", "", `{"scheme":"HMAC","algorithm":"SHA_1"}`,
+			"X-Fivetran-Hmac-Sign", func(b []byte) string {
+				m := hmac.New(sha1.New, []byte("k1"))
+				m.Write(b)
+				return base64.StdEncoding.EncodeToString(m.Sum(nil))
+			}},
+		{"TOKEN_BASED", "", `{"scheme":"TOKEN_BASED","header":"X-Api-Key"}`, "X-Api-Key", func([]byte) string { return "k1" }},
+		{"fivetran prefixed", "", `{"prefix_algorithm":true}`,
+			"X-Fivetran-Signature-256", func(b []byte) string { return "sha256=" + strings.ToUpper(hexMAC(sha256.New, "k1", b)) }},
+		{"portable asking for fivetran", "portable", `{"scheme":"fivetran"}`,
+			"X-Fivetran-Signature-256", func(b []byte) string { return strings.ToUpper(hexMAC(sha256.New, "k1", b)) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rcv := testkit.NewReceiver(t, "")
+			profile := ""
+			if tc.profile != "" {
+				profile = `,"profile":"` + tc.profile + `"`
+			}
+			var wh struct {
+				Data struct {
+					ID      string          `json:"id"`
+					Signing json.RawMessage `json:"signing"`
+				} `json:"data"`
+			}
+			_, err := sd.Client().Do(waitCtx(t), "POST", "/v1/webhooks/account", nil,
+				json.RawMessage(`{"url":"`+rcv.URL()+`","events":["sync_end"],"active":false,"secret":"k1"`+profile+`,"signing":`+tc.signing+`}`), &wh.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, alias := range []string{`"HMAC"`, `"TOKEN_BASED"`, `"SHA_`, `"HEXA_DECIMAL"`} {
+				if strings.Contains(string(wh.Data.Signing), alias) {
+					t.Errorf("signing kept the alias %s instead of standin's spelling: %s", alias, wh.Data.Signing)
+				}
+			}
+			if _, err := sd.Client().Do(waitCtx(t), "POST", "/v1/webhooks/"+wh.Data.ID+"/test", nil, map[string]string{"event": "sync_end"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			reqs, err := rcv.AwaitRequests(waitCtx(t), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := reqs[0].Header.Get(tc.header), tc.want(reqs[0].Body); got != want {
+				t.Errorf("%s = %q, want %q", tc.header, got, want)
+			}
+		})
+	}
+
+	// A Portable webhook with a secret and no signing sends no signature,
+	// on deliveries and on its Test call.
+	rcv := testkit.NewReceiver(t, "")
+	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL(), Events: []string{"sync_end"}, Secret: "k1", Profile: "portable"})
+	sd.Emit(testkit.Event{Event: "sync_end", FlowID: 77})
+	reqs, err := rcv.AwaitRequests(waitCtx(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"X-Fivetran-Signature-256", "X-Fivetran-Hmac-Sign", "Webhook-Signature"} {
+		if v := reqs[0].Header.Get(h); v != "" {
+			t.Errorf("Portable delivery carries %s: %q", h, v)
+		}
+	}
+
+	// The token scheme without a header is refused: standin has no default.
+	_, err = sd.Client().Do(waitCtx(t), "POST", "/v1/webhooks/account", nil,
+		json.RawMessage(`{"url":"`+rcv.URL()+`","events":["sync_end"],"secret":"k1","signing":{"scheme":"TOKEN_BASED"}}`), nil)
+	var apiErr *client.Error
+	if !errors.As(err, &apiErr) || apiErr.HTTPStatus != 400 || !strings.Contains(apiErr.Message, "a header name is required for scheme token") {
+		t.Errorf("token without header: %v", err)
+	}
 }
