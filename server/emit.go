@@ -384,7 +384,14 @@ func sourceFromPB(req *standinv1.EmitEventRequest) (delivery.Source, error) {
 	if src.Event == "" {
 		return src, invalidInput("Field 'event' is required")
 	}
-	if req.Data != nil {
+	switch {
+	case req.GetDataJson() != "":
+		// The caller's bytes (REST: copied by the gateway), key order kept.
+		if !isJSONObject(json.RawMessage(req.GetDataJson())) || req.GetDataJson() == "null" {
+			return src, invalidInput("Field 'data_json' must be a JSON object")
+		}
+		src.Data = json.RawMessage(req.GetDataJson())
+	case req.Data != nil:
 		data, err := protojson.Marshal(req.GetData())
 		if err != nil {
 			return src, invalidInput("Invalid value for field 'data'")
