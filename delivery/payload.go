@@ -61,8 +61,10 @@ const (
 	DefaultConnectorType = "google_cloud_postgresql"
 	// DefaultConnectorID is a Fivetran-style connector id.
 	DefaultConnectorID = "assimilate_seem"
-	// DefaultConnectorName is a Fivetran-style connector name (schema).
-	DefaultConnectorName = "standin_pg"
+	// DefaultConnectorName is the connector name (schema) of the real
+	// capture, which is also the schema of DefaultConnectorID in standin's
+	// seed registry: the defaults describe that registered connection.
+	DefaultConnectorName = "ftar_pg"
 	// DefaultGroupID is a Fivetran-style destination group id.
 	DefaultGroupID = "inappropriate_implode"
 	// DefaultDbtJobID is the dbtJobId of default dbt_run_* data.

@@ -255,11 +255,11 @@ func TestDefaults(t *testing.T) {
 		}{
 			{
 				"fivetran connector event", ProfileFivetran, Source{Event: "resync_table", Created: fixedCreated},
-				Source{Event: "resync_table", Created: fixedCreated, ConnectorType: "google_cloud_postgresql", ConnectorID: "assimilate_seem", ConnectorName: "standin_pg", GroupID: "inappropriate_implode"},
+				Source{Event: "resync_table", Created: fixedCreated, ConnectorType: "google_cloud_postgresql", ConnectorID: "assimilate_seem", ConnectorName: "ftar_pg", GroupID: "inappropriate_implode"},
 			},
 			{
 				"fivetran sync_end", ProfileFivetran, Source{Event: "sync_end", SyncID: "s"},
-				Source{Event: "sync_end", ConnectorType: "google_cloud_postgresql", ConnectorID: "assimilate_seem", ConnectorName: "standin_pg", SyncID: "s", GroupID: "inappropriate_implode", Data: json.RawMessage(`{"status":"SUCCESSFUL"}`)},
+				Source{Event: "sync_end", ConnectorType: "google_cloud_postgresql", ConnectorID: "assimilate_seem", ConnectorName: "ftar_pg", SyncID: "s", GroupID: "inappropriate_implode", Data: json.RawMessage(`{"status":"SUCCESSFUL"}`)},
 			},
 			{
 				"dbt has no connector fields", ProfileFivetran, Source{Event: "dbt_run_start", Data: json.RawMessage(`{}`)},
