@@ -225,9 +225,11 @@ func fillSource(src delivery.Source, now time.Time, profile delivery.Profile) (d
 func recordSource(src delivery.Source, p delivery.Profile) delivery.Source {
 	switch p {
 	case delivery.ProfileFivetran:
+		src.Created = src.Created.UTC().Truncate(time.Millisecond) // as rendered
 		src.FlowID, src.RunAttemptID, src.SourceID, src.DestinationID = 0, 0, 0, 0
 		src.SourceType, src.DestinationType, src.Status, src.Details = "", "", "", ""
 	case delivery.ProfilePortable:
+		src.Created = src.Created.UTC().Truncate(time.Second) // as rendered
 		src.ConnectorType, src.ConnectorID, src.ConnectorName, src.SyncID, src.GroupID = "", "", "", "", ""
 		src.Data = nil
 	}

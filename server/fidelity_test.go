@@ -11,12 +11,18 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server"
 	"github.com/standin-dev/standin/server/client"
+	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/testkit"
 )
 
@@ -310,5 +316,190 @@ func TestSigningOnTheWire(t *testing.T) {
 	var apiErr *client.Error
 	if !errors.As(err, &apiErr) || apiErr.HTTPStatus != 400 || !strings.Contains(apiErr.Message, "a header name is required for scheme token") {
 		t.Errorf("token without header: %v", err)
+	}
+}
+
+// recordMatchesWire checks that the stored record of a delivery's event
+// (GET /standin/v1/events/{id}) has exactly the keys of the body that went
+// on the wire (destination_group_id is the record's group_id) with the same
+// values.
+func recordMatchesWire(t *testing.T, e *testEnv, deliveryID string) {
+	t.Helper()
+	d, err := e.store.DeliveryGetByID(context.Background(), deliveryID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct {
+		Data struct {
+			Event struct {
+				Source map[string]any `json:"source"`
+			} `json:"event"`
+		} `json:"data"`
+	}
+	decode(t, e.mustDo(200, "GET", "/standin/v1/events/"+d.EventID, "").body, &env)
+	var wire map[string]any
+	decode(t, d.Body, &wire)
+	if g, ok := wire["destination_group_id"]; ok {
+		delete(wire, "destination_group_id")
+		wire["group_id"] = g
+	}
+	rec := env.Data.Event.Source
+	if len(rec) != len(wire) {
+		t.Errorf("%s record %v\nwire %s", d.EventName, rec, d.Body)
+	}
+	for k, w := range wire {
+		r, ok := rec[k]
+		if k == "created" {
+			rt, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(r))
+			wt, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(w))
+			if !ok || !rt.Equal(wt) {
+				t.Errorf("%s record created %v, wire %v", d.EventName, r, w)
+			}
+			continue
+		}
+		if !ok || !reflect.DeepEqual(r, w) {
+			t.Errorf("%s record %s = %v, wire %v", d.EventName, k, r, w)
+		}
+	}
+}
+
+// TestStoredRecordsOwnPlatform: a simulated Fivetran sync's and a Portable
+// flow run's stored records show only their platform's fields, the values
+// that went on the wire.
+func TestStoredRecordsOwnPlatform(t *testing.T) {
+	t.Parallel()
+	e, _, fivetran := newSimEnv(t)
+	portable := e.createWebhook("/v1/webhooks/account", `{"url":"http://127.0.0.1:1/p","events":["sync_start","sync_end"],"profile":"portable"}`)
+	e.mustDo(200, "POST", "/standin/v1/connections/assimilate_seem/sync", `{"status":"FAILURE","reason":"disk full"}`)
+	e.mustDo(200, "POST", "/standin/v1/portable/flows/42/run", `{"status":"FAILED"}`)
+	for _, wh := range []string{fivetran, portable} {
+		list, err := e.store.DeliveryList(context.Background(), store.DeliveryListParams{WebhookID: wh, Limit: 10})
+		if err != nil || len(list) != 2 {
+			t.Fatalf("deliveries of %s: %d, %v", wh, len(list), err)
+		}
+		for _, d := range list {
+			recordMatchesWire(t, e, d.ID)
+		}
+	}
+	// An ad-hoc emit naming Portable fields only is a Portable event.
+	r := e.mustDo(200, "POST", "/standin/v1/events", `{"event":"sync_end","flow_id":9,"status":"FAILURE"}`)
+	var env struct {
+		Data struct {
+			Deliveries []struct {
+				ID        string `json:"id"`
+				WebhookID string `json:"webhook_id"`
+			} `json:"deliveries"`
+		} `json:"data"`
+	}
+	decode(t, r.body, &env)
+	if len(env.Data.Deliveries) != 1 || env.Data.Deliveries[0].WebhookID != portable {
+		t.Fatalf("Portable-only emit delivered to %+v", env.Data.Deliveries)
+	}
+	recordMatchesWire(t, e, env.Data.Deliveries[0].ID)
+}
+
+// TestEmitRegisteredConnector: the registry fills a registered connection's
+// fields and routes by its group; a contradicting field is refused naming
+// it, storing nothing; an unregistered id stays ad-hoc.
+func TestEmitRegisteredConnector(t *testing.T) {
+	t.Parallel()
+	e, _, account := newSimEnv(t)
+	staging := e.createWebhook("/v1/webhooks/group/elegant_canyon", `{"url":"http://127.0.0.1:1/s","events":["sync_end"]}`)
+	warehouse := e.createWebhook("/v1/webhooks/group/inappropriate_implode", `{"url":"http://127.0.0.1:1/w","events":["sync_end"]}`)
+
+	conn := connection(t, e, "/v1/connections/brisk_otter")
+	e.mustDo(200, "POST", "/standin/v1/events", `{"event":"sync_end","connector_id":"brisk_otter","sync_id":"b4703f73-6315-4e22-8d7a-3bfb18b2fed2"}`)
+	want := `{"event":"sync_end","created":"2026-05-22T00:06:08.638Z","connector_type":"` + conn["service"].(string) + `","connector_id":"brisk_otter","connector_name":"` + conn["schema"].(string) + `","sync_id":"b4703f73-6315-4e22-8d7a-3bfb18b2fed2","destination_group_id":"` + conn["group_id"].(string) + `","data":{"status":"SUCCESSFUL"}}`
+	if want != `{"event":"sync_end","created":"2026-05-22T00:06:08.638Z","connector_type":"hubspot","connector_id":"brisk_otter","connector_name":"hubspot_staging","sync_id":"b4703f73-6315-4e22-8d7a-3bfb18b2fed2","destination_group_id":"elegant_canyon","data":{"status":"SUCCESSFUL"}}` {
+		t.Fatalf("GET /v1/connections/brisk_otter disagrees with the seed: %v", conn)
+	}
+	for _, wh := range []string{account, staging} {
+		got := deliveries(t, e, wh, 0)
+		if len(got) != 1 || got[0].raw != want {
+			t.Errorf("webhook %s got %v\nwant %s", wh, got, want)
+		}
+	}
+	if got := deliveries(t, e, warehouse, 0); len(got) != 0 {
+		t.Errorf("the other group's webhook got %s", names(got))
+	}
+
+	// Given values that agree are fine; contradicting ones are refused.
+	e.mustDo(200, "POST", "/standin/v1/events", `{"event":"sync_end","connector_id":"brisk_otter","connector_type":"hubspot","group_id":"elegant_canyon"}`)
+	for field, body := range map[string]string{
+		"connector_type": `{"event":"sync_end","connector_id":"brisk_otter","connector_type":"google_cloud_postgresql"}`,
+		"connector_name": `{"event":"sync_end","connector_id":"brisk_otter","connector_name":"ftar_pg"}`,
+		"group_id":       `{"event":"sync_end","connector_id":"brisk_otter","group_id":"inappropriate_implode"}`,
+	} {
+		r := e.mustDo(400, "POST", "/standin/v1/events", body)
+		if !strings.Contains(string(r.body), `"code":"InvalidInput","message":"Field '`+field+`' is `) {
+			t.Errorf("%s: %s", body, r.body)
+		}
+		r = e.mustDo(400, "POST", "/standin/v1/events:batch", `{"events":[{"event":"sync_start"},`+body+`]}`)
+		if !strings.Contains(string(r.body), `"message":"events[1]: Field '`+field+`' is `) {
+			t.Errorf("batch %s: %s", body, r.body)
+		}
+	}
+	if got := deliveries(t, e, account, 0); len(got) != 2 {
+		t.Errorf("refused emits delivered: %s", names(got))
+	}
+
+	// Unregistered: ad-hoc, as given.
+	e.mustDo(200, "POST", "/standin/v1/events", `{"event":"sync_end","connector_id":"calm_fox","connector_type":"stripe","connector_name":"payments","group_id":"inappropriate_implode"}`)
+	got := deliveries(t, e, warehouse, 0)
+	if len(got) != 1 || got[0].Type != "stripe" || got[0].Name != "payments" || got[0].ConnectorID != "calm_fox" {
+		t.Errorf("ad-hoc connector: %v", got)
+	}
+}
+
+// TestCallerDataKeyOrder: a dbt_run_failed body with caller data reads as
+// Fivetran's, the caller's keys in the caller's order, in single and batch
+// emits.
+func TestCallerDataKeyOrder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, skipURLCheck)
+	wh := e.createWebhook("/v1/webhooks/account", `{"url":"http://127.0.0.1:1/hook","events":["dbt_run_failed"]}`)
+	data := `{"result":{"description":"Job failed","stepResults":[{"step":{"name":"run","command":"dbt run"},"startTime":"2026-05-22T00:00:00.000Z","endTime":"2026-05-22T00:01:00.000Z","success":false,"commandResult":{"error":"boom","output":"","exitCode":1},"failedModelRuns":1,"successfulModelRuns":0}]},"startTime":"2026-05-22T00:00:00.000Z","endTime":"2026-05-22T00:01:00.000Z","dbtJobId":"steady_harbor","dbtJobName":"daily_models","startupDetails":{"type":"scheduled","userId":"_airworthy"}}`
+	spaced := strings.ReplaceAll(strings.ReplaceAll(data, `,"`, `, "`), `":`, `": `)
+	e.mustDo(200, "POST", "/standin/v1/events", `{"event":"dbt_run_failed","group_id":"g1","data":`+spaced+`}`)
+	e.mustDo(200, "POST", "/standin/v1/events:batch", `{"events":[{"event":"dbt_run_failed","group_id":"g1","data":`+spaced+`}]}`)
+	want := `{"event":"dbt_run_failed","created":"2026-05-22T00:06:08.638Z","destination_group_id":"g1","data":` + data + `}`
+	got := deliveries(t, e, wh, 0)
+	if len(got) != 2 {
+		t.Fatalf("%d deliveries, want 2", len(got))
+	}
+	for _, s := range got {
+		if s.raw != want {
+			t.Errorf("body\n%s\nwant\n%s", s.raw, want)
+		}
+	}
+	// gRPC callers say data_json for the same bytes.
+	conn := startGRPC(t, e)
+	_, err := standinv1.NewEventServiceClient(conn).EmitEvent(context.Background(), &standinv1.EmitEventRequest{Event: "dbt_run_failed", GroupId: "g1", DataJson: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deliveries(t, e, wh, 2); len(got) != 1 || got[0].raw != want {
+		t.Errorf("gRPC data_json: %v", got)
+	}
+}
+
+// TestURLCheckConnector: the URL check's test_event names current docs'
+// _connection_1 by default; URLCheckConnectorID switches to older docs'.
+func TestURLCheckConnector(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		opts []func(*server.APIConfig)
+		want string
+	}{
+		{nil, `"connector_id":"_connection_1"`},
+		{[]func(*server.APIConfig){func(c *server.APIConfig) { c.URLCheckConnectorID = delivery.LegacyURLCheckConnectorID }}, `"connector_id":"_connector_1"`},
+	} {
+		e := newEnv(t, tc.opts...)
+		rcv := newReceiver(t, 200)
+		e.createWebhook("/v1/webhooks/account", `{"url":"`+rcv.url+`","events":["sync_end"]}`)
+		body := `{"event":"test_event","created":"2026-05-22T00:06:08.638Z","connector_type":"_connector_type",` + tc.want + `,"group_id":"_destination_1"}`
+		if got := string(rcv.take(t).body); got != body {
+			t.Errorf("URL check body %s, want %s", got, body)
+		}
 	}
 }
