@@ -57,7 +57,7 @@ type Source struct {
 // are reproducible (apart from the fresh sync_id).
 const (
 	// DefaultConnectorType is the connector_type of the real capture in
-	// SENDERS.md §2.
+	// docs/fidelity.md §2.
 	DefaultConnectorType = "google_cloud_postgresql"
 	// DefaultConnectorID is a Fivetran-style connector id.
 	DefaultConnectorID = "assimilate_seem"
@@ -310,7 +310,7 @@ func appendJSONString(b []byte, s string) []byte {
 //   - sync_start and sync_end get a fresh SyncID (UUID v4, crypto/rand);
 //   - sync_end gets data {"status":"SUCCESSFUL"};
 //   - dbt_run_* get no connector fields and a full data object shaped like
-//     the one in SENDERS.md §2 (result.description, result.stepResults[],
+//     the one in docs/fidelity.md §2 (result.description, result.stepResults[],
 //     startTime, endTime, dbtJobId, dbtJobName, startupDetails), with times
 //     derived from Created; dbt_run_start has an empty stepResults and a
 //     null endTime;

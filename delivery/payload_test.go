@@ -22,7 +22,7 @@ var fixedCreated = time.Date(2026, 5, 22, 2, 6, 8, 638_912_000, time.FixedZone("
 
 const fixedSyncID = "b4703f73-6315-4e22-8d7a-3bfb18b2fed2"
 
-// realCapture is the real Fivetran sync_end delivery quoted in SENDERS.md §2.
+// realCapture is the real Fivetran sync_end delivery quoted in docs/fidelity.md §2.
 const realCapture = `{"event":"sync_end","created":"2026-05-22T00:06:08.638Z","connector_type":"google_cloud_postgresql","connector_id":"assimilate_seem","connector_name":"ftar_pg","sync_id":"b4703f73-6315-4e22-8d7a-3bfb18b2fed2","destination_group_id":"inappropriate_implode","data":{"status":"SUCCESSFUL"}}`
 
 // golden compares got with the golden file at path, or rewrites the file

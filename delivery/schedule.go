@@ -39,7 +39,7 @@ const maxRetries = 1000
 // ScheduleFor returns p's default retry schedule (the empty Profile means
 // ProfileFivetran).
 //
-// Fivetran (SENDERS.md §2): Initial 6 min, Multiplier 3.6, Window 24 h, so
+// Fivetran (docs/fidelity.md §2): Initial 6 min, Multiplier 3.6, Window 24 h, so
 // retries at +6m, +27m36s, +1h45m21.6s, +6h25m17.76s and +23h13m3.936s
 // after the first attempt ("+6 min, +27 min, +1 h 45 min, +6 h 25 min,
 // +23 h 13 min" in Fivetran's docs): five retries.

@@ -38,7 +38,7 @@ func TestScheduleOffsets(t *testing.T) {
 		want []time.Duration
 	}{
 		{
-			// SENDERS.md: +6 min, +27 min, +1 h 45 min, +6 h 25 min, +23 h 13 min.
+			// docs/fidelity.md: +6 min, +27 min, +1 h 45 min, +6 h 25 min, +23 h 13 min.
 			"fivetran", ScheduleFor(ProfileFivetran),
 			[]time.Duration{d("6m"), d("27m36s"), d("1h45m21.6s"), d("6h25m17.76s"), d("23h13m3.936s")},
 		},

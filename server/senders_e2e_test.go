@@ -97,7 +97,7 @@ func eventsOf(t *testing.T, reqs []testkit.Request) []string {
 }
 
 // TestManagementAPIParity checks the details of Fivetran's webhook API
-// (SENDERS.md §1) that hold for every response, on the real composition
+// (docs/fidelity.md §1) that hold for every response, on the real composition
 // root: 200 (not 201) on create, the messages, Fivetran-style ids, created_at
 // with milliseconds, created_by, the masked secret everywhere, NotFound_*
 // codes and the OpenAPI document.
