@@ -98,9 +98,9 @@ func (x *connectionExtra) apply(fields map[string]*structpb.Value) (bool, error)
 		var err error
 		switch name {
 		case "service_version":
-			x.ServiceVersion, err = intField(name, v, isNull, 0)
+			x.ServiceVersion, err = intField(name, v, isNull)
 		case "data_delay_threshold":
-			x.DataDelayThreshold, err = intField(name, v, isNull, 0)
+			x.DataDelayThreshold, err = intField(name, v, isNull)
 		case "pause_after_trial":
 			x.PauseAfterTrial = nil
 			if !isNull {
@@ -196,18 +196,21 @@ func compactJSON(b []byte) json.RawMessage {
 	return out.Bytes()
 }
 
-func intField(name string, v *structpb.Value, isNull bool, min float64) (*int64, error) {
+// intField reads a non-negative integer field; null clears it.
+func intField(name string, v *structpb.Value, isNull bool) (*int64, error) {
 	if isNull {
 		return nil, nil
 	}
 	n, ok := v.GetKind().(*structpb.Value_NumberValue)
-	if !ok || n.NumberValue != float64(int64(n.NumberValue)) || n.NumberValue < min || n.NumberValue > 1<<31-1 {
+	if !ok || n.NumberValue != float64(int64(n.NumberValue)) || n.NumberValue < 0 || n.NumberValue > 1<<31-1 {
 		return nil, invalidInput("Invalid value for field '%s': must be a non-negative integer", name)
 	}
 	i := int64(n.NumberValue)
 	return &i, nil
 }
 
+// stringField reads a string field, checked by check when set; null
+// clears it.
 func stringField(name string, v *structpb.Value, isNull bool, check func(string) error) (*string, error) {
 	if isNull {
 		return nil, nil
@@ -224,6 +227,7 @@ func stringField(name string, v *structpb.Value, isNull bool, check func(string)
 	return &s.StringValue, nil
 }
 
+// oneOf checks that a string field is one of allowed.
 func oneOf(name string, allowed []string) func(string) error {
 	return func(s string) error {
 		if !slices.Contains(allowed, s) {
