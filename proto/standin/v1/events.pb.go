@@ -28,7 +28,8 @@ type EmitEventRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The event name; required, and in the catalog of at least one profile.
 	Event string `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
-	// Fivetran: the connector (connection) id, type and name.
+	// Fivetran: the connector (connection) id, type and name. For a
+	// registered connection, type and name come from the registry.
 	ConnectorId   string `protobuf:"bytes,2,opt,name=connector_id,json=connectorId,proto3" json:"connector_id,omitempty"`
 	ConnectorType string `protobuf:"bytes,3,opt,name=connector_type,json=connectorType,proto3" json:"connector_type,omitempty"`
 	ConnectorName string `protobuf:"bytes,4,opt,name=connector_name,json=connectorName,proto3" json:"connector_name,omitempty"`
