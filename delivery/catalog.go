@@ -13,7 +13,7 @@ var ErrUnknownEvent = errors.New("unknown event")
 // ProfileFivetran, ProfilePortable nor empty (which means ProfileFivetran).
 var ErrUnknownProfile = errors.New("unknown profile")
 
-// Fivetran event names (SENDERS.md §2).
+// Fivetran event names (docs/fidelity.md §2).
 const (
 	EventSyncStart                  = "sync_start"
 	EventSyncEnd                    = "sync_end"
@@ -39,7 +39,7 @@ const (
 	EventTestEvent = "test_event"
 )
 
-// Portable event names (SENDERS.md §3). Portable also uses EventSyncStart
+// Portable event names (docs/fidelity.md §3). Portable also uses EventSyncStart
 // (flow started) and EventSyncEnd (flow ended, successfully or not).
 const (
 	// EventTest is sent by Portable's Test button.
@@ -56,7 +56,7 @@ const (
 )
 
 // SyncEndStatuses are the values Fivetran sends in sync_end's data.status;
-// SENDERS.md's sources show the first three.
+// docs/fidelity.md's sources show the first three.
 var SyncEndStatuses = []string{StatusSuccessful, StatusFailure, StatusFailureWithTask, StatusRescheduled, StatusFailed}
 
 // fivetranCatalog is sorted.

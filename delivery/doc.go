@@ -9,6 +9,6 @@
 // imports store, server or worker. Time is always passed in: nothing here
 // calls time.Now, except a Sender without a Now clock measuring latency.
 //
-// The wire facts it reproduces are listed in shared/reference/SENDERS.md;
+// The wire facts it reproduces are listed in docs/fidelity.md;
 // golden payloads live in testdata/ (regenerate with go test -update).
 package delivery

@@ -57,12 +57,14 @@ type Source struct {
 // are reproducible (apart from the fresh sync_id).
 const (
 	// DefaultConnectorType is the connector_type of the real capture in
-	// SENDERS.md §2.
+	// docs/fidelity.md §2.
 	DefaultConnectorType = "google_cloud_postgresql"
 	// DefaultConnectorID is a Fivetran-style connector id.
 	DefaultConnectorID = "assimilate_seem"
-	// DefaultConnectorName is a Fivetran-style connector name (schema).
-	DefaultConnectorName = "standin_pg"
+	// DefaultConnectorName is the connector name (schema) of the real
+	// capture, which is also the schema of DefaultConnectorID in standin's
+	// seed registry: the defaults describe that registered connection.
+	DefaultConnectorName = "ftar_pg"
 	// DefaultGroupID is a Fivetran-style destination group id.
 	DefaultGroupID = "inappropriate_implode"
 	// DefaultDbtJobID is the dbtJobId of default dbt_run_* data.
@@ -308,7 +310,7 @@ func appendJSONString(b []byte, s string) []byte {
 //   - sync_start and sync_end get a fresh SyncID (UUID v4, crypto/rand);
 //   - sync_end gets data {"status":"SUCCESSFUL"};
 //   - dbt_run_* get no connector fields and a full data object shaped like
-//     the one in SENDERS.md §2 (result.description, result.stepResults[],
+//     the one in docs/fidelity.md §2 (result.description, result.stepResults[],
 //     startTime, endTime, dbtJobId, dbtJobName, startupDetails), with times
 //     derived from Created; dbt_run_start has an empty stepResults and a
 //     null endTime;
@@ -609,16 +611,29 @@ func TestBody(p Profile, event string, created time.Time) []byte {
 	return b
 }
 
+// Connector ids of the URL check's test_event: current docs name it
+// URLCheckConnectorID (the default), older docs LegacyURLCheckConnectorID.
+const (
+	URLCheckConnectorID       = "_connection_1"
+	LegacyURLCheckConnectorID = "_connector_1"
+)
+
 // URLCheckBody is the payload of Fivetran's URL check, sent when a webhook is
 // created active or activated: exactly
 //
-//	{"event":"test_event","created":"…","connector_type":"_connector_type","connector_id":"_connector_1","group_id":"_destination_1"}
+//	{"event":"test_event","created":"…","connector_type":"_connector_type","connector_id":"_connection_1","group_id":"_destination_1"}
 //
-// (note group_id, not destination_group_id).
-func URLCheckBody(created time.Time) []byte {
+// (note group_id, not destination_group_id). connectorID is the
+// connector_id; empty means URLCheckConnectorID (current docs).
+func URLCheckBody(created time.Time, connectorID string) []byte {
+	if connectorID == "" {
+		connectorID = URLCheckConnectorID
+	}
 	b := make([]byte, 0, 160)
 	b = append(b, `{"event":"test_event","created":"`...)
 	b = created.UTC().AppendFormat(b, fivetranLayout)
-	b = append(b, `","connector_type":"_connector_type","connector_id":"_connector_1","group_id":"_destination_1"}`...)
+	b = append(b, `","connector_type":"_connector_type","connector_id":`...)
+	b = appendJSONString(b, connectorID)
+	b = append(b, `,"group_id":"_destination_1"}`...)
 	return b
 }

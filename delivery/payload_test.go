@@ -22,7 +22,7 @@ var fixedCreated = time.Date(2026, 5, 22, 2, 6, 8, 638_912_000, time.FixedZone("
 
 const fixedSyncID = "b4703f73-6315-4e22-8d7a-3bfb18b2fed2"
 
-// realCapture is the real Fivetran sync_end delivery quoted in SENDERS.md §2.
+// realCapture is the real Fivetran sync_end delivery quoted in docs/fidelity.md §2.
 const realCapture = `{"event":"sync_end","created":"2026-05-22T00:06:08.638Z","connector_type":"google_cloud_postgresql","connector_id":"assimilate_seem","connector_name":"ftar_pg","sync_id":"b4703f73-6315-4e22-8d7a-3bfb18b2fed2","destination_group_id":"inappropriate_implode","data":{"status":"SUCCESSFUL"}}`
 
 // golden compares got with the golden file at path, or rewrites the file
@@ -255,11 +255,11 @@ func TestDefaults(t *testing.T) {
 		}{
 			{
 				"fivetran connector event", ProfileFivetran, Source{Event: "resync_table", Created: fixedCreated},
-				Source{Event: "resync_table", Created: fixedCreated, ConnectorType: "google_cloud_postgresql", ConnectorID: "assimilate_seem", ConnectorName: "standin_pg", GroupID: "inappropriate_implode"},
+				Source{Event: "resync_table", Created: fixedCreated, ConnectorType: "google_cloud_postgresql", ConnectorID: "assimilate_seem", ConnectorName: "ftar_pg", GroupID: "inappropriate_implode"},
 			},
 			{
 				"fivetran sync_end", ProfileFivetran, Source{Event: "sync_end", SyncID: "s"},
-				Source{Event: "sync_end", ConnectorType: "google_cloud_postgresql", ConnectorID: "assimilate_seem", ConnectorName: "standin_pg", SyncID: "s", GroupID: "inappropriate_implode", Data: json.RawMessage(`{"status":"SUCCESSFUL"}`)},
+				Source{Event: "sync_end", ConnectorType: "google_cloud_postgresql", ConnectorID: "assimilate_seem", ConnectorName: "ftar_pg", SyncID: "s", GroupID: "inappropriate_implode", Data: json.RawMessage(`{"status":"SUCCESSFUL"}`)},
 			},
 			{
 				"dbt has no connector fields", ProfileFivetran, Source{Event: "dbt_run_start", Data: json.RawMessage(`{}`)},
@@ -381,7 +381,11 @@ func TestTestBodies(t *testing.T) {
 			`{"created":"2026-05-22T00:06:08Z","destination_id":1,"destination_type":"test","event":"test","flow_id":1,"run_attempt_id":1,"source_id":1,"source_type":"test"}`,
 		},
 		{
-			"url check", URLCheckBody(fixedCreated),
+			"url check", URLCheckBody(fixedCreated, ""),
+			`{"event":"test_event","created":"2026-05-22T00:06:08.638Z","connector_type":"_connector_type","connector_id":"_connection_1","group_id":"_destination_1"}`,
+		},
+		{
+			"url check, older docs' connector", URLCheckBody(fixedCreated, LegacyURLCheckConnectorID),
 			`{"event":"test_event","created":"2026-05-22T00:06:08.638Z","connector_type":"_connector_type","connector_id":"_connector_1","group_id":"_destination_1"}`,
 		},
 	} {

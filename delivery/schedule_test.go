@@ -14,7 +14,7 @@ func TestScheduleFor(t *testing.T) {
 	}{
 		{ProfileFivetran, Schedule{Initial: 6 * time.Minute, Multiplier: 3.6, Window: 24 * time.Hour}},
 		{"", Schedule{Initial: 6 * time.Minute, Multiplier: 3.6, Window: 24 * time.Hour}},
-		{ProfilePortable, Schedule{Initial: 30 * time.Second, Multiplier: 4, Window: 24 * time.Hour}},
+		{ProfilePortable, Schedule{Initial: 30 * time.Second, Multiplier: 4, Window: 24 * time.Hour, MaxInterval: d("12h37m30s")}},
 	} {
 		if got := ScheduleFor(tc.p); got != tc.want {
 			t.Errorf("ScheduleFor(%q) = %+v, want %+v", tc.p, got, tc.want)
@@ -38,13 +38,19 @@ func TestScheduleOffsets(t *testing.T) {
 		want []time.Duration
 	}{
 		{
-			// SENDERS.md: +6 min, +27 min, +1 h 45 min, +6 h 25 min, +23 h 13 min.
+			// docs/fidelity.md: +6 min, +27 min, +1 h 45 min, +6 h 25 min, +23 h 13 min.
 			"fivetran", ScheduleFor(ProfileFivetran),
 			[]time.Duration{d("6m"), d("27m36s"), d("1h45m21.6s"), d("6h25m17.76s"), d("23h13m3.936s")},
 		},
 		{
+			// Portable retries "until the 24-hour limit is reached": the
+			// last retry is at +24h.
 			"portable", ScheduleFor(ProfilePortable),
-			[]time.Duration{d("30s"), d("2m30s"), d("10m30s"), d("42m30s"), d("2h50m30s"), d("11h22m30s")},
+			[]time.Duration{d("30s"), d("2m30s"), d("10m30s"), d("42m30s"), d("2h50m30s"), d("11h22m30s"), d("24h")},
+		},
+		{
+			"max interval caps each interval", Schedule{Initial: time.Hour, Multiplier: 3, Window: 24 * time.Hour, MaxInterval: 5 * time.Hour},
+			[]time.Duration{d("1h"), d("4h"), d("9h"), d("14h"), d("19h"), d("24h")},
 		},
 		{
 			// elapsed + next == Window is still inside the window.

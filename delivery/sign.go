@@ -113,6 +113,8 @@ func normalizeEncoding(e, def string) string {
 	switch e = strings.ToUpper(e); e {
 	case EncodingBase64, EncodingHex:
 		return e
+	case "HEXA_DECIMAL", "HEXADECIMAL":
+		return EncodingHex
 	}
 	return ""
 }
@@ -121,7 +123,7 @@ func (s Signing) scheme() Scheme {
 	if s.Scheme == "" {
 		return SchemeFivetran
 	}
-	return s.Scheme
+	return s.Canonical().Scheme
 }
 
 // header returns the header the scheme's signature or token goes in (the
@@ -156,10 +158,10 @@ var reservedHeaders = []string{"Host", "Content-Length", "Content-Type", "Transf
 // Content-Type, Transfer-Encoding, Connection). Algorithm and encoding are
 // case-insensitive ("sha-256" is SHA256). The zero value is valid.
 func (s Signing) Validate() error {
-	switch s.Scheme {
+	switch s.Canonical().Scheme {
 	case "", SchemeFivetran, SchemeHMAC, SchemeToken, SchemeStandard, SchemeNone:
 	default:
-		return &SigningError{Field: "scheme", Reason: fmt.Sprintf("unknown scheme %q (want fivetran, hmac, token, standard or none)", s.Scheme)}
+		return &SigningError{Field: "scheme", Reason: fmt.Sprintf("unknown scheme %q (want fivetran, hmac, token, standard or none; or HMAC, TOKEN_BASED, NONE)", s.Scheme)}
 	}
 	alg := normalizeAlgorithm(s.Algorithm)
 	if alg == "" {
@@ -167,7 +169,7 @@ func (s Signing) Validate() error {
 	}
 	enc := normalizeEncoding(s.Encoding, EncodingBase64)
 	if enc == "" {
-		return &SigningError{Field: "encoding", Reason: fmt.Sprintf("unknown encoding %q (want BASE64 or HEX)", s.Encoding)}
+		return &SigningError{Field: "encoding", Reason: fmt.Sprintf("unknown encoding %q (want BASE64 or HEX; or HEXA_DECIMAL)", s.Encoding)}
 	}
 	if s.Header != "" {
 		if !validHeaderName(s.Header) {
@@ -192,7 +194,10 @@ func (s Signing) Validate() error {
 		}
 	case SchemeToken:
 		if s.Header == "" {
-			return &SigningError{Field: "header", Reason: "scheme token needs a header name"}
+			return &SigningError{Field: "header", Reason: "a header name is required for scheme token (the receiver's auth_header_key); standin has no default"}
+		}
+		if s.PrefixAlgorithm {
+			return &SigningError{Field: "prefix_algorithm", Reason: "scheme token sends no signature to prefix"}
 		}
 	case SchemeStandard:
 		if alg != AlgorithmSHA256 {
@@ -204,9 +209,16 @@ func (s Signing) Validate() error {
 		if s.Header != "" {
 			return &SigningError{Field: "header", Reason: "scheme standard uses its own webhook-* headers; header must be empty"}
 		}
+		if s.PrefixAlgorithm {
+			return &SigningError{Field: "prefix_algorithm", Reason: "scheme standard has its own v1, prefix"}
+		}
 	}
 	return nil
 }
+
+// algorithmPrefix is the GitHub-style prefix of a signature made with the
+// canonical algorithm alg: "sha256=".
+func algorithmPrefix(alg string) string { return strings.ToLower(alg) + "=" }
 
 // validHeaderName reports whether name is an RFC 9110 token.
 func validHeaderName(name string) bool {
@@ -264,14 +276,22 @@ func (s Signing) Headers(secret string, body []byte, msgID string, at time.Time)
 	}
 	switch s.scheme() {
 	case SchemeFivetran:
-		h.Set(HeaderFivetranSignature, encodeHex(mac(sha256.New, secret, body), s.LowerHex))
+		sig := encodeHex(mac(sha256.New, secret, body), s.LowerHex)
+		if s.PrefixAlgorithm {
+			sig = algorithmPrefix(AlgorithmSHA256) + sig
+		}
+		h.Set(HeaderFivetranSignature, sig)
 	case SchemeHMAC:
-		sum := mac(algorithms[normalizeAlgorithm(s.Algorithm)], secret, body)
+		alg := normalizeAlgorithm(s.Algorithm)
+		sum := mac(algorithms[alg], secret, body)
 		var sig string
 		if normalizeEncoding(s.Encoding, EncodingBase64) == EncodingHex {
 			sig = encodeHex(sum, s.LowerHex)
 		} else {
 			sig = base64.StdEncoding.EncodeToString(sum)
+		}
+		if s.PrefixAlgorithm {
+			sig = algorithmPrefix(alg) + sig
 		}
 		h.Set(s.header(), sig)
 	case SchemeToken:
@@ -467,6 +487,17 @@ func (s Signing) Verify(secret string, header http.Header, body []byte, now time
 	}
 	if got == "" {
 		return fmt.Errorf("verify %s: %s: %w", scheme, name, ErrMissingSignature)
+	}
+	if s.PrefixAlgorithm {
+		alg := AlgorithmSHA256
+		if scheme == SchemeHMAC {
+			alg = normalizeAlgorithm(s.Algorithm)
+		}
+		rest, found := strings.CutPrefix(got, algorithmPrefix(alg))
+		if !found {
+			return fmt.Errorf("verify %s: %s lacks the %q prefix: %w", scheme, name, algorithmPrefix(alg), ErrInvalidSignature)
+		}
+		got = rest
 	}
 	var ok bool
 	switch scheme {

@@ -157,7 +157,9 @@ func TestValidate(t *testing.T) {
 		s     Signing
 		field string
 	}{
-		{Signing{Scheme: "Fivetran"}, "scheme"},
+		{Signing{Scheme: "fivetran_v2"}, "scheme"},
+		{Signing{Scheme: SchemeToken, Header: "X-Token", PrefixAlgorithm: true}, "prefix_algorithm"},
+		{Signing{Scheme: "TOKEN_BASED"}, "header"},
 		{Signing{Scheme: "jwt"}, "scheme"},
 		{Signing{Scheme: SchemeHMAC, Algorithm: "SHA3-256"}, "algorithm"},
 		{Signing{Scheme: SchemeHMAC, Algorithm: "CRC32"}, "algorithm"},
@@ -383,6 +385,96 @@ func BenchmarkHeaders(b *testing.B) {
 	for b.Loop() {
 		if _, err := s.Headers(vectorSecret, body, "", time.Time{}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestSigningAliases: the spellings of Fivetran's webhooks-connector
+// configuration sign exactly as standin's own.
+func TestSigningAliases(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"event":"sync_end"}`)
+	at := time.Unix(1700000000, 0)
+	for _, tc := range []struct{ alias, canonical Signing }{
+		{Signing{Scheme: "HMAC"}, Signing{Scheme: SchemeHMAC}},
+		{Signing{Scheme: "HMAC", Encoding: "HEXA_DECIMAL"}, Signing{Scheme: SchemeHMAC, Encoding: EncodingHex}},
+		{Signing{Scheme: "TOKEN_BASED", Header: "X-Key"}, Signing{Scheme: SchemeToken, Header: "X-Key"}},
+		{Signing{Scheme: "NONE"}, Signing{Scheme: SchemeNone}},
+		{Signing{Scheme: "HMAC", Algorithm: "SHA_1"}, Signing{Scheme: SchemeHMAC, Algorithm: AlgorithmSHA1}},
+		{Signing{Scheme: "HMAC", Algorithm: "SHA_224"}, Signing{Scheme: SchemeHMAC, Algorithm: AlgorithmSHA224}},
+		{Signing{Scheme: "HMAC", Algorithm: "SHA_256"}, Signing{Scheme: SchemeHMAC, Algorithm: AlgorithmSHA256}},
+		{Signing{Scheme: "HMAC", Algorithm: "SHA_384"}, Signing{Scheme: SchemeHMAC, Algorithm: AlgorithmSHA384}},
+		{Signing{Scheme: "HMAC", Algorithm: "SHA_512"}, Signing{Scheme: SchemeHMAC, Algorithm: AlgorithmSHA512}},
+		{Signing{Scheme: "HMAC", Algorithm: "MD5"}, Signing{Scheme: SchemeHMAC, Algorithm: AlgorithmMD5}},
+	} {
+		if got := tc.alias.Canonical(); got != tc.canonical {
+			t.Errorf("%+v.Canonical() = %+v, want %+v", tc.alias, got, tc.canonical)
+		}
+		got, err := tc.alias.Headers("s3cret", body, "msg_1", at)
+		if err != nil {
+			t.Fatalf("%+v: %v", tc.alias, err)
+		}
+		want, err := tc.canonical.Headers("s3cret", body, "msg_1", at)
+		if err != nil {
+			t.Fatalf("%+v: %v", tc.canonical, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%+v sends %v, %+v sends %v", tc.alias, got, tc.canonical, want)
+		}
+	}
+}
+
+// TestPrefixAlgorithm: GitHub-style "sha256=<sig>" for INFER_FROM_HEADER
+// receivers, verified with and refused without the prefix.
+func TestPrefixAlgorithm(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"event":"sync_end"}`)
+	at := time.Unix(1700000000, 0)
+	for _, tc := range []struct {
+		s      Signing
+		header string
+		prefix string
+	}{
+		{Signing{PrefixAlgorithm: true, LowerHex: true}, HeaderFivetranSignature, "sha256="},
+		{Signing{Scheme: SchemeHMAC, Algorithm: "SHA_512", Encoding: "HEXA_DECIMAL", LowerHex: true, PrefixAlgorithm: true}, HeaderHMACSign, "sha512="},
+		{Signing{Scheme: SchemeHMAC, Algorithm: "SHA_1", PrefixAlgorithm: true}, HeaderHMACSign, "sha1="},
+		{Signing{Scheme: SchemeHMAC, Algorithm: "MD5", PrefixAlgorithm: true}, HeaderHMACSign, "md5="},
+	} {
+		h, err := tc.s.Headers("s3cret", body, "", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := tc.s
+		plain.PrefixAlgorithm = false
+		ph, _ := plain.Headers("s3cret", body, "", at)
+		if got := h.Get(tc.header); got != tc.prefix+ph.Get(tc.header) {
+			t.Errorf("%+v: %s = %q, want %q + %q", tc.s, tc.header, got, tc.prefix, ph.Get(tc.header))
+		}
+		if err := tc.s.Verify("s3cret", h, body, at); err != nil {
+			t.Errorf("%+v: Verify: %v", tc.s, err)
+		}
+		if err := tc.s.Verify("s3cret", ph, body, at); !errors.Is(err, ErrInvalidSignature) {
+			t.Errorf("%+v: Verify without the prefix = %v", tc.s, err)
+		}
+	}
+}
+
+// TestEffectivePortable: a Portable webhook signs only when its signing
+// names a scheme.
+func TestEffectivePortable(t *testing.T) {
+	t.Parallel()
+	h, err := Effective(ProfilePortable, Signing{}).Headers("s3cret", []byte(`{}`), "m", time.Unix(1, 0))
+	if err != nil || len(h) != 0 {
+		t.Errorf("portable default: %v, %v; want no header", h, err)
+	}
+	h, _ = Effective(ProfilePortable, Signing{Scheme: SchemeFivetran}).Headers("s3cret", []byte(`{}`), "m", time.Unix(1, 0))
+	if h.Get(HeaderFivetranSignature) == "" {
+		t.Errorf("portable asking for fivetran: %v", h)
+	}
+	for _, p := range []Profile{ProfileFivetran, ""} {
+		h, _ = Effective(p, Signing{}).Headers("s3cret", []byte(`{}`), "m", time.Unix(1, 0))
+		if h.Get(HeaderFivetranSignature) == "" {
+			t.Errorf("profile %q default: %v", p, h)
 		}
 	}
 }

@@ -1,5 +1,7 @@
 package delivery
 
+import "strings"
+
 // Scheme names a way of authenticating a delivery to its receiver.
 type Scheme string
 
@@ -39,4 +41,47 @@ type Signing struct {
 	// LowerHex makes SchemeFivetran (and SchemeHMAC with HEX) use lower-case
 	// hex instead of Fivetran's upper-case.
 	LowerHex bool `json:"lower_hex,omitempty"`
+	// PrefixAlgorithm prefixes the signature of SchemeFivetran and SchemeHMAC
+	// with the algorithm, GitHub-style ("sha256=<sig>"), for receivers that
+	// read the algorithm from the header value (Fivetran's webhooks
+	// connector with algorithm INFER_FROM_HEADER).
+	PrefixAlgorithm bool `json:"prefix_algorithm,omitempty"`
+}
+
+// Canonical returns s with the spellings of Fivetran's webhooks-connector
+// configuration (and any letter case) replaced by standin's own: scheme
+// HMAC, TOKEN_BASED and NONE are hmac, token and none; encoding HEXA_DECIMAL
+// is HEX; algorithm SHA_1 … SHA_512 and MD5 are SHA1 … SHA512 and MD5. An
+// unknown spelling is left as it is, for Validate to refuse.
+func (s Signing) Canonical() Signing {
+	switch strings.ToUpper(string(s.Scheme)) {
+	case "FIVETRAN":
+		s.Scheme = SchemeFivetran
+	case "HMAC":
+		s.Scheme = SchemeHMAC
+	case "TOKEN", "TOKEN_BASED":
+		s.Scheme = SchemeToken
+	case "STANDARD":
+		s.Scheme = SchemeStandard
+	case "NONE":
+		s.Scheme = SchemeNone
+	}
+	if a := normalizeAlgorithm(s.Algorithm); a != "" && s.Algorithm != "" {
+		s.Algorithm = a
+	}
+	if e := normalizeEncoding(s.Encoding, ""); e != "" {
+		s.Encoding = e
+	}
+	return s
+}
+
+// Effective is the signing a webhook of profile p with signing s uses. A
+// Portable webhook signs only when its signing names a scheme: Portable
+// documents no signature, so its default is SchemeNone; every other case is
+// s itself.
+func Effective(p Profile, s Signing) Signing {
+	if p == ProfilePortable && s.Scheme == "" {
+		return Signing{Scheme: SchemeNone}
+	}
+	return s
 }

@@ -75,6 +75,10 @@ type APIConfig struct {
 	// Fivetran's test_event to their URL. Defaults to false: the URL is
 	// checked, as Fivetran does.
 	SkipURLCheck bool
+	// URLCheckConnectorID is the connector_id of the URL check's
+	// test_event. Defaults to delivery.URLCheckConnectorID ("_connection_1",
+	// current docs); delivery.LegacyURLCheckConnectorID is older docs'.
+	URLCheckConnectorID string
 	// TimeScale is emulated seconds per real second: a simulated sync of 5
 	// emulated minutes ends 5m/TimeScale after it starts. Defaults to
 	// delivery.DefaultTimeScale (1); see delivery.ValidateTimeScale.

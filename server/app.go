@@ -59,6 +59,10 @@ type Config struct {
 	// SkipURLCheck turns off the test_event POST made when a webhook is
 	// created active or activated. Defaults to false: the check runs.
 	SkipURLCheck bool
+	// URLCheckConnectorID is the connector_id of the URL check's test_event.
+	// Defaults to "_connection_1" (current docs); "_connector_1" is older
+	// docs'.
+	URLCheckConnectorID string
 	// SyncDuration is how long, in emulated time, a simulated sync or
 	// Portable flow run lasts when the caller does not say. Defaults to
 	// DefaultSyncDuration (5 minutes).
@@ -159,16 +163,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if c.Role.api() {
 		s.api, err = NewAPI(APIConfig{
-			Store:        s.store,
-			Sender:       c.Sender,
-			Now:          c.Now,
-			APIKey:       c.APIKey,
-			APISecret:    c.APISecret,
-			StrictHTTPS:  c.StrictHTTPS,
-			SkipURLCheck: c.SkipURLCheck,
-			TimeScale:    c.TimeScale,
-			SyncDuration: c.SyncDuration,
-			Logger:       c.Logger,
+			Store:               s.store,
+			Sender:              c.Sender,
+			Now:                 c.Now,
+			APIKey:              c.APIKey,
+			APISecret:           c.APISecret,
+			StrictHTTPS:         c.StrictHTTPS,
+			SkipURLCheck:        c.SkipURLCheck,
+			URLCheckConnectorID: c.URLCheckConnectorID,
+			TimeScale:           c.TimeScale,
+			SyncDuration:        c.SyncDuration,
+			Logger:              c.Logger,
 		})
 		if err != nil {
 			s.Close()

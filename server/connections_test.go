@@ -47,7 +47,7 @@ func newSimEnv(t *testing.T, opts ...func(*server.APIConfig)) (*testEnv, *clock,
 		c.Now = clk.Now
 		c.TimeScale = simScale
 	}}, opts...)
-	e := newEnv(t, opts...)
+	e := newEnvGroups(t, nil, opts...)
 	seeded, err := e.api.Seed(context.Background())
 	if err != nil || !seeded {
 		t.Fatalf("Seed = %v, %v; want true, nil", seeded, err)
@@ -184,7 +184,7 @@ func TestGroupsAPI(t *testing.T) {
 func TestConnectionObject(t *testing.T) {
 	t.Parallel()
 	e, clk, _ := newSimEnv(t)
-	want := `{"code":"Success","data":{"id":"assimilate_seem","group_id":"inappropriate_implode","service":"google_cloud_postgresql","service_version":0,"schema":"ftar_pg","paused":false,"pause_after_trial":false,"connected_by":"_standin","created_at":"2026-05-22T00:06:08.638Z","succeeded_at":"2026-05-22T00:06:08.638Z","failed_at":null,"sync_frequency":360,"schedule_type":"auto","status":{"setup_state":"connected","sync_state":"scheduled","update_state":"on_schedule","is_historical_sync":false,"tasks":[],"warnings":[]}}}`
+	want := `{"code":"Success","data":{"id":"assimilate_seem","group_id":"inappropriate_implode","service":"google_cloud_postgresql","service_version":0,"schema":"ftar_pg","paused":false,"pause_after_trial":false,"connected_by":"_standin","created_at":"2026-05-22T00:06:08.638Z","succeeded_at":"2026-05-22T00:06:08.638Z","failed_at":null,"sync_frequency":360,"schedule_type":"auto","status":{"setup_state":"connected","sync_state":"scheduled","update_state":"on_schedule","is_historical_sync":false,"tasks":[],"warnings":[]},"daily_sync_time":null,"networking_method":"Directly","data_delay_sensitivity":"NORMAL","data_delay_threshold":0,"proxy_agent_id":null,"private_link_id":null,"hybrid_deployment_agent_id":null,"setup_tests":[],"source_sync_details":null,"config":{}}}`
 	for _, path := range []string{"/v1/connections/assimilate_seem", "/v1/connectors/assimilate_seem"} {
 		if r := e.mustDo(200, "GET", path, ""); string(r.body) != want {
 			t.Errorf("GET %s =\n%s\nwant\n%s", path, r.body, want)
@@ -199,7 +199,7 @@ func TestConnectionObject(t *testing.T) {
 	e.mustDo(200, "POST", "/standin/v1/connections/assimilate_seem/sync",
 		`{"status":"FAILURE_WITH_TASK","reason":"Reconnect the source","task_type":"reconnect","duration":"60s"}`)
 	clk.Add(time.Second) // 60 emulated seconds
-	want = `{"code":"Success","data":{"id":"assimilate_seem","group_id":"inappropriate_implode","service":"google_cloud_postgresql","service_version":0,"schema":"ftar_pg","paused":false,"pause_after_trial":false,"connected_by":"_standin","created_at":"2026-05-22T00:06:08.638Z","succeeded_at":"2026-05-22T00:06:08.638Z","failed_at":"2026-05-22T00:06:09.638Z","sync_frequency":360,"schedule_type":"auto","status":{"setup_state":"connected","sync_state":"scheduled","update_state":"delayed","is_historical_sync":false,"tasks":[{"code":"reconnect","message":"Reconnect the source"}],"warnings":[]}}}`
+	want = `{"code":"Success","data":{"id":"assimilate_seem","group_id":"inappropriate_implode","service":"google_cloud_postgresql","service_version":0,"schema":"ftar_pg","paused":false,"pause_after_trial":false,"connected_by":"_standin","created_at":"2026-05-22T00:06:08.638Z","succeeded_at":"2026-05-22T00:06:08.638Z","failed_at":"2026-05-22T00:06:09.638Z","sync_frequency":360,"schedule_type":"auto","status":{"setup_state":"connected","sync_state":"scheduled","update_state":"delayed","is_historical_sync":false,"tasks":[{"code":"reconnect","message":"Reconnect the source"}],"warnings":[]},"daily_sync_time":null,"networking_method":"Directly","data_delay_sensitivity":"NORMAL","data_delay_threshold":0,"proxy_agent_id":null,"private_link_id":null,"hybrid_deployment_agent_id":null,"setup_tests":[],"source_sync_details":null,"config":{}}}`
 	if r := e.mustDo(200, "GET", "/v1/connections/assimilate_seem", ""); string(r.body) != want {
 		t.Errorf("after a failed sync\n%s\nwant\n%s", r.body, want)
 	}
@@ -546,7 +546,7 @@ func TestRegistryCreate(t *testing.T) {
 
 	r = e.mustDo(200, "POST", "/standin/v1/connections",
 		`{"id":"swift_trout","group_id":"data_lake","service":"stripe","schema":"stripe","sync_frequency":60,"schedule_type":"manual"}`)
-	want := `{"code":"Success","message":"Connection has been created","data":{"id":"swift_trout","group_id":"data_lake","service":"stripe","service_version":0,"schema":"stripe","paused":false,"pause_after_trial":false,"connected_by":"_standin","created_at":"2026-05-22T00:06:08.638Z","succeeded_at":null,"failed_at":null,"sync_frequency":60,"schedule_type":"manual","status":{"setup_state":"connected","sync_state":"scheduled","update_state":"on_schedule","is_historical_sync":false,"tasks":[],"warnings":[]}}}`
+	want := `{"code":"Success","message":"Connection has been created","data":{"id":"swift_trout","group_id":"data_lake","service":"stripe","service_version":0,"schema":"stripe","paused":false,"pause_after_trial":false,"connected_by":"_standin","created_at":"2026-05-22T00:06:08.638Z","succeeded_at":null,"failed_at":null,"sync_frequency":60,"schedule_type":"manual","status":{"setup_state":"connected","sync_state":"scheduled","update_state":"on_schedule","is_historical_sync":false,"tasks":[],"warnings":[]},"daily_sync_time":null,"networking_method":"Directly","data_delay_sensitivity":"NORMAL","data_delay_threshold":0,"proxy_agent_id":null,"private_link_id":null,"hybrid_deployment_agent_id":null,"setup_tests":[],"source_sync_details":null,"config":{}}}`
 	if string(r.body) != want {
 		t.Errorf("create connection\n%s\nwant\n%s", r.body, want)
 	}

@@ -3,6 +3,10 @@
 // grpc-gateway mux, Fivetran's response envelope and error mapping, HTTP
 // Basic authentication, and health.
 //
+// The facts about Fivetran and Portable it emulates, their sources, and the
+// default and switch of each uncertain one, are in the repository's
+// docs/fidelity.md.
+//
 // # REST
 //
 // Fivetran's webhook management API is served under /v1 and is meant to be
@@ -22,7 +26,9 @@
 // secret is always "******", and created_by is CreatedBy ("_standin").
 // Creating an active webhook, or activating one, first POSTs Fivetran's
 // test_event to its URL (signed like a delivery) and refuses with 400 when
-// the receiver does not accept it; APIConfig.SkipURLCheck turns that off.
+// the receiver does not accept it; APIConfig.SkipURLCheck turns that off,
+// and Portable webhooks are never checked (Portable has no URL check). A
+// group webhook needs a registered group (404 NotFound_Group otherwise).
 // Duplicate event names in a request are dropped (the first is kept) rather
 // than refused.
 //
@@ -31,10 +37,14 @@
 // the older /v1/connectors); the calls that start work emit the events
 // Fivetran would (see sync.go and README.md):
 //
-//	GET   /v1/groups, /v1/groups/{id}, /v1/groups/{id}/connections
-//	GET   /v1/connections[?group_id=], /v1/connections/{id}
+//	GET   /v1/groups, /v1/groups/{id}, /v1/groups/{id}/connections[?schema=]
+//	GET   /v1/connections[?group_id=&schema=], /v1/connections/{id}
 //	POST  /v1/connections/{id}/sync     force_update_connector?, sync_start, sync_end later
+//	POST  /v1/connections/{id}/force    as sync with force
 //	POST  /v1/connections/{id}/resync   resync_connector, sync_start, sync_end later
+//	POST  /v1/connections/{id}/schemas/{schema}/tables/{table}/resync
+//	POST  /v1/connections/{id}/schemas/tables/resync   {"<schema>":["t1",…]}
+//	                                    resync_table per table, sync_start, sync_end later
 //	PATCH /v1/connections/{id}          edit_connector?, pause_connector | resume_connector
 //
 // standin's own emulator API is served under /standin/v1 (never under /v1):

@@ -68,15 +68,21 @@ func newEmitter(st store.Store, now func() time.Time) *Emitter {
 // Concurrent calls are stored in one transaction (see newEmitter); a call
 // that fails is retried alone, so one call's failure is not another's.
 func (e *Emitter) Emit(ctx context.Context, src delivery.Source, runAt time.Time) (*store.Event, []*store.Delivery, error) {
+	return e.emit(ctx, Emission{Source: src, RunAt: runAt})
+}
+
+// emit is Emit for an Emission, whose Profile, when set, limits the
+// deliveries and the stored record to that platform.
+func (e *Emitter) emit(ctx context.Context, em Emission) (*store.Event, []*store.Delivery, error) {
 	// Refuse bad input here, before it joins a batch.
-	if _, err := fillSource(src, e.now()); err != nil {
+	if _, err := fillSource(em.Source, e.now(), em.Profile); err != nil {
 		return nil, nil, err
 	}
-	em, err := e.singles.Do(ctx, Emission{Source: src, RunAt: runAt})
+	out, err := e.singles.Do(ctx, em)
 	if err != nil {
 		return nil, nil, err
 	}
-	return em.Event, em.Deliveries, nil
+	return out.Event, out.Deliveries, nil
 }
 
 // Emission is one event for Emitter.Prepare.
@@ -85,10 +91,12 @@ type Emission struct {
 	Source delivery.Source
 	// RunAt is when its deliveries are due; zero means now.
 	RunAt time.Time
-	// Profile, when set, limits the deliveries to webhooks of that profile:
-	// the sync simulator sends a Fivetran connection's events to Fivetran
-	// webhooks only and a Portable flow's to Portable webhooks only. Empty
-	// means every profile that can send the event, as Emit does.
+	// Profile, when set, is the event's platform: it limits the deliveries
+	// to webhooks of that profile (the sync simulator sends a Fivetran
+	// connection's events to Fivetran webhooks only and a Portable flow's to
+	// Portable webhooks only), fills only that profile's defaults and keeps
+	// only its fields in the stored record. Empty means every profile that
+	// can send the event, as Emit does.
 	Profile delivery.Profile
 }
 
@@ -163,7 +171,7 @@ func (e *Emitter) prepareMany(ctx context.Context, ems []Emission, at func(i int
 	now := e.now()
 	srcs := make([]delivery.Source, len(ems))
 	for i, em := range ems {
-		src, err := fillSource(em.Source, now)
+		src, err := fillSource(em.Source, now, em.Profile)
 		if err != nil {
 			return nil, at(i, err)
 		}
@@ -192,9 +200,10 @@ func (e *Emitter) prepareMany(ctx context.Context, ems []Emission, at func(i int
 	return params, nil
 }
 
-// fillSource validates src and returns it as it is emitted and stored:
-// created at now unless set, with the defaults of both profiles filled in.
-func fillSource(src delivery.Source, now time.Time) (delivery.Source, error) {
+// fillSource validates src and returns it as it is emitted: created at now
+// unless set, with the defaults of profile filled in (of both profiles when
+// profile is empty).
+func fillSource(src delivery.Source, now time.Time, profile delivery.Profile) (delivery.Source, error) {
 	if !delivery.ProfileFivetran.HasEvent(src.Event) && !delivery.ProfilePortable.HasEvent(src.Event) {
 		return src, &inputError{msg: fmt.Sprintf("Invalid event '%s'", src.Event), err: delivery.ErrUnknownEvent}
 	}
@@ -204,7 +213,27 @@ func fillSource(src delivery.Source, now time.Time) (delivery.Source, error) {
 	if src.Created.IsZero() {
 		src.Created = now
 	}
+	if profile != "" {
+		return src.Defaults(profile), nil
+	}
 	return src.Defaults(delivery.ProfileFivetran).Defaults(delivery.ProfilePortable), nil
+}
+
+// recordSource is src as an event of platform p is stored and shown
+// (GET /standin/v1/events/{id}): only p's fields, with the values that went
+// on the wire. An empty p (an event sent to both platforms) keeps both.
+func recordSource(src delivery.Source, p delivery.Profile) delivery.Source {
+	switch p {
+	case delivery.ProfileFivetran:
+		src.Created = src.Created.UTC().Truncate(time.Millisecond) // as rendered
+		src.FlowID, src.RunAttemptID, src.SourceID, src.DestinationID = 0, 0, 0, 0
+		src.SourceType, src.DestinationType, src.Status, src.Details = "", "", "", ""
+	case delivery.ProfilePortable:
+		src.Created = src.Created.UTC().Truncate(time.Second) // as rendered
+		src.ConnectorType, src.ConnectorID, src.ConnectorName, src.SyncID, src.GroupID = "", "", "", "", ""
+		src.Data = nil
+	}
+	return src
 }
 
 // render builds the event of em, whose source src was filled by fillSource,
@@ -228,7 +257,7 @@ func render(em Emission, src delivery.Source, now time.Time, subscribers []*stor
 			RunAt:     em.RunAt,
 		})
 	}
-	source, err := json.Marshal(src)
+	source, err := json.Marshal(recordSource(src, em.Profile))
 	if err != nil {
 		return store.EventCreateParams{}, fmt.Errorf("emit %s: %w", src.Event, err)
 	}
@@ -293,11 +322,11 @@ type eventServer struct {
 
 // EmitEvent implements standin.v1.EventService.
 func (s *eventServer) EmitEvent(ctx context.Context, req *standinv1.EmitEventRequest) (*standinv1.EmitEventResponse, error) {
-	src, err := sourceFromPB(req)
+	em, err := s.emission(ctx, req, map[string]*store.Connection{})
 	if err != nil {
 		return nil, s.api.status(ctx, err)
 	}
-	ev, deliveries, err := s.api.emitter.Emit(ctx, src, time.Time{})
+	ev, deliveries, err := s.api.emitter.emit(ctx, em)
 	if err != nil {
 		return nil, s.api.status(ctx, err)
 	}
@@ -314,15 +343,16 @@ func (s *eventServer) EmitEvents(ctx context.Context, req *standinv1.EmitEventsR
 	if len(reqs) == 0 || len(reqs) > MaxEmitBatch {
 		return nil, s.api.status(ctx, invalidInput("Field 'events' must hold 1 to %d events, not %d", MaxEmitBatch, len(reqs)))
 	}
-	srcs := make([]delivery.Source, len(reqs))
+	ems := make([]Emission, len(reqs))
+	registry := map[string]*store.Connection{}
 	for i, r := range reqs {
-		src, err := sourceFromPB(r)
+		em, err := s.emission(ctx, r, registry)
 		if err != nil {
 			return nil, s.api.status(ctx, atIndex("events", i, err))
 		}
-		srcs[i] = src
+		ems[i] = em
 	}
-	emitted, err := s.api.emitter.EmitMany(ctx, srcs, time.Time{})
+	emitted, err := s.api.emitter.emitMany(ctx, ems, func(i int, err error) error { return atIndex("events", i, err) })
 	if err != nil {
 		return nil, s.api.status(ctx, err)
 	}
@@ -335,6 +365,90 @@ func (s *eventServer) EmitEvents(ctx context.Context, req *standinv1.EmitEventsR
 		Message: proto.String("Events have been emitted"),
 		Data:    data,
 	}, nil
+}
+
+// emission turns an emit request into an Emission. The registry is the one
+// truth about a registered connection: a connector_id it knows fills
+// connector_type, connector_name and group_id (which also routes the event
+// to that group's webhooks), a given value that contradicts it is refused
+// naming the field, and the event is a Fivetran one. An unregistered
+// connector_id is an ad-hoc connector, as before. Otherwise the platform is
+// the one whose fields the request sets (see requestPlatform). registry
+// caches the connections looked up, by id (nil: not registered).
+func (s *eventServer) emission(ctx context.Context, req *standinv1.EmitEventRequest, registry map[string]*store.Connection) (Emission, error) {
+	src, err := sourceFromPB(req)
+	if err != nil {
+		return Emission{}, err
+	}
+	platform := requestPlatform(req)
+	if id := src.ConnectorID; id != "" {
+		c, seen := registry[id]
+		if !seen {
+			c, err = s.api.cfg.Store.ConnectionGetByID(ctx, id)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				c = nil
+			case err != nil:
+				return Emission{}, err
+			}
+			registry[id] = c
+		}
+		if c != nil {
+			if err := fromRegistry(&src, c); err != nil {
+				return Emission{}, err
+			}
+			platform = delivery.ProfileFivetran
+		}
+	}
+	return Emission{Source: src, Profile: platform}, nil
+}
+
+// fromRegistry fills src's connector fields and group from the registered
+// connection c, refusing a given value that contradicts it.
+func fromRegistry(src *delivery.Source, c *store.Connection) error {
+	for _, f := range []struct {
+		name, registered string
+		value            *string
+	}{
+		{"connector_type", c.Service, &src.ConnectorType},
+		{"connector_name", c.Schema, &src.ConnectorName},
+		{"group_id", c.GroupID, &src.GroupID},
+	} {
+		if *f.value != "" && *f.value != f.registered {
+			return invalidInput("Field '%s' is '%s' but connection '%s' is registered with '%s': leave it out (the registry fills it in) or use an unregistered connector_id for an ad-hoc connector",
+				f.name, *f.value, c.ID, f.registered)
+		}
+		*f.value = f.registered
+	}
+	return nil
+}
+
+// requestPlatform is the platform of an ad-hoc emit: the only profile
+// whose catalog has the event, else the one whose fields the request sets
+// (Fivetran: connector_*, sync_id, data and the sync_end conveniences
+// reason, task_type, rescheduled_at; Portable: flow_id, run_attempt_id,
+// source_*, destination_*, details), else none: an event such as
+// {"event":"sync_end"} goes to both kinds of webhooks, and its record shows
+// both platforms' fields. group_id and status belong to both.
+func requestPlatform(req *standinv1.EmitEventRequest) delivery.Profile {
+	f, p := delivery.ProfileFivetran.HasEvent(req.GetEvent()), delivery.ProfilePortable.HasEvent(req.GetEvent())
+	switch {
+	case f && !p:
+		return delivery.ProfileFivetran
+	case p && !f:
+		return delivery.ProfilePortable
+	}
+	fivetran := req.GetConnectorId() != "" || req.GetConnectorType() != "" || req.GetConnectorName() != "" || req.GetSyncId() != "" ||
+		req.Data != nil || req.GetDataJson() != "" || req.GetReason() != "" || req.GetTaskType() != "" || req.GetRescheduledAt() != ""
+	portable := req.GetFlowId() != 0 || req.GetRunAttemptId() != 0 || req.GetSourceId() != 0 || req.GetSourceType() != "" ||
+		req.GetDestinationId() != 0 || req.GetDestinationType() != "" || req.GetDetails() != ""
+	switch {
+	case fivetran && !portable:
+		return delivery.ProfileFivetran
+	case portable && !fivetran:
+		return delivery.ProfilePortable
+	}
+	return ""
 }
 
 // emittedEventPB is an emitted event and its deliveries as the API shows
@@ -376,7 +490,14 @@ func sourceFromPB(req *standinv1.EmitEventRequest) (delivery.Source, error) {
 	if src.Event == "" {
 		return src, invalidInput("Field 'event' is required")
 	}
-	if req.Data != nil {
+	switch {
+	case req.GetDataJson() != "":
+		// The caller's bytes (REST: copied by the gateway), key order kept.
+		if !isJSONObject(json.RawMessage(req.GetDataJson())) || req.GetDataJson() == "null" {
+			return src, invalidInput("Field 'data_json' must be a JSON object")
+		}
+		src.Data = json.RawMessage(req.GetDataJson())
+	case req.Data != nil:
 		data, err := protojson.Marshal(req.GetData())
 		if err != nil {
 			return src, invalidInput("Invalid value for field 'data'")

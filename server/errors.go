@@ -49,7 +49,9 @@ func (e *inputError) Unwrap() error { return e.err }
 // notFoundError is a missing entity of a known kind ("Webhook", "Delivery").
 type notFoundError struct {
 	entity, id string
-	err        error
+	// hint, when set, follows Fivetran's message: how to fix it in standin.
+	hint string
+	err  error
 }
 
 // errNotFound wraps a store error as a missing entity when it is
@@ -62,7 +64,11 @@ func errNotFound(entity, id string, err error) error {
 }
 
 func (e *notFoundError) Error() string {
-	return fmt.Sprintf("Cannot find entity '%s' with id '%s'", e.entity, e.id)
+	msg := fmt.Sprintf("Cannot find entity '%s' with id '%s'", e.entity, e.id)
+	if e.hint != "" {
+		msg += ". " + e.hint
+	}
+	return msg
 }
 func (e *notFoundError) Unwrap() error { return e.err }
 

@@ -42,7 +42,7 @@ func TestGolden(t *testing.T) {
 	account := idOf(step("create_account", 200, "POST", "/v1/webhooks/account",
 		`{"url":"`+rcv.url+`","events":["sync_start","sync_end"],"secret":"my_secret"}`))
 	check := rcv.take(t)
-	wantCheck := `{"event":"test_event","created":"2026-05-22T00:06:08.638Z","connector_type":"_connector_type","connector_id":"_connector_1","group_id":"_destination_1"}`
+	wantCheck := `{"event":"test_event","created":"2026-05-22T00:06:08.638Z","connector_type":"_connector_type","connector_id":"_connection_1","group_id":"_destination_1"}`
 	if string(check.body) != wantCheck {
 		t.Errorf("URL check body %s, want %s", check.body, wantCheck)
 	}
@@ -59,8 +59,8 @@ func TestGolden(t *testing.T) {
 	}
 	step("create_extensions", 200, "POST", "/v1/webhooks/account",
 		`{"url":"`+rcv.url+`","events":["sync_end","sync_end"],"secret":"tok","profile":"portable","signing":{"scheme":"token","header":"X-Token"}}`)
-	if got := rcv.take(t).header.Get("X-Token"); got != "tok" {
-		t.Errorf("token URL check header %q, want tok", got)
+	if len(rcv.reqs) != 0 {
+		t.Errorf("a Portable webhook's URL was checked")
 	}
 
 	step("get", 200, "GET", "/v1/webhooks/"+account, "")
@@ -92,8 +92,10 @@ func TestGolden(t *testing.T) {
 		} `json:"data"`
 	}
 	decode(t, emitted.body, &emit)
-	if len(emit.Data.Deliveries) != 3 {
-		t.Fatalf("emit made %d deliveries, want 3", len(emit.Data.Deliveries))
+	// A Fivetran connector's event: the two Fivetran webhooks, not the
+	// Portable one.
+	if len(emit.Data.Deliveries) != 2 {
+		t.Fatalf("emit made %d deliveries, want 2", len(emit.Data.Deliveries))
 	}
 	first := emit.Data.Deliveries[0].ID
 	step("deliveries", 200, "GET", "/standin/v1/deliveries?webhook_id="+account, "")

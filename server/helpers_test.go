@@ -41,8 +41,18 @@ type testEnv struct {
 	key, secret string
 }
 
-// newEnv starts an API; opts adjust its configuration.
+// testGroups are the groups every test env registers.
+var testGroups = []string{"g1", "g2", "grp_1", "test"}
+
+// newEnv starts an API with testGroups registered; opts adjust its
+// configuration.
 func newEnv(t testing.TB, opts ...func(*server.APIConfig)) *testEnv {
+	t.Helper()
+	return newEnvGroups(t, testGroups, opts...)
+}
+
+// newEnvGroups starts an API with groups registered.
+func newEnvGroups(t testing.TB, groups []string, opts ...func(*server.APIConfig)) *testEnv {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), sqlite.Config{
 		Path:   filepath.Join(t.TempDir(), "db"),
@@ -64,6 +74,9 @@ func newEnv(t testing.TB, opts ...func(*server.APIConfig)) *testEnv {
 	if err != nil {
 		t.Fatalf("NewAPI: %v", err)
 	}
+	// Group webhooks need a registered group (NotFound_Group otherwise):
+	// register the ones the tests use.
+	registerGroups(t, st, groups)
 	srv := httptest.NewServer(api.HTTPHandler())
 	t.Cleanup(srv.Close)
 	return &testEnv{t: t, api: api, store: st, url: srv.URL, key: cfg.APIKey, secret: cfg.APISecret}
@@ -269,5 +282,15 @@ func golden(t testing.TB, name string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs:\n got %s\nwant %s", name, got, want)
+	}
+}
+
+// registerGroups registers groups (named by their ids) in st.
+func registerGroups(t testing.TB, st store.Store, groups []string) {
+	t.Helper()
+	for _, id := range groups {
+		if err := st.GroupCreate(context.Background(), &store.Group{ID: id, Name: id, CreatedAt: testNow}); err != nil {
+			t.Fatalf("create group %s: %v", id, err)
+		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
 )
 
 const contentTypeJSON = "application/json"
@@ -71,7 +73,53 @@ func (jsonMarshaler) Unmarshal(data []byte, v any) error {
 	if err := unmarshalOptions.Unmarshal(data, m); err != nil {
 		return &inputError{msg: "Invalid request body: " + protoErrorText(err), err: err}
 	}
+	keepDataBytes(data, m)
 	return nil
+}
+
+// keepDataBytes copies the caller's "data" objects of an emit request, byte
+// for byte (compacted), into data_json: google.protobuf.Struct, which data
+// decodes into, keeps no key order, and a Fivetran body must show the
+// caller's (a dbt_run_failed reads as Fivetran's). body decoded into m
+// without error.
+func keepDataBytes(body []byte, m proto.Message) {
+	switch req := m.(type) {
+	case *standinv1.EmitEventRequest:
+		var raw struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if json.Unmarshal(body, &raw) == nil && req.GetDataJson() == "" {
+			req.DataJson = rawObject(raw.Data)
+		}
+	case *standinv1.EmitEventsRequest:
+		var raw struct {
+			Events []struct {
+				Data json.RawMessage `json:"data"`
+			} `json:"events"`
+		}
+		if json.Unmarshal(body, &raw) != nil || len(raw.Events) != len(req.GetEvents()) {
+			return
+		}
+		for i, ev := range req.GetEvents() {
+			if ev.GetDataJson() == "" {
+				ev.DataJson = rawObject(raw.Events[i].Data)
+			}
+		}
+	}
+}
+
+// rawObject is b compacted when it is a JSON object, "" otherwise (absent,
+// null, or another type, which the Struct decoding refuses anyway).
+func rawObject(b json.RawMessage) string {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return ""
+	}
+	var out bytes.Buffer
+	if json.Compact(&out, b) != nil {
+		return ""
+	}
+	return out.String()
 }
 
 // NewDecoder implements runtime.Marshaler. An empty (or blank) body decodes

@@ -110,7 +110,7 @@ func (s *groupServer) listConnections(ctx context.Context, req *standinv1.ListGr
 	if _, err := s.api.getGroup(ctx, req.GetId()); err != nil {
 		return nil, err
 	}
-	return s.api.listConnections(ctx, req.GetId(), req.GetCursor(), req.Limit)
+	return s.api.listConnections(ctx, req.GetId(), req.GetSchema(), req.GetCursor(), req.Limit)
 }
 
 func (a *API) getGroup(ctx context.Context, id string) (*store.Group, error) {
@@ -133,14 +133,16 @@ type connectionServer struct {
 
 // ListConnections implements standin.v1.ConnectionService.
 func (s *connectionServer) ListConnections(ctx context.Context, req *standinv1.ListConnectionsRequest) (*standinv1.ListConnectionsResponse, error) {
-	page, err := s.api.listConnections(ctx, req.GetGroupId(), req.GetCursor(), req.Limit)
+	page, err := s.api.listConnections(ctx, req.GetGroupId(), req.GetSchema(), req.GetCursor(), req.Limit)
 	if err != nil {
 		return nil, s.api.status(ctx, err)
 	}
 	return &standinv1.ListConnectionsResponse{Code: codeSuccess, Data: page}, nil
 }
 
-func (a *API) listConnections(ctx context.Context, groupID, cursor string, limit *int32) (*standinv1.ConnectionPage, error) {
+// listConnections pages through the connections of groupID and with the
+// schema name schema (exact), each when set.
+func (a *API) listConnections(ctx context.Context, groupID, schema, cursor string, limit *int32) (*standinv1.ConnectionPage, error) {
 	n, err := parseLimit(limit)
 	if err != nil {
 		return nil, err
@@ -149,7 +151,7 @@ func (a *API) listConnections(ctx context.Context, groupID, cursor string, limit
 	if err != nil {
 		return nil, err
 	}
-	list, err := a.cfg.Store.ConnectionList(ctx, store.ConnectionListParams{GroupID: groupID, AfterSeq: after, Limit: n + 1})
+	list, err := a.cfg.Store.ConnectionList(ctx, store.ConnectionListParams{GroupID: groupID, Schema: schema, AfterSeq: after, Limit: n + 1})
 	if err != nil {
 		return nil, err
 	}
@@ -234,13 +236,12 @@ func settled(c *store.Connection, now time.Time) (succeeded, failed *time.Time) 
 //     reason.
 func connectionPB(c *store.Connection, now time.Time) *standinv1.Connection {
 	succeeded, failed := settled(c, now)
-	return &standinv1.Connection{
+	out := &standinv1.Connection{
 		Id:            c.ID,
 		GroupId:       c.GroupID,
 		Service:       c.Service,
 		Schema:        c.Schema,
 		Paused:        c.Paused,
-		ConnectedBy:   ConnectedBy,
 		CreatedAt:     delivery.FivetranTime(c.CreatedAt),
 		SucceededAt:   timeValue(succeeded),
 		FailedAt:      timeValue(failed),
@@ -248,6 +249,8 @@ func connectionPB(c *store.Connection, now time.Time) *standinv1.Connection {
 		ScheduleType:  c.ScheduleType,
 		Status:        connectionStatusPB(c, now),
 	}
+	fillExtraPB(out, c)
+	return out
 }
 
 func connectionStatusPB(c *store.Connection, now time.Time) *standinv1.ConnectionStatus {

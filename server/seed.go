@@ -10,7 +10,7 @@ import (
 
 // SeedGroups are the groups Seed registers: a warehouse and a staging
 // destination. inappropriate_implode is the destination_group_id of the real
-// sync_end capture in SENDERS.md and delivery.DefaultGroupID.
+// sync_end capture in docs/fidelity.md and delivery.DefaultGroupID.
 var SeedGroups = []store.Group{
 	{ID: "inappropriate_implode", Name: "Warehouse"},
 	{ID: "elegant_canyon", Name: "Staging"},
@@ -18,7 +18,7 @@ var SeedGroups = []store.Group{
 
 // SeedConnections are the connections Seed registers, healthy (a past
 // successful sync) and unpaused. assimilate_seem is the connection of the
-// real sync_end capture in SENDERS.md.
+// real sync_end capture in docs/fidelity.md.
 var SeedConnections = []store.Connection{
 	{ID: "assimilate_seem", GroupID: "inappropriate_implode", Service: "google_cloud_postgresql", Schema: "ftar_pg"},
 	{ID: "gather_harbor", GroupID: "inappropriate_implode", Service: "salesforce", Schema: "salesforce"},

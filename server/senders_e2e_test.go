@@ -97,7 +97,7 @@ func eventsOf(t *testing.T, reqs []testkit.Request) []string {
 }
 
 // TestManagementAPIParity checks the details of Fivetran's webhook API
-// (SENDERS.md §1) that hold for every response, on the real composition
+// (docs/fidelity.md §1) that hold for every response, on the real composition
 // root: 200 (not 201) on create, the messages, Fivetran-style ids, created_at
 // with milliseconds, created_by, the masked secret everywhere, NotFound_*
 // codes and the OpenAPI document.
@@ -250,7 +250,7 @@ func TestStrictHTTPSAndSeed(t *testing.T) {
 	if status, b := do(strict, "POST", "/v1/webhooks/account", `{"url":"http://127.0.0.1:9/hook","events":["sync_end"]}`); status != 400 || b != want {
 		t.Errorf("strict create http: %d %s", status, b)
 	}
-	status, b := do(strict, "POST", "/v1/webhooks/group/g1", `{"url":"https://receiver.example/hook","events":["sync_end"]}`)
+	status, b := do(strict, "POST", "/v1/webhooks/group/inappropriate_implode", `{"url":"https://receiver.example/hook","events":["sync_end"]}`)
 	if status != 200 {
 		t.Fatalf("strict create https: %d %s", status, b)
 	}

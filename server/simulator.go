@@ -10,7 +10,9 @@ import (
 	"slices"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
@@ -109,6 +111,10 @@ func (s *simulatorServer) createConnection(ctx context.Context, req *standinv1.C
 	default:
 		return nil, invalidInput("Invalid value for field 'schedule_type': must be '%s' or '%s'", store.ScheduleTypeAuto, store.ScheduleTypeManual)
 	}
+	extra, err := createExtra(req)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := s.api.getGroup(ctx, req.GetGroupId()); err != nil {
 		return nil, err
 	}
@@ -122,8 +128,9 @@ func (s *simulatorServer) createConnection(ctx context.Context, req *standinv1.C
 		ScheduleType:  schedule,
 		CreatedAt:     now,
 		UpdatedAt:     now,
+		Extra:         extra,
 	}
-	err := withFreshID(req.GetId(), &c.ID, func() error {
+	err = withFreshID(req.GetId(), &c.ID, func() error {
 		created, err := s.api.emitter.Prepare(ctx, Emission{
 			Source: delivery.Source{
 				Event:         delivery.EventCreateConnector,
@@ -324,4 +331,23 @@ func newRunAttemptID() int64 {
 		panic("server: crypto/rand: " + err.Error()) // never fails (Go ≥ 1.24)
 	}
 	return 1_000_000 + n.Int64()
+}
+
+// createExtra checks the connection's other fields of a create request, as
+// a PATCH would, and returns them as the store keeps them (nil for none).
+func createExtra(req *standinv1.CreateConnectionRequest) ([]byte, error) {
+	// The request as JSON holds exactly the fields that were set.
+	b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("create connection: %w", err)
+	}
+	var fields structpb.Struct
+	if err := protojson.Unmarshal(b, &fields); err != nil {
+		return nil, fmt.Errorf("create connection: %w", err)
+	}
+	var x connectionExtra
+	if _, err := x.apply(fields.GetFields()); err != nil {
+		return nil, err
+	}
+	return x.encode()
 }

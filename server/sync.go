@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -187,50 +188,124 @@ func (a *API) timeline() delivery.Timeline { return delivery.Timeline{Scale: a.c
 
 // SyncConnection implements standin.v1.ConnectionService.
 func (s *connectionServer) SyncConnection(ctx context.Context, req *standinv1.SyncConnectionRequest) (*standinv1.SyncConnectionResponse, error) {
-	_, err := s.api.changeConnection(ctx, req.GetId(), func(ch *connectionChange) error {
+	return s.api.syncConnection(ctx, req.GetId(), req.GetForce())
+}
+
+// ForceConnection implements standin.v1.ConnectionService: SyncConnection
+// with force.
+func (s *connectionServer) ForceConnection(ctx context.Context, req *standinv1.ForceConnectionRequest) (*standinv1.SyncConnectionResponse, error) {
+	return s.api.syncConnection(ctx, req.GetId(), true)
+}
+
+func (a *API) syncConnection(ctx context.Context, id string, force bool) (*standinv1.SyncConnectionResponse, error) {
+	_, err := a.changeConnection(ctx, id, func(ch *connectionChange) error {
 		c := ch.c
 		// Fivetran: a paused connection does not sync; without force, a
 		// running sync is left alone. The call succeeds either way.
-		if c.Paused || (syncRunning(c, ch.now) && !req.GetForce()) {
+		if c.Paused || (syncRunning(c, ch.now) && !force) {
 			return nil
 		}
-		if req.GetForce() {
+		if force {
 			ch.emit(delivery.EventForceUpdateConnector, ch.now, "", nil, time.Time{})
 		}
-		return ch.startSync(successfulSync, s.api.cfg.SyncDuration, firstSync(c))
+		return ch.startSync(successfulSync, a.cfg.SyncDuration, firstSync(c))
 	})
 	if err != nil {
-		return nil, s.api.status(ctx, err)
+		return nil, a.status(ctx, err)
 	}
 	return &standinv1.SyncConnectionResponse{
 		Code:    codeSuccess,
-		Message: proto.String(fmt.Sprintf("Sync has been successfully triggered for connector with id '%s'", req.GetId())),
+		Message: proto.String(fmt.Sprintf("Sync has been successfully triggered for connector with id '%s'", id)),
 	}, nil
+}
+
+// resyncTable is one table of a re-sync scope.
+type resyncTable struct{ schema, table string }
+
+// parseScope reads Fivetran's re-sync scope {"<schema>":["t1",…]}: each
+// schema maps to a non-empty array of table names.
+func parseScope(scope *structpb.Struct) ([]resyncTable, error) {
+	if len(scope.GetFields()) == 0 {
+		return nil, invalidInput("Field 'scope' must not be empty")
+	}
+	var tables []resyncTable
+	for _, schema := range slices.Sorted(maps.Keys(scope.GetFields())) {
+		list, ok := scope.GetFields()[schema].GetKind().(*structpb.Value_ListValue)
+		if schema == "" || !ok || len(list.ListValue.GetValues()) == 0 {
+			return nil, invalidInput("Invalid value for field '%s': must be a non-empty array of table names", schema)
+		}
+		for _, v := range list.ListValue.GetValues() {
+			t, ok := v.GetKind().(*structpb.Value_StringValue)
+			if !ok || t.StringValue == "" {
+				return nil, invalidInput("Invalid value for field '%s': must be a non-empty array of table names", schema)
+			}
+			tables = append(tables, resyncTable{schema: schema, table: t.StringValue})
+		}
+	}
+	return tables, nil
+}
+
+// resyncTableData is the data of a resync_table event: the schema and the
+// table (standin's shape; Fivetran publishes none).
+func resyncTableData(t resyncTable) json.RawMessage {
+	b, _ := json.Marshal(struct {
+		Schema string `json:"schema"`
+		Table  string `json:"table"`
+	}{t.schema, t.table})
+	return b
 }
 
 // ResyncConnection implements standin.v1.ConnectionService.
 func (s *connectionServer) ResyncConnection(ctx context.Context, req *standinv1.ResyncConnectionRequest) (*standinv1.ResyncConnectionResponse, error) {
-	if req.Scope != nil && len(req.GetScope().GetFields()) == 0 {
-		return nil, s.api.status(ctx, invalidInput("Field 'scope' must not be empty"))
-	}
-	_, err := s.api.changeConnection(ctx, req.GetId(), func(ch *connectionChange) error {
-		event := delivery.EventResyncConnector
-		if req.Scope != nil {
-			event = delivery.EventResyncTable
+	var tables []resyncTable
+	if req.Scope != nil {
+		var err error
+		if tables, err = parseScope(req.GetScope()); err != nil {
+			return nil, s.api.status(ctx, err)
 		}
-		ch.emit(event, ch.now, "", nil, time.Time{})
+	}
+	if err := s.api.resync(ctx, req.GetId(), tables); err != nil {
+		return nil, s.api.status(ctx, err)
+	}
+	return &standinv1.ResyncConnectionResponse{Code: codeSuccess, Message: proto.String("Operation performed.")}, nil
+}
+
+// ResyncTable implements standin.v1.ConnectionService.
+func (s *connectionServer) ResyncTable(ctx context.Context, req *standinv1.ResyncTableRequest) (*standinv1.ResyncTableResponse, error) {
+	for _, f := range []struct{ name, value string }{{"schema", req.GetSchema()}, {"table", req.GetTable()}} {
+		if f.value == "" {
+			return nil, s.api.status(ctx, invalidInput("Field '%s' is required", f.name))
+		}
+	}
+	if err := s.api.resync(ctx, req.GetId(), []resyncTable{{schema: req.GetSchema(), table: req.GetTable()}}); err != nil {
+		return nil, s.api.status(ctx, err)
+	}
+	return &standinv1.ResyncTableResponse{
+		Code:    codeSuccess,
+		Message: proto.String(fmt.Sprintf("Re-sync has been successfully triggered for '%s.%s'", req.GetSchema(), req.GetTable())),
+	}, nil
+}
+
+// resync starts a historical re-sync of the connection: resync_connector,
+// or one resync_table per table when tables are given, then the sync (on a
+// paused connection, when it is resumed).
+func (a *API) resync(ctx context.Context, id string, tables []resyncTable) error {
+	_, err := a.changeConnection(ctx, id, func(ch *connectionChange) error {
+		if len(tables) == 0 {
+			ch.emit(delivery.EventResyncConnector, ch.now, "", nil, time.Time{})
+		}
+		for _, t := range tables {
+			ch.emit(delivery.EventResyncTable, ch.now, "", resyncTableData(t), time.Time{})
+		}
 		if ch.c.Paused {
 			// Fivetran runs it when the connection is resumed.
 			ch.params.ResyncPending = new(true)
 			ch.changed = true
 			return nil
 		}
-		return ch.startSync(successfulSync, s.api.cfg.SyncDuration, true)
+		return ch.startSync(successfulSync, a.cfg.SyncDuration, true)
 	})
-	if err != nil {
-		return nil, s.api.status(ctx, err)
-	}
-	return &standinv1.ResyncConnectionResponse{Code: codeSuccess, Message: proto.String("Operation performed.")}, nil
+	return err
 }
 
 // UpdateConnection implements standin.v1.ConnectionService.
@@ -265,14 +340,18 @@ type connectionPatch struct {
 	paused        *bool
 	syncFrequency *int
 	scheduleType  *string
+	// extra holds the connection's other fields the body sets (config,
+	// daily_sync_time, ...), kept with the connection.
+	extra map[string]*structpb.Value
 	// otherEdits names a field standin does not model that edits the
-	// connection (config, auth, daily_sync_time, ...).
+	// connection (auth, ...).
 	otherEdits bool
 }
 
 // parseConnectionPatch reads paused, sync_frequency and schedule_type,
-// checking their types and values, and notes whether other editing fields
-// are present.
+// checking their types and values, collects the connection's other fields
+// (checked against the connection in apply) and notes whether other editing
+// fields are present.
 func parseConnectionPatch(body *structpb.Struct) (connectionPatch, error) {
 	var p connectionPatch
 	for name, v := range body.GetFields() {
@@ -297,6 +376,13 @@ func parseConnectionPatch(body *structpb.Struct) (connectionPatch, error) {
 			}
 			p.scheduleType = &t
 		default:
+			if slices.Contains(extraFields, name) {
+				if p.extra == nil {
+					p.extra = make(map[string]*structpb.Value)
+				}
+				p.extra[name] = v
+				continue
+			}
 			if !slices.Contains(notEdits, name) {
 				p.otherEdits = true
 			}
@@ -305,12 +391,31 @@ func parseConnectionPatch(body *structpb.Struct) (connectionPatch, error) {
 	return p, nil
 }
 
-// apply describes the patch as a change of ch.c: edit_connector for edits,
-// then pause_connector or resume_connector when paused changes; resuming a
+// apply describes the patch as a change of ch.c: edit_connector for edits
+// (the connection's other fields are kept, config merged), then
+// pause_connector or resume_connector when paused changes; resuming a
 // connection whose re-sync waited starts that historical sync.
 func (p connectionPatch) apply(ch *connectionChange) error {
 	c := ch.c
 	edited := p.otherEdits
+	if p.extra != nil {
+		x := decodeExtra(c)
+		changed, err := x.apply(p.extra)
+		if err != nil {
+			return err
+		}
+		edited = true
+		if changed {
+			b, err := x.encode()
+			if err != nil {
+				return err
+			}
+			if b == nil {
+				b = []byte{} // set, to nothing: stored as NULL
+			}
+			ch.params.Extra = b
+		}
+	}
 	if p.syncFrequency != nil && *p.syncFrequency != c.SyncFrequency {
 		ch.params.SyncFrequency, edited = p.syncFrequency, true
 	}

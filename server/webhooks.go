@@ -61,6 +61,12 @@ func (s *webhookServer) create(ctx context.Context, typ, groupID string, spec *s
 		if err := checkGroupID(groupID); err != nil {
 			return nil, err
 		}
+		if _, err := s.api.cfg.Store.GroupGetByID(ctx, groupID); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, &notFoundError{entity: "Group", id: groupID, hint: registerGroupHint(groupID), err: err}
+			}
+			return nil, err
+		}
 	}
 	if spec == nil {
 		spec = &standinv1.WebhookSpec{}
@@ -343,7 +349,7 @@ func (s *webhookServer) test(ctx context.Context, req *standinv1.TestWebhookRequ
 
 // send POSTs body to the webhook's URL, signed like a delivery.
 func (a *API) send(ctx context.Context, wh *store.Webhook, body []byte, now time.Time) delivery.Response {
-	header, err := wh.Signing.Headers(wh.Secret, body, newUUID(), now)
+	header, err := delivery.Effective(wh.Profile, wh.Signing).Headers(wh.Secret, body, newUUID(), now)
 	if err != nil {
 		return delivery.Response{Err: err}
 	}
@@ -352,23 +358,20 @@ func (a *API) send(ctx context.Context, wh *store.Webhook, body []byte, now time
 
 // checkURL is Fivetran's URL check: POST a signed test_event to the
 // webhook's URL and refuse, saying what the receiver answered, unless it
-// accepts it (any 2xx; exactly 200 for Portable).
+// accepts it (any 2xx). Portable has no URL check (its webhook form just
+// saves), so a Portable webhook is never checked.
 func (a *API) checkURL(ctx context.Context, wh *store.Webhook) error {
-	if a.cfg.SkipURLCheck {
+	if a.cfg.SkipURLCheck || wh.Profile == delivery.ProfilePortable {
 		return nil
 	}
 	now := a.now()
-	resp := a.send(ctx, wh, delivery.URLCheckBody(now), now)
+	resp := a.send(ctx, wh, delivery.URLCheckBody(now, a.cfg.URLCheckConnectorID), now)
 	switch {
 	case resp.Err != nil:
 		return invalidInput("URL check failed: cannot deliver a test event to '%s': %v", wh.URL, resp.Err)
 	case !resp.OK(wh.Profile):
-		want := "2xx"
-		if wh.Profile == delivery.ProfilePortable {
-			want = "200"
-		}
-		return invalidInput("URL check failed: '%s' answered the test event with HTTP %d %s (expected %s)",
-			wh.URL, resp.Status, http.StatusText(resp.Status), want)
+		return invalidInput("URL check failed: '%s' answered the test event with HTTP %d %s (expected 2xx)",
+			wh.URL, resp.Status, http.StatusText(resp.Status))
 	}
 	return nil
 }
@@ -487,12 +490,13 @@ func webhookPB(wh *store.Webhook) *standinv1.Webhook {
 
 func signingFromPB(s *standinv1.Signing) delivery.Signing {
 	return delivery.Signing{
-		Scheme:    delivery.Scheme(s.GetScheme()),
-		Algorithm: s.GetAlgorithm(),
-		Encoding:  s.GetEncoding(),
-		Header:    s.GetHeader(),
-		LowerHex:  s.GetLowerHex(),
-	}
+		Scheme:          delivery.Scheme(s.GetScheme()),
+		Algorithm:       s.GetAlgorithm(),
+		Encoding:        s.GetEncoding(),
+		Header:          s.GetHeader(),
+		LowerHex:        s.GetLowerHex(),
+		PrefixAlgorithm: s.GetPrefixAlgorithm(),
+	}.Canonical()
 }
 
 func signingPB(s delivery.Signing) *standinv1.Signing {
@@ -511,6 +515,9 @@ func signingPB(s delivery.Signing) *standinv1.Signing {
 	if s.LowerHex {
 		out.LowerHex = proto.Bool(true)
 	}
+	if s.PrefixAlgorithm {
+		out.PrefixAlgorithm = proto.Bool(true)
+	}
 	return out
 }
 
@@ -523,4 +530,10 @@ func parseLimit(limit *int32) (int, error) {
 		return 0, invalidInput("Field 'limit' must be between 1 and %d", maxLimit)
 	}
 	return int(*limit), nil
+}
+
+// registerGroupHint says how to register a missing group in standin, after
+// Fivetran's NotFound_Group message.
+func registerGroupHint(id string) string {
+	return fmt.Sprintf(`standin: register the group first with POST /standin/v1/groups {"id":"%s","name":"…"}`, id)
 }

@@ -45,7 +45,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown profile", "POST", "/v1/webhooks/account", `{"url":"` + rcv.url + `","events":["sync_end"],"profile":"stitch"}`,
 			nil, 400, "InvalidInput", "Invalid profile 'stitch': must be 'fivetran' or 'portable'"},
 		{"bad signing", "POST", "/v1/webhooks/account", `{"url":"` + rcv.url + `","events":["sync_end"],"signing":{"scheme":"token"}}`,
-			nil, 400, "InvalidInput", "Invalid value for field 'signing.header': scheme token needs a header name"},
+			nil, 400, "InvalidInput", "Invalid value for field 'signing.header': a header name is required for scheme token (the receiver's auth_header_key); standin has no default"},
 		{"malformed json", "POST", "/v1/webhooks/account", `{"url":`,
 			nil, 400, "InvalidInput", "Invalid request body: unexpected EOF"},
 		{"wrong type", "POST", "/v1/webhooks/account", `{"url":"` + rcv.url + `","events":"sync_end"}`,
@@ -313,14 +313,21 @@ func TestURLCheck(t *testing.T) {
 		t.Errorf("body %s", r.body)
 	}
 
-	// Portable needs exactly 200; Fivetran any 2xx.
-	e.mustDo(400, "POST", "/v1/webhooks/account", `{"url":"`+created.url+`","events":["sync_end"],"profile":"portable"}`)
-	created.take(t)
+	// Fivetran accepts any 2xx.
 	e.mustDo(200, "POST", "/v1/webhooks/account", `{"url":"`+created.url+`","events":["sync_end"]}`)
 	created.take(t)
 	if n := e.webhookCount(); n != 1 {
 		t.Fatalf("%d webhooks, want only the one that passed", n)
 	}
+	// Portable has no URL check: created, and activated, against a failing
+	// receiver without a request.
+	portable := e.createWebhook("/v1/webhooks/account", `{"url":"`+failing.url+`","events":["sync_end"],"profile":"portable","active":false}`)
+	e.mustDo(200, "PATCH", "/v1/webhooks/"+portable, `{"active":true}`)
+	e.createWebhook("/v1/webhooks/account", `{"url":"`+down+`","events":["sync_end"],"profile":"portable"}`)
+	if len(failing.reqs) != 0 {
+		t.Fatalf("a Portable webhook's URL was checked: %d requests", len(failing.reqs))
+	}
+	e.mustDo(200, "DELETE", "/v1/webhooks/"+portable, "")
 
 	// Created inactive: no check. Activating it against a failing receiver
 	// is refused and leaves it inactive.

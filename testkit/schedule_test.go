@@ -159,8 +159,9 @@ func TestRedeliveryKeepsSchedule(t *testing.T) {
 	}
 }
 
-// TestPortableSchedule walks Portable's schedule: seven attempts, and only
-// a 200 counts as success (a 204 is retried).
+// TestPortableSchedule walks Portable's schedule: eight attempts, the last
+// at the 24-hour limit, and only a 200 counts as success (a 204 is
+// retried).
 func TestPortableSchedule(t *testing.T) {
 	t.Parallel()
 	sd := testkit.Start(t, testkit.Config{TimeScale: 1e6})
@@ -173,7 +174,7 @@ func TestPortableSchedule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []time.Duration{0, 30 * time.Second, 150 * time.Second, 630 * time.Second, 2550 * time.Second, 10230 * time.Second, 40950 * time.Second}
+	want := []time.Duration{0, 30 * time.Second, 150 * time.Second, 630 * time.Second, 2550 * time.Second, 10230 * time.Second, 40950 * time.Second, 24 * time.Hour}
 	if d.State != store.DeliveryFailed || len(attempts) != len(want) {
 		t.Fatalf("state %s after %d attempts, want failed after %d", d.State, len(attempts), len(want))
 	}

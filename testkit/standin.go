@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"sync"
 	"time"
@@ -194,7 +195,10 @@ func (s *Standin) Do(ctx context.Context, method, path string, in, out any) erro
 func (s *Standin) Client() *client.Client { return s.api }
 
 // WebhookParams creates a webhook. GroupID makes a group webhook; otherwise
-// it is an account webhook. Active defaults to true.
+// it is an account webhook. Active defaults to true. A group that is not
+// registered yet is registered first (POST /standin/v1/groups, named after
+// its id): Fivetran, and standin, refuse a group webhook for an unknown
+// group with NotFound_Group.
 type WebhookParams struct {
 	GroupID string
 	URL     string
@@ -213,9 +217,14 @@ func (s *Standin) CreateWebhook(p WebhookParams) Webhook {
 	s.tb.Helper()
 	spec := client.WebhookSpec{URL: p.URL, Events: p.Events, Active: p.Active, Secret: p.Secret, Profile: p.Profile}
 	if g := p.Signing; g != nil {
-		spec.Signing = &client.Signing{Scheme: string(g.Scheme), Algorithm: g.Algorithm, Encoding: g.Encoding, Header: g.Header, LowerHex: g.LowerHex}
+		spec.Signing = &client.Signing{Scheme: string(g.Scheme), Algorithm: g.Algorithm, Encoding: g.Encoding, Header: g.Header, LowerHex: g.LowerHex, PrefixAlgorithm: g.PrefixAlgorithm}
 	}
 	return must(s, "create webhook", true, func(ctx context.Context) (*client.Response[Webhook], error) {
+		if p.GroupID != "" {
+			if err := s.ensureGroup(ctx, p.GroupID); err != nil {
+				return nil, err
+			}
+		}
 		return s.api.CreateWebhook(ctx, p.GroupID, spec)
 	})
 }
@@ -291,4 +300,18 @@ func (s *Standin) AwaitDelivery(ctx context.Context, id string, states ...store.
 			return d, attempts, fmt.Errorf("testkit: delivery %s: waited for state %v, %s: %w", id, states, describe(d, attempts), ctx.Err())
 		}
 	}
+}
+
+// ensureGroup registers the group id unless it exists.
+func (s *Standin) ensureGroup(ctx context.Context, id string) error {
+	_, err := s.api.Do(ctx, "GET", "/v1/groups/"+url.PathEscape(id), nil, nil, nil)
+	var apiErr *client.Error
+	if !errors.As(err, &apiErr) || apiErr.HTTPStatus != http.StatusNotFound {
+		return err
+	}
+	_, err = s.api.Do(ctx, "POST", "/standin/v1/groups", nil, map[string]string{"id": id, "name": id}, nil)
+	if errors.As(err, &apiErr) && apiErr.HTTPStatus == http.StatusConflict {
+		return nil // registered meanwhile
+	}
+	return err
 }

@@ -179,7 +179,7 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 	}
 
 	plan := planAttempt(dl, args.Manual, now, d.timeline)
-	header, err := wh.Signing.Headers(wh.Secret, dl.Body, dl.ID, now)
+	header, err := delivery.Effective(wh.Profile, wh.Signing).Headers(wh.Secret, dl.Body, dl.ID, now)
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("sign delivery %s: %w", dl.ID, err))
 	}

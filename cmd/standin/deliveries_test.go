@@ -15,7 +15,7 @@ func TestDeliveriesListShowRetry(t *testing.T) {
 	st := fastest(t)
 	rcv := answering(t, "s", testkit.Response{Status: 500, Body: "nope"})
 	// Portable, signed the Fivetran way: it fails its whole schedule.
-	whID := newWebhook(t, st, rcv.URL(), "s", "--profile", "portable")
+	whID := newWebhook(t, st, rcv.URL(), "s", "--profile", "portable", "--signing-scheme", "fivetran")
 
 	var emitted struct {
 		ID         string
@@ -30,7 +30,7 @@ func TestDeliveriesListShowRetry(t *testing.T) {
 
 	// list: a table, filters, JSON.
 	r := ok(t, api(st, "deliveries", "list")...)
-	if !regexp.MustCompile(`(?m)^`+id+`\s+sync_end\s+`+whID+`\s+failed\s+7\s+500\s+-\s+20`).MatchString(r.stdout) ||
+	if !regexp.MustCompile(`(?m)^`+id+`\s+sync_end\s+`+whID+`\s+failed\s+8\s+500\s+-\s+20`).MatchString(r.stdout) ||
 		!strings.Contains(r.stdout, "sync_start") {
 		t.Errorf("list:\n%s", r)
 	}
@@ -61,12 +61,13 @@ func TestDeliveriesListShowRetry(t *testing.T) {
 	// show: every attempt, in real and emulated time, and the body.
 	r = ok(t, api(st, "deliveries", "show", id, "--headers")...)
 	for _, re := range []string{
-		`State\s+failed after 7 attempts: the retry window closed`,
+		`State\s+failed after 8 attempts: the retry window closed`,
 		`Profile\s+portable`,
-		`Attempts \(7\):`,
+		`Attempts \(8\):`,
 		`(?m)^\s+1\s+first\s+20\S+\s+\+0s\s+500\s+\S+\s+receiver answered HTTP 500$`,
 		`(?m)^\s+2\s+retry 1\s+20\S+\s+\+30s\s+500\s`,
 		`(?m)^\s+7\s+retry 6\s+20\S+\s+\+11h22m30s\s+500\s`,
+		`(?m)^\s+8\s+retry 7\s+20\S+\s+\+24h0m0s\s+500\s`,
 		`X-Fivetran-Signature-256: [0-9A-F]{64}`,
 		`Attempt 1 response body \(excerpt\):\n\s+nope`,
 		`Request body:\n\{\n  "created": "20[^"]+",\n(.|\n)*  "event": "sync_end",\n(.|\n)*  "status": "FAILURE"`,
@@ -84,7 +85,7 @@ func TestDeliveriesListShowRetry(t *testing.T) {
 		RequestBody string `json:"request_body"`
 	}
 	decodeJSON(t, ok(t, api(st, "deliveries", "show", id, "-o", "json")...), &detail)
-	if detail.Delivery.ID != id || len(detail.Attempts) != 7 || detail.Attempts[1].EmulatedDelay != "30s" ||
+	if detail.Delivery.ID != id || len(detail.Attempts) != 8 || detail.Attempts[7].EmulatedDelay != "86400s" || detail.Attempts[1].EmulatedDelay != "30s" ||
 		!strings.Contains(detail.RequestBody, `"status":"FAILURE"`) {
 		t.Errorf("show json = %+v", detail)
 	}
@@ -92,8 +93,8 @@ func TestDeliveriesListShowRetry(t *testing.T) {
 	// retry: a manual attempt now; the receiver refuses it (exit 3), then
 	// accepts it (exit 0, succeeded).
 	r = cli(t, api(st, "deliveries", "retry", id, "--wait", "--poll-interval", "5ms")...)
-	if r.code != exitUndelivered || !strings.Contains(r.stdout, "Redelivery of "+id+" queued (failed, 7 attempts so far).") ||
-		!strings.Contains(r.stdout, "attempt 8 (manual redelivery): HTTP 500") || strings.Contains(r.stdout, "attempt 7") {
+	if r.code != exitUndelivered || !strings.Contains(r.stdout, "Redelivery of "+id+" queued (failed, 8 attempts so far).") ||
+		!strings.Contains(r.stdout, "attempt 9 (manual redelivery): HTTP 500") || strings.Contains(r.stdout, "attempt 8") {
 		t.Errorf("retry against a refusing receiver:\n%s", r)
 	}
 	rcv.Respond(testkit.Response{Status: 200})
@@ -105,7 +106,7 @@ func TestDeliveriesListShowRetry(t *testing.T) {
 		}
 	}
 	decodeJSON(t, r, &after)
-	if after.Delivery.State != "succeeded" || after.Delivery.Attempts != 9 || !strings.Contains(r.stderr, "attempt 9 (manual redelivery): HTTP 200 OK, accepted") {
+	if after.Delivery.State != "succeeded" || after.Delivery.Attempts != 10 || !strings.Contains(r.stderr, "attempt 10 (manual redelivery): HTTP 200 OK, accepted") {
 		t.Errorf("retry --wait -o json: %+v\n%s", after, r)
 	}
 	// Without --wait it only queues.
@@ -191,7 +192,7 @@ func TestDescribeNext(t *testing.T) {
 			Attempts: []client.Attempt{attempt(1, 0, false)},
 		},
 		now:  first,
-		want: "retry 1 of 6 due at +30s emulated: in 30s emulated, 30ms real",
+		want: "retry 1 of 7 due at +30s emulated: in 30s emulated, 30ms real",
 	}, {
 		name: "overdue",
 		d: client.DeliveryDetail{

@@ -21,10 +21,10 @@ func TestListenVerifiesSignatures(t *testing.T) {
 	newWebhook(t, st, badURL+"/hook", "s3cret")
 	newWebhook(t, st, noneURL+"/hook", "")
 
-	ok(t, api(st, "trigger", "sync_end", "--connector", "assimilate_seem", "--group", "g1", "--sync-id",
+	ok(t, api(st, "trigger", "sync_end", "--connector", "assimilate_seem", "--group", "inappropriate_implode", "--sync-id",
 		"b4703f73-6315-4e22-8d7a-3bfb18b2fed2", "--status", "FAILURE", "--reason", "disk full")...)
 
-	line := `\d\d:\d\d:\d\d\.\d{3}  POST /hook  sync_end  attempt=1  connector_id=assimilate_seem  sync_id=b4703f73-6315-4e22-8d7a-3bfb18b2fed2  group=g1  status=FAILURE  reason="disk full"  signature=`
+	line := `\d\d:\d\d:\d\d\.\d{3}  POST /hook  sync_end  attempt=1  connector_id=assimilate_seem  sync_id=b4703f73-6315-4e22-8d7a-3bfb18b2fed2  group=inappropriate_implode  status=FAILURE  reason="disk full"  signature=`
 	if _, err := good.stdout.awaitMatch(await(t), regexp.MustCompile(line+`valid  → 200\n    \{\n      "event": "sync_end",`)); err != nil {
 		t.Error(err)
 	}

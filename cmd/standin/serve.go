@@ -28,6 +28,7 @@ type serveFlags struct {
 	timeScale            float64
 	strictHTTPS          bool
 	skipURLCheck         bool
+	urlCheckConnector    string
 	insecureSkipVerify   bool
 	caFile               string
 	sendTimeout          time.Duration
@@ -73,6 +74,7 @@ between several standin processes.`,
 	fl.Float64Var(&f.timeScale, "time-scale", 1, "emulated seconds per real second for retries and simulated syncs")
 	fl.BoolVar(&f.strictHTTPS, "strict-https", false, "refuse non-https webhook URLs, as Fivetran does")
 	fl.BoolVar(&f.skipURLCheck, "skip-url-check", false, "do not POST test_event to a webhook URL when it is created active or activated")
+	fl.StringVar(&f.urlCheckConnector, "url-check-connector", delivery.URLCheckConnectorID, "connector_id of the URL check's test_event (older docs: "+delivery.LegacyURLCheckConnectorID+")")
 	fl.BoolVar(&f.insecureSkipVerify, "insecure-skip-verify", false, "accept any TLS certificate from receivers")
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM file of extra CA certificates to trust for receivers")
 	fl.DurationVar(&f.sendTimeout, "send-timeout", 10*time.Second, "timeout of one delivery request (Fivetran: 10s)")
@@ -94,6 +96,7 @@ between several standin processes.`,
 		"time-scale":           "STANDIN_TIME_SCALE",
 		"strict-https":         "STANDIN_STRICT_HTTPS",
 		"skip-url-check":       "STANDIN_SKIP_URL_CHECK",
+		"url-check-connector":  "STANDIN_URL_CHECK_CONNECTOR",
 		"insecure-skip-verify": "STANDIN_INSECURE_SKIP_VERIFY",
 		"ca-file":              "STANDIN_CA_FILE",
 		"send-timeout":         "STANDIN_SEND_TIMEOUT",
@@ -187,6 +190,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		TimeScale:            f.timeScale,
 		StrictHTTPS:          f.strictHTTPS,
 		SkipURLCheck:         f.skipURLCheck,
+		URLCheckConnectorID:  f.urlCheckConnector,
 		Sender:               sender,
 		MaxWorkers:           f.maxWorkers,
 		RescueStuckJobsAfter: f.rescueStuckJobsAfter,

@@ -215,7 +215,7 @@ func TestTriggerCountWaitFailedExits3(t *testing.T) {
 		t.Fatalf("want exit 3:\n%s", r)
 	}
 	// The first ten are named, then one line says there are more.
-	named := regexp.MustCompile(`(?m)^  sync_start → \S+  delivery [0-9a-f-]{36} failed after 7 attempts: the retry window closed$`)
+	named := regexp.MustCompile(`(?m)^  sync_start → \S+  delivery [0-9a-f-]{36} failed after 8 attempts: the retry window closed$`)
 	if n := len(named.FindAllString(r.stdout, -1)); n != 10 || !strings.Contains(r.stdout, "  … and more that did not succeed") ||
 		!strings.HasSuffix(r.stdout, "12 deliveries: 12 failed\n") {
 		t.Errorf("%d deliveries named, want 10:\n%s", n, r)

@@ -19,7 +19,7 @@ func TestTriggerWaitFollowsRetries(t *testing.T) {
 	rcv.FailFirst(2, 500)
 	whID := newWebhook(t, st, rcv.URL(), "s3cret")
 
-	r := ok(t, api(st, "trigger", "sync_end", "--connector", "assimilate_seem", "--group", "g1",
+	r := ok(t, api(st, "trigger", "sync_end", "--connector", "assimilate_seem", "--group", "inappropriate_implode",
 		"--status", "FAILURE", "--reason", "disk full", "--wait", "--poll-interval", "5ms")...)
 	for _, re := range []string{
 		`Emitted sync_end [0-9a-f-]{36} at `,
@@ -46,7 +46,7 @@ func TestTriggerWaitFollowsRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	if reqs[0].SignatureErr != nil || !strings.Contains(string(reqs[0].Body), `"connector_id":"assimilate_seem"`) ||
-		!strings.Contains(string(reqs[0].Body), `"destination_group_id":"g1"`) ||
+		!strings.Contains(string(reqs[0].Body), `"destination_group_id":"inappropriate_implode"`) ||
 		body.Data["status"] != "FAILURE" || body.Data["reason"] != "disk full" {
 		t.Errorf("delivered %s (signature %v)", reqs[0].Body, reqs[0].SignatureErr)
 	}
@@ -63,7 +63,7 @@ func TestTriggerWaitFailedExits3(t *testing.T) {
 		t.Fatalf("want exit 3:\n%s", r)
 	}
 	// Progress went to stderr; stdout is one JSON document.
-	if !strings.Contains(r.stderr, "failed after 7 attempts: the retry window closed") {
+	if !strings.Contains(r.stderr, "failed after 8 attempts: the retry window closed") {
 		t.Errorf("progress on stderr:\n%s", r)
 	}
 	var doc struct {
@@ -80,8 +80,8 @@ func TestTriggerWaitFailedExits3(t *testing.T) {
 		}
 	}
 	decodeJSON(t, r, &doc)
-	if len(doc.Deliveries) != 1 || doc.Deliveries[0].Delivery.State != "failed" || doc.Deliveries[0].Delivery.Attempts != 7 ||
-		len(doc.Deliveries[0].Attempts) != 7 || doc.Deliveries[0].Delivery.ID != doc.Event.Deliveries[0].ID {
+	if len(doc.Deliveries) != 1 || doc.Deliveries[0].Delivery.State != "failed" || doc.Deliveries[0].Delivery.Attempts != 8 ||
+		len(doc.Deliveries[0].Attempts) != 8 || doc.Deliveries[0].Delivery.ID != doc.Event.Deliveries[0].ID {
 		t.Errorf("json = %+v", doc)
 	}
 }
@@ -204,5 +204,40 @@ func TestTriggerErrors(t *testing.T) {
 	r = ok(t, api(st, "trigger", "sync_end", "--wait")...)
 	if !strings.Contains(r.stdout, "No active webhook is subscribed to sync_end") {
 		t.Errorf("no subscriber:\n%s", r)
+	}
+}
+
+// TestTriggerAgreesWithRegistry: trigger names a registered connection the
+// way GET /v1/connections/{id} does; the default connector is the seed's
+// assimilate_seem (ftar_pg); a contradicting --group is refused.
+func TestTriggerAgreesWithRegistry(t *testing.T) {
+	t.Parallel()
+	st := fast(t)
+	rcv := testkit.NewReceiver(t, "s")
+	newWebhook(t, st, rcv.URL(), "s")
+
+	ok(t, api(st, "trigger", "sync_start", "--connector", "brisk_otter", "--sync-id", "b4703f73-6315-4e22-8d7a-3bfb18b2fed2")...)
+	ok(t, api(st, "trigger", "sync_start", "--sync-id", "b4703f73-6315-4e22-8d7a-3bfb18b2fed2")...)
+	ctx := await(t)
+	reqs, err := rcv.AwaitRequests(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := map[string]bool{}
+	for _, r := range reqs {
+		b := string(r.Body)
+		bodies[b[strings.Index(b, `"connector_type"`):]] = true
+	}
+	for _, want := range []string{
+		`"connector_type":"hubspot","connector_id":"brisk_otter","connector_name":"hubspot_staging","sync_id":"b4703f73-6315-4e22-8d7a-3bfb18b2fed2","destination_group_id":"elegant_canyon"}`,
+		`"connector_type":"google_cloud_postgresql","connector_id":"assimilate_seem","connector_name":"ftar_pg","sync_id":"b4703f73-6315-4e22-8d7a-3bfb18b2fed2","destination_group_id":"inappropriate_implode"}`,
+	} {
+		if !bodies[want] {
+			t.Errorf("no delivery ends with %s; got %v", want, bodies)
+		}
+	}
+	r := cli(t, api(st, "trigger", "sync_start", "--connector", "brisk_otter", "--group", "inappropriate_implode")...)
+	if r.code != exitFailure || !strings.Contains(r.stderr, "Field 'group_id' is 'inappropriate_implode' but connection 'brisk_otter' is registered with 'elegant_canyon'") {
+		t.Errorf("contradicting --group: want exit 1 naming group_id\n%s", r)
 	}
 }

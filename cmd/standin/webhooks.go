@@ -17,10 +17,10 @@ import (
 // what `standin listen` verifies.
 type signingFlags struct {
 	scheme, algorithm, encoding, header string
-	lowerHex                            bool
+	lowerHex, prefixAlgorithm           bool
 }
 
-var signingFlagNames = []string{"signing-scheme", "signing-algorithm", "signing-encoding", "signing-header", "signing-lower-hex"}
+var signingFlagNames = []string{"signing-scheme", "signing-algorithm", "signing-encoding", "signing-header", "signing-lower-hex", "signing-prefix-algorithm"}
 
 func (f *signingFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
@@ -29,6 +29,7 @@ func (f *signingFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.encoding, "signing-encoding", "", "hmac scheme: BASE64 (default) or HEX")
 	fl.StringVar(&f.header, "signing-header", "", "header name of the hmac scheme (default X-Fivetran-Hmac-Sign) or the token scheme (required)")
 	fl.BoolVar(&f.lowerHex, "signing-lower-hex", false, "lower-case hex signatures instead of Fivetran's upper-case")
+	fl.BoolVar(&f.prefixAlgorithm, "signing-prefix-algorithm", false, "prefix the signature with the algorithm, GitHub-style (sha256=<sig>), for INFER_FROM_HEADER receivers")
 }
 
 // changed reports whether any signing flag was given.
@@ -44,12 +45,13 @@ func (f *signingFlags) changed(cmd *cobra.Command) bool {
 // signing returns the scheme of the flags, validated, or a usage error.
 func (f *signingFlags) signing() (delivery.Signing, error) {
 	s := delivery.Signing{
-		Scheme:    delivery.Scheme(strings.ToLower(f.scheme)),
-		Algorithm: f.algorithm,
-		Encoding:  f.encoding,
-		Header:    f.header,
-		LowerHex:  f.lowerHex,
-	}
+		Scheme:          delivery.Scheme(f.scheme),
+		Algorithm:       f.algorithm,
+		Encoding:        f.encoding,
+		Header:          f.header,
+		LowerHex:        f.lowerHex,
+		PrefixAlgorithm: f.prefixAlgorithm,
+	}.Canonical()
 	if err := s.Validate(); err != nil {
 		return s, usageErr("--signing-*: %w", err)
 	}
@@ -63,7 +65,7 @@ func (f *signingFlags) apiSigning() (*client.Signing, error) {
 	}
 	return &client.Signing{
 		Scheme: string(s.Scheme), Algorithm: s.Algorithm, Encoding: s.Encoding,
-		Header: s.Header, LowerHex: s.LowerHex,
+		Header: s.Header, LowerHex: s.LowerHex, PrefixAlgorithm: s.PrefixAlgorithm,
 	}, nil
 }
 
@@ -228,6 +230,9 @@ func printWebhook(w io.Writer, wh client.Webhook) error {
 		}
 		if s.LowerHex {
 			parts = append(parts, "lower-hex")
+		}
+		if s.PrefixAlgorithm {
+			parts = append(parts, "prefix-algorithm")
 		}
 		signing = strings.Join(parts, " ")
 	}

@@ -24,7 +24,7 @@ func TestWebhooksLifecycle(t *testing.T) {
 	}
 
 	// a group webhook with standin's extensions, as JSON.
-	r = ok(t, api(st, "webhooks", "create", "--group", "my_group", "--url", rcv.URL(), "--events", "sync_end",
+	r = ok(t, api(st, "webhooks", "create", "--group", "elegant_canyon", "--url", rcv.URL(), "--events", "sync_end",
 		"--profile", "portable", "--signing-scheme", "token", "--signing-header", "X-Token", "--secret", "tok", "-o", "json")...)
 	var group struct {
 		ID, Type, GroupID, Profile string

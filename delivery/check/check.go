@@ -82,9 +82,10 @@ type Config struct {
 
 // withDefaults returns c with its defaults filled in.
 func (c Config) withDefaults() Config {
-	if c.Profile == "" {
-		c.Profile = delivery.ProfileFivetran
-	}
+	c.Profile = c.Profile.OrDefault()
+	// A Portable webhook signs only when its signing names a scheme: the
+	// check probes what a webhook with this configuration would send.
+	c.Signing = delivery.Effective(c.Profile, c.Signing)
 	if len(c.Events) == 0 {
 		c.Events = delivery.Catalog(c.Profile)
 	} else {

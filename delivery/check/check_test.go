@@ -120,7 +120,7 @@ func run(t *testing.T, h http.Handler, cfg check.Config) (*check.Report, map[str
 
 func TestReceivers(t *testing.T) {
 	t.Parallel()
-	fivetran := delivery.Signing{}
+	fivetran := delivery.Signing{Scheme: delivery.SchemeFivetran}
 	std := delivery.Signing{Scheme: delivery.SchemeStandard}
 	const whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	replaySkipped := map[string]check.Verdict{check.ProbeReplay: check.Skipped}
@@ -152,7 +152,8 @@ func TestReceivers(t *testing.T) {
 		{
 			name: "correct portable",
 			h:    receiver{verify: verifyWith(fivetran, secret)},
-			cfg:  check.Config{Profile: delivery.ProfilePortable},
+			// Portable signs only when the webhook's signing names a scheme.
+			cfg: check.Config{Profile: delivery.ProfilePortable, Signing: fivetran},
 			failing: with(map[string]check.Verdict{
 				check.ProbeURLCheck: check.Skipped, // Portable has none
 			}),
@@ -289,7 +290,7 @@ func TestReceivers(t *testing.T) {
 			h: receiver{verify: verifyWith(fivetran, secret), handle: func(w http.ResponseWriter, _ *http.Request, _ map[string]any) {
 				w.WriteHeader(http.StatusNoContent)
 			}},
-			cfg: check.Config{Profile: delivery.ProfilePortable, Events: []string{delivery.EventSyncEnd}},
+			cfg: check.Config{Profile: delivery.ProfilePortable, Signing: fivetran, Events: []string{delivery.EventSyncEnd}},
 			failing: with(map[string]check.Verdict{
 				check.ProbeURLCheck:        check.Skipped,
 				check.ProbeAcceptsValid:    check.Fail,

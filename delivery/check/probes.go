@@ -41,7 +41,7 @@ func (r *runner) urlCheck(ctx context.Context) ProbeResult {
 	if r.cfg.Profile == delivery.ProfilePortable {
 		return skipped(ProbeURLCheck, sends, "Portable has no URL check: its webhook form just saves (its Test button's test event is sent by accepts_valid)")
 	}
-	xs := r.exchanges(ctx, wantAccepted, false, r.signed(delivery.EventTestEvent, delivery.URLCheckBody(r.now)))
+	xs := r.exchanges(ctx, wantAccepted, false, r.signed(delivery.EventTestEvent, delivery.URLCheckBody(r.now, "")))
 	return result(ProbeURLCheck, sends, xs, simpleReason(
 		"test_event answered 2xx: Fivetran would create the webhook",
 		"Fivetran refuses to create (or activate) a webhook whose URL check is not answered 2xx"))

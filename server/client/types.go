@@ -30,6 +30,8 @@ type Signing struct {
 	Encoding  string `json:"encoding,omitempty"`
 	Header    string `json:"header,omitempty"`
 	LowerHex  bool   `json:"lower_hex,omitempty"`
+	// PrefixAlgorithm prefixes the signature GitHub-style ("sha256=<sig>").
+	PrefixAlgorithm bool `json:"prefix_algorithm,omitempty"`
 }
 
 // Webhook is Fivetran's webhook object with standin's extension fields.

@@ -302,7 +302,9 @@ func (x *ConnectionStatus) GetRescheduledFor() string {
 	return ""
 }
 
-// Connection is Fivetran's connection (connector) object, without config.
+// Connection is Fivetran's connection (connector) object. The fields after
+// status are kept as given on create and PATCH (config merges key by key)
+// and have Fivetran's defaults otherwise; see docs/fidelity.md.
 type Connection struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Id      string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -327,8 +329,30 @@ type Connection struct {
 	// Minutes between syncs.
 	SyncFrequency int32 `protobuf:"varint,12,opt,name=sync_frequency,json=syncFrequency,proto3" json:"sync_frequency,omitempty"`
 	// auto or manual.
-	ScheduleType  string            `protobuf:"bytes,13,opt,name=schedule_type,json=scheduleType,proto3" json:"schedule_type,omitempty"`
-	Status        *ConnectionStatus `protobuf:"bytes,14,opt,name=status,proto3" json:"status,omitempty"`
+	ScheduleType string            `protobuf:"bytes,13,opt,name=schedule_type,json=scheduleType,proto3" json:"schedule_type,omitempty"`
+	Status       *ConnectionStatus `protobuf:"bytes,14,opt,name=status,proto3" json:"status,omitempty"`
+	// "HH:MM" for daily syncs; null when unset.
+	DailySyncTime *structpb.Value `protobuf:"bytes,15,opt,name=daily_sync_time,json=dailySyncTime,proto3" json:"daily_sync_time,omitempty"`
+	// Directly (default), SshTunnel, ProxyAgent or PrivateLink.
+	NetworkingMethod string `protobuf:"bytes,16,opt,name=networking_method,json=networkingMethod,proto3" json:"networking_method,omitempty"`
+	// LOW, NORMAL (default), HIGH, CUSTOM or SYNC_FREQUENCY.
+	DataDelaySensitivity string `protobuf:"bytes,17,opt,name=data_delay_sensitivity,json=dataDelaySensitivity,proto3" json:"data_delay_sensitivity,omitempty"`
+	// Minutes, for data_delay_sensitivity CUSTOM; 0 by default.
+	DataDelayThreshold int32 `protobuf:"varint,18,opt,name=data_delay_threshold,json=dataDelayThreshold,proto3" json:"data_delay_threshold,omitempty"`
+	// null when unset.
+	ProxyAgentId *structpb.Value `protobuf:"bytes,19,opt,name=proxy_agent_id,json=proxyAgentId,proto3" json:"proxy_agent_id,omitempty"`
+	// null when unset.
+	PrivateLinkId *structpb.Value `protobuf:"bytes,20,opt,name=private_link_id,json=privateLinkId,proto3" json:"private_link_id,omitempty"`
+	// null when unset.
+	HybridDeploymentAgentId *structpb.Value `protobuf:"bytes,21,opt,name=hybrid_deployment_agent_id,json=hybridDeploymentAgentId,proto3" json:"hybrid_deployment_agent_id,omitempty"`
+	// The setup tests' results; [] by default.
+	SetupTests *structpb.ListValue `protobuf:"bytes,22,opt,name=setup_tests,json=setupTests,proto3" json:"setup_tests,omitempty"`
+	// Service-specific; null when unset.
+	SourceSyncDetails *structpb.Value `protobuf:"bytes,23,opt,name=source_sync_details,json=sourceSyncDetails,proto3" json:"source_sync_details,omitempty"`
+	// Service-specific configuration; {} by default. Values of keys that
+	// look like secrets (password, secret, token, private_key, api_key) are
+	// masked as "******".
+	Config        *structpb.Struct `protobuf:"bytes,24,opt,name=config,proto3" json:"config,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -457,6 +481,76 @@ func (x *Connection) GetScheduleType() string {
 func (x *Connection) GetStatus() *ConnectionStatus {
 	if x != nil {
 		return x.Status
+	}
+	return nil
+}
+
+func (x *Connection) GetDailySyncTime() *structpb.Value {
+	if x != nil {
+		return x.DailySyncTime
+	}
+	return nil
+}
+
+func (x *Connection) GetNetworkingMethod() string {
+	if x != nil {
+		return x.NetworkingMethod
+	}
+	return ""
+}
+
+func (x *Connection) GetDataDelaySensitivity() string {
+	if x != nil {
+		return x.DataDelaySensitivity
+	}
+	return ""
+}
+
+func (x *Connection) GetDataDelayThreshold() int32 {
+	if x != nil {
+		return x.DataDelayThreshold
+	}
+	return 0
+}
+
+func (x *Connection) GetProxyAgentId() *structpb.Value {
+	if x != nil {
+		return x.ProxyAgentId
+	}
+	return nil
+}
+
+func (x *Connection) GetPrivateLinkId() *structpb.Value {
+	if x != nil {
+		return x.PrivateLinkId
+	}
+	return nil
+}
+
+func (x *Connection) GetHybridDeploymentAgentId() *structpb.Value {
+	if x != nil {
+		return x.HybridDeploymentAgentId
+	}
+	return nil
+}
+
+func (x *Connection) GetSetupTests() *structpb.ListValue {
+	if x != nil {
+		return x.SetupTests
+	}
+	return nil
+}
+
+func (x *Connection) GetSourceSyncDetails() *structpb.Value {
+	if x != nil {
+		return x.SourceSyncDetails
+	}
+	return nil
+}
+
+func (x *Connection) GetConfig() *structpb.Struct {
+	if x != nil {
+		return x.Config
 	}
 	return nil
 }
@@ -744,6 +838,8 @@ func (x *GetGroupResponse) GetData() *Group {
 type ListGroupConnectionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Only the connections with exactly this schema name.
+	Schema string `protobuf:"bytes,4,opt,name=schema,proto3" json:"schema,omitempty"`
 	// The next_cursor of the previous page; absent for the first page.
 	Cursor string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	// Page size, 1 to 1000. Defaults to 100.
@@ -785,6 +881,13 @@ func (*ListGroupConnectionsRequest) Descriptor() ([]byte, []int) {
 func (x *ListGroupConnectionsRequest) GetId() string {
 	if x != nil {
 		return x.Id
+	}
+	return ""
+}
+
+func (x *ListGroupConnectionsRequest) GetSchema() string {
+	if x != nil {
+		return x.Schema
 	}
 	return ""
 }
@@ -871,6 +974,9 @@ type ListConnectionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only the connections of this group.
 	GroupId string `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// Only the connections with exactly this schema name; combines with
+	// group_id.
+	Schema string `protobuf:"bytes,4,opt,name=schema,proto3" json:"schema,omitempty"`
 	// The next_cursor of the previous page; absent for the first page.
 	Cursor string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	// Page size, 1 to 1000. Defaults to 100.
@@ -912,6 +1018,13 @@ func (*ListConnectionsRequest) Descriptor() ([]byte, []int) {
 func (x *ListConnectionsRequest) GetGroupId() string {
 	if x != nil {
 		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ListConnectionsRequest) GetSchema() string {
+	if x != nil {
+		return x.Schema
 	}
 	return ""
 }
@@ -1211,12 +1324,14 @@ func (x *SyncConnectionResponse) GetMessage() string {
 }
 
 // ResyncConnectionRequest is POST /v1/connections/{id}/resync (also
-// /v1/connectors/{id}/resync).
+// /v1/connectors/{id}/resync), and POST
+// /v1/connections/{id}/schemas/tables/resync whose whole body is the scope.
 type ResyncConnectionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Fivetran's tables to re-sync per schema ({"schema":["table1"]}); when
-	// given, the event is resync_table instead of resync_connector.
+	// given, one resync_table per table (data {"schema":…,"table":…}) is
+	// emitted instead of resync_connector.
 	Scope         *structpb.Struct `protobuf:"bytes,2,opt,name=scope,proto3" json:"scope,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1266,6 +1381,170 @@ func (x *ResyncConnectionRequest) GetScope() *structpb.Struct {
 	return nil
 }
 
+// ForceConnectionRequest is POST /v1/connections/{id}/force (also
+// /v1/connectors/{id}/force).
+type ForceConnectionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForceConnectionRequest) Reset() {
+	*x = ForceConnectionRequest{}
+	mi := &file_standin_v1_connections_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForceConnectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForceConnectionRequest) ProtoMessage() {}
+
+func (x *ForceConnectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_connections_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForceConnectionRequest.ProtoReflect.Descriptor instead.
+func (*ForceConnectionRequest) Descriptor() ([]byte, []int) {
+	return file_standin_v1_connections_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ForceConnectionRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// ResyncTableRequest is POST
+// /v1/connections/{id}/schemas/{schema}/tables/{table}/resync (also under
+// /v1/connectors).
+type ResyncTableRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Schema        string                 `protobuf:"bytes,2,opt,name=schema,proto3" json:"schema,omitempty"`
+	Table         string                 `protobuf:"bytes,3,opt,name=table,proto3" json:"table,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResyncTableRequest) Reset() {
+	*x = ResyncTableRequest{}
+	mi := &file_standin_v1_connections_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResyncTableRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResyncTableRequest) ProtoMessage() {}
+
+func (x *ResyncTableRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_connections_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResyncTableRequest.ProtoReflect.Descriptor instead.
+func (*ResyncTableRequest) Descriptor() ([]byte, []int) {
+	return file_standin_v1_connections_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ResyncTableRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ResyncTableRequest) GetSchema() string {
+	if x != nil {
+		return x.Schema
+	}
+	return ""
+}
+
+func (x *ResyncTableRequest) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+// ResyncTableResponse is the envelope of a table re-sync; message "Re-sync
+// has been successfully triggered for '<schema>.<table>'", no data.
+type ResyncTableResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Success.
+	Code          string  `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       *string `protobuf:"bytes,2,opt,name=message,proto3,oneof" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResyncTableResponse) Reset() {
+	*x = ResyncTableResponse{}
+	mi := &file_standin_v1_connections_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResyncTableResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResyncTableResponse) ProtoMessage() {}
+
+func (x *ResyncTableResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_connections_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResyncTableResponse.ProtoReflect.Descriptor instead.
+func (*ResyncTableResponse) Descriptor() ([]byte, []int) {
+	return file_standin_v1_connections_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ResyncTableResponse) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *ResyncTableResponse) GetMessage() string {
+	if x != nil && x.Message != nil {
+		return *x.Message
+	}
+	return ""
+}
+
 // ResyncConnectionResponse is the envelope of a re-sync request; message
 // "Operation performed." (the example of Fivetran's connectors-era
 // reference), no data.
@@ -1280,7 +1559,7 @@ type ResyncConnectionResponse struct {
 
 func (x *ResyncConnectionResponse) Reset() {
 	*x = ResyncConnectionResponse{}
-	mi := &file_standin_v1_connections_proto_msgTypes[19]
+	mi := &file_standin_v1_connections_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1292,7 +1571,7 @@ func (x *ResyncConnectionResponse) String() string {
 func (*ResyncConnectionResponse) ProtoMessage() {}
 
 func (x *ResyncConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_connections_proto_msgTypes[19]
+	mi := &file_standin_v1_connections_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1305,7 +1584,7 @@ func (x *ResyncConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResyncConnectionResponse.ProtoReflect.Descriptor instead.
 func (*ResyncConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_connections_proto_rawDescGZIP(), []int{19}
+	return file_standin_v1_connections_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ResyncConnectionResponse) GetCode() string {
@@ -1328,10 +1607,12 @@ type UpdateConnectionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// The JSON body. standin applies paused (a boolean), sync_frequency (5,
-	// 15, 30, 60, 120, 180, 360, 480, 720 or 1440) and schedule_type (auto or
-	// manual); it accepts and ignores the other fields Fivetran clients send
-	// (config, auth, run_setup_tests, trust_certificates, ...), so that they
-	// work unchanged.
+	// 15, 30, 60, 120, 180, 360, 480, 720 or 1440), schedule_type (auto or
+	// manual) and keeps the connection's other fields (daily_sync_time,
+	// pause_after_trial, networking_method, ..., config, which merges key by
+	// key); it accepts and ignores the fields that only steer the call (auth,
+	// run_setup_tests, trust_certificates, ...), so that clients work
+	// unchanged.
 	Body          *structpb.Struct `protobuf:"bytes,2,opt,name=body,proto3" json:"body,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1339,7 +1620,7 @@ type UpdateConnectionRequest struct {
 
 func (x *UpdateConnectionRequest) Reset() {
 	*x = UpdateConnectionRequest{}
-	mi := &file_standin_v1_connections_proto_msgTypes[20]
+	mi := &file_standin_v1_connections_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1351,7 +1632,7 @@ func (x *UpdateConnectionRequest) String() string {
 func (*UpdateConnectionRequest) ProtoMessage() {}
 
 func (x *UpdateConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_connections_proto_msgTypes[20]
+	mi := &file_standin_v1_connections_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1364,7 +1645,7 @@ func (x *UpdateConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateConnectionRequest.ProtoReflect.Descriptor instead.
 func (*UpdateConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_connections_proto_rawDescGZIP(), []int{20}
+	return file_standin_v1_connections_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UpdateConnectionRequest) GetId() string {
@@ -1395,7 +1676,7 @@ type UpdateConnectionResponse struct {
 
 func (x *UpdateConnectionResponse) Reset() {
 	*x = UpdateConnectionResponse{}
-	mi := &file_standin_v1_connections_proto_msgTypes[21]
+	mi := &file_standin_v1_connections_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1407,7 +1688,7 @@ func (x *UpdateConnectionResponse) String() string {
 func (*UpdateConnectionResponse) ProtoMessage() {}
 
 func (x *UpdateConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_connections_proto_msgTypes[21]
+	mi := &file_standin_v1_connections_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1420,7 +1701,7 @@ func (x *UpdateConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateConnectionResponse.ProtoReflect.Descriptor instead.
 func (*UpdateConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_connections_proto_rawDescGZIP(), []int{21}
+	return file_standin_v1_connections_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UpdateConnectionResponse) GetCode() string {
@@ -1476,7 +1757,7 @@ const file_standin_v1_connections_proto_rawDesc = "" +
 	"\x05tasks\x18\x05 \x03(\v2\x1b.standin.v1.ConnectionAlertR\x05tasks\x127\n" +
 	"\bwarnings\x18\x06 \x03(\v2\x1b.standin.v1.ConnectionAlertR\bwarnings\x12,\n" +
 	"\x0frescheduled_for\x18\a \x01(\tH\x00R\x0erescheduledFor\x88\x01\x01B\x12\n" +
-	"\x10_rescheduled_for\"\x8a\x04\n" +
+	"\x10_rescheduled_for\"\xe8\b\n" +
 	"\n" +
 	"Connection\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
@@ -1494,7 +1775,18 @@ const file_standin_v1_connections_proto_rawDesc = "" +
 	"\tfailed_at\x18\v \x01(\v2\x16.google.protobuf.ValueR\bfailedAt\x12%\n" +
 	"\x0esync_frequency\x18\f \x01(\x05R\rsyncFrequency\x12#\n" +
 	"\rschedule_type\x18\r \x01(\tR\fscheduleType\x124\n" +
-	"\x06status\x18\x0e \x01(\v2\x1c.standin.v1.ConnectionStatusR\x06status\"t\n" +
+	"\x06status\x18\x0e \x01(\v2\x1c.standin.v1.ConnectionStatusR\x06status\x12>\n" +
+	"\x0fdaily_sync_time\x18\x0f \x01(\v2\x16.google.protobuf.ValueR\rdailySyncTime\x12+\n" +
+	"\x11networking_method\x18\x10 \x01(\tR\x10networkingMethod\x124\n" +
+	"\x16data_delay_sensitivity\x18\x11 \x01(\tR\x14dataDelaySensitivity\x120\n" +
+	"\x14data_delay_threshold\x18\x12 \x01(\x05R\x12dataDelayThreshold\x12<\n" +
+	"\x0eproxy_agent_id\x18\x13 \x01(\v2\x16.google.protobuf.ValueR\fproxyAgentId\x12>\n" +
+	"\x0fprivate_link_id\x18\x14 \x01(\v2\x16.google.protobuf.ValueR\rprivateLinkId\x12S\n" +
+	"\x1ahybrid_deployment_agent_id\x18\x15 \x01(\v2\x16.google.protobuf.ValueR\x17hybridDeploymentAgentId\x12;\n" +
+	"\vsetup_tests\x18\x16 \x01(\v2\x1a.google.protobuf.ListValueR\n" +
+	"setupTests\x12F\n" +
+	"\x13source_sync_details\x18\x17 \x01(\v2\x16.google.protobuf.ValueR\x11sourceSyncDetails\x12/\n" +
+	"\x06config\x18\x18 \x01(\v2\x17.google.protobuf.StructR\x06config\"t\n" +
 	"\x0eConnectionPage\x12,\n" +
 	"\x05items\x18\x01 \x03(\v2\x16.standin.v1.ConnectionR\x05items\x12$\n" +
 	"\vnext_cursor\x18\x02 \x01(\tH\x00R\n" +
@@ -1517,9 +1809,10 @@ const file_standin_v1_connections_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01\x12%\n" +
 	"\x04data\x18\x03 \x01(\v2\x11.standin.v1.GroupR\x04dataB\n" +
 	"\n" +
-	"\b_message\"j\n" +
+	"\b_message\"\x82\x01\n" +
 	"\x1bListGroupConnectionsRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06schema\x18\x04 \x01(\tR\x06schema\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x19\n" +
 	"\x05limit\x18\x03 \x01(\x05H\x00R\x05limit\x88\x01\x01B\b\n" +
 	"\x06_limit\"\x8d\x01\n" +
@@ -1528,9 +1821,10 @@ const file_standin_v1_connections_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01\x12.\n" +
 	"\x04data\x18\x03 \x01(\v2\x1a.standin.v1.ConnectionPageR\x04dataB\n" +
 	"\n" +
-	"\b_message\"p\n" +
+	"\b_message\"\x88\x01\n" +
 	"\x16ListConnectionsRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x16\n" +
+	"\x06schema\x18\x04 \x01(\tR\x06schema\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x19\n" +
 	"\x05limit\x18\x03 \x01(\x05H\x00R\x05limit\x88\x01\x01B\b\n" +
 	"\x06_limit\"\x88\x01\n" +
@@ -1558,7 +1852,18 @@ const file_standin_v1_connections_proto_rawDesc = "" +
 	"\b_message\"X\n" +
 	"\x17ResyncConnectionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
-	"\x05scope\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x05scope\"Y\n" +
+	"\x05scope\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x05scope\"(\n" +
+	"\x16ForceConnectionRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"R\n" +
+	"\x12ResyncTableRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06schema\x18\x02 \x01(\tR\x06schema\x12\x14\n" +
+	"\x05table\x18\x03 \x01(\tR\x05table\"T\n" +
+	"\x13ResyncTableResponse\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1d\n" +
+	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01B\n" +
+	"\n" +
+	"\b_message\"Y\n" +
 	"\x18ResyncConnectionResponse\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1d\n" +
 	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01B\n" +
@@ -1577,13 +1882,15 @@ const file_standin_v1_connections_proto_rawDesc = "" +
 	"\n" +
 	"ListGroups\x12\x1d.standin.v1.ListGroupsRequest\x1a\x1e.standin.v1.ListGroupsResponse\x12E\n" +
 	"\bGetGroup\x12\x1b.standin.v1.GetGroupRequest\x1a\x1c.standin.v1.GetGroupResponse\x12i\n" +
-	"\x14ListGroupConnections\x12'.standin.v1.ListGroupConnectionsRequest\x1a(.standin.v1.ListGroupConnectionsResponse2\xdc\x03\n" +
+	"\x14ListGroupConnections\x12'.standin.v1.ListGroupConnectionsRequest\x1a(.standin.v1.ListGroupConnectionsResponse2\x87\x05\n" +
 	"\x11ConnectionService\x12Z\n" +
 	"\x0fListConnections\x12\".standin.v1.ListConnectionsRequest\x1a#.standin.v1.ListConnectionsResponse\x12T\n" +
 	"\rGetConnection\x12 .standin.v1.GetConnectionRequest\x1a!.standin.v1.GetConnectionResponse\x12W\n" +
 	"\x0eSyncConnection\x12!.standin.v1.SyncConnectionRequest\x1a\".standin.v1.SyncConnectionResponse\x12]\n" +
 	"\x10ResyncConnection\x12#.standin.v1.ResyncConnectionRequest\x1a$.standin.v1.ResyncConnectionResponse\x12]\n" +
-	"\x10UpdateConnection\x12#.standin.v1.UpdateConnectionRequest\x1a$.standin.v1.UpdateConnectionResponseB;Z9github.com/standin-dev/standin/proto/standin/v1;standinv1b\x06proto3"
+	"\x10UpdateConnection\x12#.standin.v1.UpdateConnectionRequest\x1a$.standin.v1.UpdateConnectionResponse\x12Y\n" +
+	"\x0fForceConnection\x12\".standin.v1.ForceConnectionRequest\x1a\".standin.v1.SyncConnectionResponse\x12N\n" +
+	"\vResyncTable\x12\x1e.standin.v1.ResyncTableRequest\x1a\x1f.standin.v1.ResyncTableResponseB;Z9github.com/standin-dev/standin/proto/standin/v1;standinv1b\x06proto3"
 
 var (
 	file_standin_v1_connections_proto_rawDescOnce sync.Once
@@ -1597,7 +1904,7 @@ func file_standin_v1_connections_proto_rawDescGZIP() []byte {
 	return file_standin_v1_connections_proto_rawDescData
 }
 
-var file_standin_v1_connections_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_standin_v1_connections_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_standin_v1_connections_proto_goTypes = []any{
 	(*Group)(nil),                        // 0: standin.v1.Group
 	(*GroupPage)(nil),                    // 1: standin.v1.GroupPage
@@ -1618,49 +1925,64 @@ var file_standin_v1_connections_proto_goTypes = []any{
 	(*SyncConnectionRequest)(nil),        // 16: standin.v1.SyncConnectionRequest
 	(*SyncConnectionResponse)(nil),       // 17: standin.v1.SyncConnectionResponse
 	(*ResyncConnectionRequest)(nil),      // 18: standin.v1.ResyncConnectionRequest
-	(*ResyncConnectionResponse)(nil),     // 19: standin.v1.ResyncConnectionResponse
-	(*UpdateConnectionRequest)(nil),      // 20: standin.v1.UpdateConnectionRequest
-	(*UpdateConnectionResponse)(nil),     // 21: standin.v1.UpdateConnectionResponse
-	(*structpb.Value)(nil),               // 22: google.protobuf.Value
-	(*structpb.Struct)(nil),              // 23: google.protobuf.Struct
+	(*ForceConnectionRequest)(nil),       // 19: standin.v1.ForceConnectionRequest
+	(*ResyncTableRequest)(nil),           // 20: standin.v1.ResyncTableRequest
+	(*ResyncTableResponse)(nil),          // 21: standin.v1.ResyncTableResponse
+	(*ResyncConnectionResponse)(nil),     // 22: standin.v1.ResyncConnectionResponse
+	(*UpdateConnectionRequest)(nil),      // 23: standin.v1.UpdateConnectionRequest
+	(*UpdateConnectionResponse)(nil),     // 24: standin.v1.UpdateConnectionResponse
+	(*structpb.Value)(nil),               // 25: google.protobuf.Value
+	(*structpb.ListValue)(nil),           // 26: google.protobuf.ListValue
+	(*structpb.Struct)(nil),              // 27: google.protobuf.Struct
 }
 var file_standin_v1_connections_proto_depIdxs = []int32{
 	0,  // 0: standin.v1.GroupPage.items:type_name -> standin.v1.Group
 	2,  // 1: standin.v1.ConnectionStatus.tasks:type_name -> standin.v1.ConnectionAlert
 	2,  // 2: standin.v1.ConnectionStatus.warnings:type_name -> standin.v1.ConnectionAlert
-	22, // 3: standin.v1.Connection.succeeded_at:type_name -> google.protobuf.Value
-	22, // 4: standin.v1.Connection.failed_at:type_name -> google.protobuf.Value
+	25, // 3: standin.v1.Connection.succeeded_at:type_name -> google.protobuf.Value
+	25, // 4: standin.v1.Connection.failed_at:type_name -> google.protobuf.Value
 	3,  // 5: standin.v1.Connection.status:type_name -> standin.v1.ConnectionStatus
-	4,  // 6: standin.v1.ConnectionPage.items:type_name -> standin.v1.Connection
-	1,  // 7: standin.v1.ListGroupsResponse.data:type_name -> standin.v1.GroupPage
-	0,  // 8: standin.v1.GetGroupResponse.data:type_name -> standin.v1.Group
-	5,  // 9: standin.v1.ListGroupConnectionsResponse.data:type_name -> standin.v1.ConnectionPage
-	5,  // 10: standin.v1.ListConnectionsResponse.data:type_name -> standin.v1.ConnectionPage
-	4,  // 11: standin.v1.GetConnectionResponse.data:type_name -> standin.v1.Connection
-	23, // 12: standin.v1.ResyncConnectionRequest.scope:type_name -> google.protobuf.Struct
-	23, // 13: standin.v1.UpdateConnectionRequest.body:type_name -> google.protobuf.Struct
-	4,  // 14: standin.v1.UpdateConnectionResponse.data:type_name -> standin.v1.Connection
-	6,  // 15: standin.v1.GroupService.ListGroups:input_type -> standin.v1.ListGroupsRequest
-	8,  // 16: standin.v1.GroupService.GetGroup:input_type -> standin.v1.GetGroupRequest
-	10, // 17: standin.v1.GroupService.ListGroupConnections:input_type -> standin.v1.ListGroupConnectionsRequest
-	12, // 18: standin.v1.ConnectionService.ListConnections:input_type -> standin.v1.ListConnectionsRequest
-	14, // 19: standin.v1.ConnectionService.GetConnection:input_type -> standin.v1.GetConnectionRequest
-	16, // 20: standin.v1.ConnectionService.SyncConnection:input_type -> standin.v1.SyncConnectionRequest
-	18, // 21: standin.v1.ConnectionService.ResyncConnection:input_type -> standin.v1.ResyncConnectionRequest
-	20, // 22: standin.v1.ConnectionService.UpdateConnection:input_type -> standin.v1.UpdateConnectionRequest
-	7,  // 23: standin.v1.GroupService.ListGroups:output_type -> standin.v1.ListGroupsResponse
-	9,  // 24: standin.v1.GroupService.GetGroup:output_type -> standin.v1.GetGroupResponse
-	11, // 25: standin.v1.GroupService.ListGroupConnections:output_type -> standin.v1.ListGroupConnectionsResponse
-	13, // 26: standin.v1.ConnectionService.ListConnections:output_type -> standin.v1.ListConnectionsResponse
-	15, // 27: standin.v1.ConnectionService.GetConnection:output_type -> standin.v1.GetConnectionResponse
-	17, // 28: standin.v1.ConnectionService.SyncConnection:output_type -> standin.v1.SyncConnectionResponse
-	19, // 29: standin.v1.ConnectionService.ResyncConnection:output_type -> standin.v1.ResyncConnectionResponse
-	21, // 30: standin.v1.ConnectionService.UpdateConnection:output_type -> standin.v1.UpdateConnectionResponse
-	23, // [23:31] is the sub-list for method output_type
-	15, // [15:23] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	25, // 6: standin.v1.Connection.daily_sync_time:type_name -> google.protobuf.Value
+	25, // 7: standin.v1.Connection.proxy_agent_id:type_name -> google.protobuf.Value
+	25, // 8: standin.v1.Connection.private_link_id:type_name -> google.protobuf.Value
+	25, // 9: standin.v1.Connection.hybrid_deployment_agent_id:type_name -> google.protobuf.Value
+	26, // 10: standin.v1.Connection.setup_tests:type_name -> google.protobuf.ListValue
+	25, // 11: standin.v1.Connection.source_sync_details:type_name -> google.protobuf.Value
+	27, // 12: standin.v1.Connection.config:type_name -> google.protobuf.Struct
+	4,  // 13: standin.v1.ConnectionPage.items:type_name -> standin.v1.Connection
+	1,  // 14: standin.v1.ListGroupsResponse.data:type_name -> standin.v1.GroupPage
+	0,  // 15: standin.v1.GetGroupResponse.data:type_name -> standin.v1.Group
+	5,  // 16: standin.v1.ListGroupConnectionsResponse.data:type_name -> standin.v1.ConnectionPage
+	5,  // 17: standin.v1.ListConnectionsResponse.data:type_name -> standin.v1.ConnectionPage
+	4,  // 18: standin.v1.GetConnectionResponse.data:type_name -> standin.v1.Connection
+	27, // 19: standin.v1.ResyncConnectionRequest.scope:type_name -> google.protobuf.Struct
+	27, // 20: standin.v1.UpdateConnectionRequest.body:type_name -> google.protobuf.Struct
+	4,  // 21: standin.v1.UpdateConnectionResponse.data:type_name -> standin.v1.Connection
+	6,  // 22: standin.v1.GroupService.ListGroups:input_type -> standin.v1.ListGroupsRequest
+	8,  // 23: standin.v1.GroupService.GetGroup:input_type -> standin.v1.GetGroupRequest
+	10, // 24: standin.v1.GroupService.ListGroupConnections:input_type -> standin.v1.ListGroupConnectionsRequest
+	12, // 25: standin.v1.ConnectionService.ListConnections:input_type -> standin.v1.ListConnectionsRequest
+	14, // 26: standin.v1.ConnectionService.GetConnection:input_type -> standin.v1.GetConnectionRequest
+	16, // 27: standin.v1.ConnectionService.SyncConnection:input_type -> standin.v1.SyncConnectionRequest
+	18, // 28: standin.v1.ConnectionService.ResyncConnection:input_type -> standin.v1.ResyncConnectionRequest
+	23, // 29: standin.v1.ConnectionService.UpdateConnection:input_type -> standin.v1.UpdateConnectionRequest
+	19, // 30: standin.v1.ConnectionService.ForceConnection:input_type -> standin.v1.ForceConnectionRequest
+	20, // 31: standin.v1.ConnectionService.ResyncTable:input_type -> standin.v1.ResyncTableRequest
+	7,  // 32: standin.v1.GroupService.ListGroups:output_type -> standin.v1.ListGroupsResponse
+	9,  // 33: standin.v1.GroupService.GetGroup:output_type -> standin.v1.GetGroupResponse
+	11, // 34: standin.v1.GroupService.ListGroupConnections:output_type -> standin.v1.ListGroupConnectionsResponse
+	13, // 35: standin.v1.ConnectionService.ListConnections:output_type -> standin.v1.ListConnectionsResponse
+	15, // 36: standin.v1.ConnectionService.GetConnection:output_type -> standin.v1.GetConnectionResponse
+	17, // 37: standin.v1.ConnectionService.SyncConnection:output_type -> standin.v1.SyncConnectionResponse
+	22, // 38: standin.v1.ConnectionService.ResyncConnection:output_type -> standin.v1.ResyncConnectionResponse
+	24, // 39: standin.v1.ConnectionService.UpdateConnection:output_type -> standin.v1.UpdateConnectionResponse
+	17, // 40: standin.v1.ConnectionService.ForceConnection:output_type -> standin.v1.SyncConnectionResponse
+	21, // 41: standin.v1.ConnectionService.ResyncTable:output_type -> standin.v1.ResyncTableResponse
+	32, // [32:42] is the sub-list for method output_type
+	22, // [22:32] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_standin_v1_connections_proto_init() }
@@ -1681,15 +2003,16 @@ func file_standin_v1_connections_proto_init() {
 	file_standin_v1_connections_proto_msgTypes[13].OneofWrappers = []any{}
 	file_standin_v1_connections_proto_msgTypes[15].OneofWrappers = []any{}
 	file_standin_v1_connections_proto_msgTypes[17].OneofWrappers = []any{}
-	file_standin_v1_connections_proto_msgTypes[19].OneofWrappers = []any{}
 	file_standin_v1_connections_proto_msgTypes[21].OneofWrappers = []any{}
+	file_standin_v1_connections_proto_msgTypes[22].OneofWrappers = []any{}
+	file_standin_v1_connections_proto_msgTypes[24].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_standin_v1_connections_proto_rawDesc), len(file_standin_v1_connections_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

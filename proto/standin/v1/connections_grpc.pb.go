@@ -220,6 +220,8 @@ const (
 	ConnectionService_SyncConnection_FullMethodName   = "/standin.v1.ConnectionService/SyncConnection"
 	ConnectionService_ResyncConnection_FullMethodName = "/standin.v1.ConnectionService/ResyncConnection"
 	ConnectionService_UpdateConnection_FullMethodName = "/standin.v1.ConnectionService/UpdateConnection"
+	ConnectionService_ForceConnection_FullMethodName  = "/standin.v1.ConnectionService/ForceConnection"
+	ConnectionService_ResyncTable_FullMethodName      = "/standin.v1.ConnectionService/ResyncTable"
 )
 
 // ConnectionServiceClient is the client API for ConnectionService service.
@@ -254,6 +256,13 @@ type ConnectionServiceClient interface {
 	// resume_connector when it changes), sync_frequency and schedule_type
 	// (edit_connector).
 	UpdateConnection(ctx context.Context, in *UpdateConnectionRequest, opts ...grpc.CallOption) (*UpdateConnectionResponse, error)
+	// ForceConnection is the older "sync now" (POST /v1/connections/{id}/force)
+	// that existing SDKs still call: the same effect and answer as
+	// SyncConnection with force.
+	ForceConnection(ctx context.Context, in *ForceConnectionRequest, opts ...grpc.CallOption) (*SyncConnectionResponse, error)
+	// ResyncTable re-syncs one table: resync_table (its data names the schema
+	// and table), then a historical sync as ResyncConnection starts one.
+	ResyncTable(ctx context.Context, in *ResyncTableRequest, opts ...grpc.CallOption) (*ResyncTableResponse, error)
 }
 
 type connectionServiceClient struct {
@@ -314,6 +323,26 @@ func (c *connectionServiceClient) UpdateConnection(ctx context.Context, in *Upda
 	return out, nil
 }
 
+func (c *connectionServiceClient) ForceConnection(ctx context.Context, in *ForceConnectionRequest, opts ...grpc.CallOption) (*SyncConnectionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SyncConnectionResponse)
+	err := c.cc.Invoke(ctx, ConnectionService_ForceConnection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *connectionServiceClient) ResyncTable(ctx context.Context, in *ResyncTableRequest, opts ...grpc.CallOption) (*ResyncTableResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResyncTableResponse)
+	err := c.cc.Invoke(ctx, ConnectionService_ResyncTable_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ConnectionServiceServer is the server API for ConnectionService service.
 // All implementations must embed UnimplementedConnectionServiceServer
 // for forward compatibility.
@@ -346,6 +375,13 @@ type ConnectionServiceServer interface {
 	// resume_connector when it changes), sync_frequency and schedule_type
 	// (edit_connector).
 	UpdateConnection(context.Context, *UpdateConnectionRequest) (*UpdateConnectionResponse, error)
+	// ForceConnection is the older "sync now" (POST /v1/connections/{id}/force)
+	// that existing SDKs still call: the same effect and answer as
+	// SyncConnection with force.
+	ForceConnection(context.Context, *ForceConnectionRequest) (*SyncConnectionResponse, error)
+	// ResyncTable re-syncs one table: resync_table (its data names the schema
+	// and table), then a historical sync as ResyncConnection starts one.
+	ResyncTable(context.Context, *ResyncTableRequest) (*ResyncTableResponse, error)
 	mustEmbedUnimplementedConnectionServiceServer()
 }
 
@@ -370,6 +406,12 @@ func (UnimplementedConnectionServiceServer) ResyncConnection(context.Context, *R
 }
 func (UnimplementedConnectionServiceServer) UpdateConnection(context.Context, *UpdateConnectionRequest) (*UpdateConnectionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateConnection not implemented")
+}
+func (UnimplementedConnectionServiceServer) ForceConnection(context.Context, *ForceConnectionRequest) (*SyncConnectionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ForceConnection not implemented")
+}
+func (UnimplementedConnectionServiceServer) ResyncTable(context.Context, *ResyncTableRequest) (*ResyncTableResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResyncTable not implemented")
 }
 func (UnimplementedConnectionServiceServer) mustEmbedUnimplementedConnectionServiceServer() {}
 func (UnimplementedConnectionServiceServer) testEmbeddedByValue()                           {}
@@ -482,6 +524,42 @@ func _ConnectionService_UpdateConnection_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ConnectionService_ForceConnection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ForceConnectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConnectionServiceServer).ForceConnection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConnectionService_ForceConnection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConnectionServiceServer).ForceConnection(ctx, req.(*ForceConnectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ConnectionService_ResyncTable_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResyncTableRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConnectionServiceServer).ResyncTable(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConnectionService_ResyncTable_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConnectionServiceServer).ResyncTable(ctx, req.(*ResyncTableRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ConnectionService_ServiceDesc is the grpc.ServiceDesc for ConnectionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -508,6 +586,14 @@ var ConnectionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateConnection",
 			Handler:    _ConnectionService_UpdateConnection_Handler,
+		},
+		{
+			MethodName: "ForceConnection",
+			Handler:    _ConnectionService_ForceConnection_Handler,
+		},
+		{
+			MethodName: "ResyncTable",
+			Handler:    _ConnectionService_ResyncTable_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

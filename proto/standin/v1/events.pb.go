@@ -28,7 +28,8 @@ type EmitEventRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The event name; required, and in the catalog of at least one profile.
 	Event string `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
-	// Fivetran: the connector (connection) id, type and name.
+	// Fivetran: the connector (connection) id, type and name. For a
+	// registered connection, type and name come from the registry.
 	ConnectorId   string `protobuf:"bytes,2,opt,name=connector_id,json=connectorId,proto3" json:"connector_id,omitempty"`
 	ConnectorType string `protobuf:"bytes,3,opt,name=connector_type,json=connectorType,proto3" json:"connector_type,omitempty"`
 	ConnectorName string `protobuf:"bytes,4,opt,name=connector_name,json=connectorName,proto3" json:"connector_name,omitempty"`
@@ -36,9 +37,14 @@ type EmitEventRequest struct {
 	GroupId string `protobuf:"bytes,5,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
 	// Fivetran: the sync id (a UUID).
 	SyncId string `protobuf:"bytes,6,opt,name=sync_id,json=syncId,proto3" json:"sync_id,omitempty"`
-	// Fivetran: the data object, sent as given (its keys are sent sorted).
-	// Cannot be combined with reason, task_type or rescheduled_at.
+	// Fivetran: the data object. Over REST its bytes are sent as given, key
+	// order included (the gateway copies them into data_json); a gRPC caller
+	// who cares about key order sets data_json instead. Cannot be combined
+	// with reason, task_type or rescheduled_at.
 	Data *structpb.Struct `protobuf:"bytes,7,opt,name=data,proto3" json:"data,omitempty"`
+	// The data object as JSON text, sent byte for byte (compacted); wins over
+	// data.
+	DataJson string `protobuf:"bytes,19,opt,name=data_json,json=dataJson,proto3" json:"data_json,omitempty"`
 	// sync_end convenience: Fivetran's data.status (SUCCESSFUL, FAILURE,
 	// FAILURE_WITH_TASK, RESCHEDULED, FAILED) and Portable's status.
 	Status string `protobuf:"bytes,8,opt,name=status,proto3" json:"status,omitempty"`
@@ -138,6 +144,13 @@ func (x *EmitEventRequest) GetData() *structpb.Struct {
 		return x.Data
 	}
 	return nil
+}
+
+func (x *EmitEventRequest) GetDataJson() string {
+	if x != nil {
+		return x.DataJson
+	}
+	return ""
 }
 
 func (x *EmitEventRequest) GetStatus() string {
@@ -930,7 +943,7 @@ var File_standin_v1_events_proto protoreflect.FileDescriptor
 const file_standin_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"\x17standin/v1/events.proto\x12\n" +
-	"standin.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1bstandin/v1/deliveries.proto\"\xd7\x04\n" +
+	"standin.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1bstandin/v1/deliveries.proto\"\xf4\x04\n" +
 	"\x10EmitEventRequest\x12\x14\n" +
 	"\x05event\x18\x01 \x01(\tR\x05event\x12!\n" +
 	"\fconnector_id\x18\x02 \x01(\tR\vconnectorId\x12%\n" +
@@ -938,7 +951,8 @@ const file_standin_v1_events_proto_rawDesc = "" +
 	"\x0econnector_name\x18\x04 \x01(\tR\rconnectorName\x12\x19\n" +
 	"\bgroup_id\x18\x05 \x01(\tR\agroupId\x12\x17\n" +
 	"\async_id\x18\x06 \x01(\tR\x06syncId\x12+\n" +
-	"\x04data\x18\a \x01(\v2\x17.google.protobuf.StructR\x04data\x12\x16\n" +
+	"\x04data\x18\a \x01(\v2\x17.google.protobuf.StructR\x04data\x12\x1b\n" +
+	"\tdata_json\x18\x13 \x01(\tR\bdataJson\x12\x16\n" +
 	"\x06status\x18\b \x01(\tR\x06status\x12\x16\n" +
 	"\x06reason\x18\t \x01(\tR\x06reason\x12\x1b\n" +
 	"\ttask_type\x18\n" +

@@ -35,7 +35,12 @@ type EventServiceClient interface {
 	// EmitEvent emits one event: it builds one delivery per subscribed active
 	// webhook (account webhooks and group webhooks of the event's group whose
 	// events include it and whose profile can send it) and queues them, all in
-	// one transaction. No subscriber is not an error.
+	// one transaction. No subscriber is not an error. A connector_id of a
+	// registered connection takes connector_type, connector_name and group_id
+	// from the registry (a contradicting value is InvalidInput naming the
+	// field) and makes it a Fivetran event; otherwise the event's platform is
+	// the one whose fields are set (both when neither is), and it goes to
+	// that platform's webhooks only. See docs/fidelity.md §2.
 	EmitEvent(ctx context.Context, in *EmitEventRequest, opts ...grpc.CallOption) (*EmitEventResponse, error)
 	// EmitEvents emits 1 to 1000 events at once, as EmitEvent would one by
 	// one, but all or nothing: every event is validated first, one invalid
@@ -107,7 +112,12 @@ type EventServiceServer interface {
 	// EmitEvent emits one event: it builds one delivery per subscribed active
 	// webhook (account webhooks and group webhooks of the event's group whose
 	// events include it and whose profile can send it) and queues them, all in
-	// one transaction. No subscriber is not an error.
+	// one transaction. No subscriber is not an error. A connector_id of a
+	// registered connection takes connector_type, connector_name and group_id
+	// from the registry (a contradicting value is InvalidInput naming the
+	// field) and makes it a Fivetran event; otherwise the event's platform is
+	// the one whose fields are set (both when neither is), and it goes to
+	// that platform's webhooks only. See docs/fidelity.md §2.
 	EmitEvent(context.Context, *EmitEventRequest) (*EmitEventResponse, error)
 	// EmitEvents emits 1 to 1000 events at once, as EmitEvent would one by
 	// one, but all or nothing: every event is validated first, one invalid

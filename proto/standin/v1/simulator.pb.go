@@ -9,6 +9,7 @@ package standinv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -156,9 +157,24 @@ type CreateConnectionRequest struct {
 	// Defaults to 360.
 	SyncFrequency *int32 `protobuf:"varint,6,opt,name=sync_frequency,json=syncFrequency,proto3,oneof" json:"sync_frequency,omitempty"`
 	// auto (default) or manual.
-	ScheduleType  string `protobuf:"bytes,7,opt,name=schedule_type,json=scheduleType,proto3" json:"schedule_type,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ScheduleType string `protobuf:"bytes,7,opt,name=schedule_type,json=scheduleType,proto3" json:"schedule_type,omitempty"`
+	// The connection's other fields, as in Connection and with the same
+	// checks as PATCH /v1/connections/{id}; absent ones get their defaults.
+	ServiceVersion          *int32              `protobuf:"varint,8,opt,name=service_version,json=serviceVersion,proto3,oneof" json:"service_version,omitempty"`
+	ConnectedBy             *string             `protobuf:"bytes,9,opt,name=connected_by,json=connectedBy,proto3,oneof" json:"connected_by,omitempty"`
+	PauseAfterTrial         *bool               `protobuf:"varint,10,opt,name=pause_after_trial,json=pauseAfterTrial,proto3,oneof" json:"pause_after_trial,omitempty"`
+	DailySyncTime           *string             `protobuf:"bytes,11,opt,name=daily_sync_time,json=dailySyncTime,proto3,oneof" json:"daily_sync_time,omitempty"`
+	NetworkingMethod        *string             `protobuf:"bytes,12,opt,name=networking_method,json=networkingMethod,proto3,oneof" json:"networking_method,omitempty"`
+	DataDelaySensitivity    *string             `protobuf:"bytes,13,opt,name=data_delay_sensitivity,json=dataDelaySensitivity,proto3,oneof" json:"data_delay_sensitivity,omitempty"`
+	DataDelayThreshold      *int32              `protobuf:"varint,14,opt,name=data_delay_threshold,json=dataDelayThreshold,proto3,oneof" json:"data_delay_threshold,omitempty"`
+	ProxyAgentId            *string             `protobuf:"bytes,15,opt,name=proxy_agent_id,json=proxyAgentId,proto3,oneof" json:"proxy_agent_id,omitempty"`
+	PrivateLinkId           *string             `protobuf:"bytes,16,opt,name=private_link_id,json=privateLinkId,proto3,oneof" json:"private_link_id,omitempty"`
+	HybridDeploymentAgentId *string             `protobuf:"bytes,17,opt,name=hybrid_deployment_agent_id,json=hybridDeploymentAgentId,proto3,oneof" json:"hybrid_deployment_agent_id,omitempty"`
+	SetupTests              *structpb.ListValue `protobuf:"bytes,18,opt,name=setup_tests,json=setupTests,proto3" json:"setup_tests,omitempty"`
+	SourceSyncDetails       *structpb.Value     `protobuf:"bytes,19,opt,name=source_sync_details,json=sourceSyncDetails,proto3" json:"source_sync_details,omitempty"`
+	Config                  *structpb.Struct    `protobuf:"bytes,20,opt,name=config,proto3" json:"config,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *CreateConnectionRequest) Reset() {
@@ -238,6 +254,97 @@ func (x *CreateConnectionRequest) GetScheduleType() string {
 		return x.ScheduleType
 	}
 	return ""
+}
+
+func (x *CreateConnectionRequest) GetServiceVersion() int32 {
+	if x != nil && x.ServiceVersion != nil {
+		return *x.ServiceVersion
+	}
+	return 0
+}
+
+func (x *CreateConnectionRequest) GetConnectedBy() string {
+	if x != nil && x.ConnectedBy != nil {
+		return *x.ConnectedBy
+	}
+	return ""
+}
+
+func (x *CreateConnectionRequest) GetPauseAfterTrial() bool {
+	if x != nil && x.PauseAfterTrial != nil {
+		return *x.PauseAfterTrial
+	}
+	return false
+}
+
+func (x *CreateConnectionRequest) GetDailySyncTime() string {
+	if x != nil && x.DailySyncTime != nil {
+		return *x.DailySyncTime
+	}
+	return ""
+}
+
+func (x *CreateConnectionRequest) GetNetworkingMethod() string {
+	if x != nil && x.NetworkingMethod != nil {
+		return *x.NetworkingMethod
+	}
+	return ""
+}
+
+func (x *CreateConnectionRequest) GetDataDelaySensitivity() string {
+	if x != nil && x.DataDelaySensitivity != nil {
+		return *x.DataDelaySensitivity
+	}
+	return ""
+}
+
+func (x *CreateConnectionRequest) GetDataDelayThreshold() int32 {
+	if x != nil && x.DataDelayThreshold != nil {
+		return *x.DataDelayThreshold
+	}
+	return 0
+}
+
+func (x *CreateConnectionRequest) GetProxyAgentId() string {
+	if x != nil && x.ProxyAgentId != nil {
+		return *x.ProxyAgentId
+	}
+	return ""
+}
+
+func (x *CreateConnectionRequest) GetPrivateLinkId() string {
+	if x != nil && x.PrivateLinkId != nil {
+		return *x.PrivateLinkId
+	}
+	return ""
+}
+
+func (x *CreateConnectionRequest) GetHybridDeploymentAgentId() string {
+	if x != nil && x.HybridDeploymentAgentId != nil {
+		return *x.HybridDeploymentAgentId
+	}
+	return ""
+}
+
+func (x *CreateConnectionRequest) GetSetupTests() *structpb.ListValue {
+	if x != nil {
+		return x.SetupTests
+	}
+	return nil
+}
+
+func (x *CreateConnectionRequest) GetSourceSyncDetails() *structpb.Value {
+	if x != nil {
+		return x.SourceSyncDetails
+	}
+	return nil
+}
+
+func (x *CreateConnectionRequest) GetConfig() *structpb.Struct {
+	if x != nil {
+		return x.Config
+	}
+	return nil
 }
 
 // CreateConnectionResponse is the envelope of the created connection;
@@ -806,7 +913,7 @@ var File_standin_v1_simulator_proto protoreflect.FileDescriptor
 const file_standin_v1_simulator_proto_rawDesc = "" +
 	"\n" +
 	"\x1astandin/v1/simulator.proto\x12\n" +
-	"standin.v1\x1a\x1cstandin/v1/connections.proto\x1a\x17standin/v1/events.proto\"8\n" +
+	"standin.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1cstandin/v1/connections.proto\x1a\x17standin/v1/events.proto\"8\n" +
 	"\x12CreateGroupRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"{\n" +
@@ -815,7 +922,7 @@ const file_standin_v1_simulator_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01\x12%\n" +
 	"\x04data\x18\x03 \x01(\v2\x11.standin.v1.GroupR\x04dataB\n" +
 	"\n" +
-	"\b_message\"\xf2\x01\n" +
+	"\b_message\"\xf9\b\n" +
 	"\x17CreateConnectionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x18\n" +
@@ -823,8 +930,34 @@ const file_standin_v1_simulator_proto_rawDesc = "" +
 	"\x06schema\x18\x04 \x01(\tR\x06schema\x12\x16\n" +
 	"\x06paused\x18\x05 \x01(\bR\x06paused\x12*\n" +
 	"\x0esync_frequency\x18\x06 \x01(\x05H\x00R\rsyncFrequency\x88\x01\x01\x12#\n" +
-	"\rschedule_type\x18\a \x01(\tR\fscheduleTypeB\x11\n" +
-	"\x0f_sync_frequency\"\x85\x01\n" +
+	"\rschedule_type\x18\a \x01(\tR\fscheduleType\x12,\n" +
+	"\x0fservice_version\x18\b \x01(\x05H\x01R\x0eserviceVersion\x88\x01\x01\x12&\n" +
+	"\fconnected_by\x18\t \x01(\tH\x02R\vconnectedBy\x88\x01\x01\x12/\n" +
+	"\x11pause_after_trial\x18\n" +
+	" \x01(\bH\x03R\x0fpauseAfterTrial\x88\x01\x01\x12+\n" +
+	"\x0fdaily_sync_time\x18\v \x01(\tH\x04R\rdailySyncTime\x88\x01\x01\x120\n" +
+	"\x11networking_method\x18\f \x01(\tH\x05R\x10networkingMethod\x88\x01\x01\x129\n" +
+	"\x16data_delay_sensitivity\x18\r \x01(\tH\x06R\x14dataDelaySensitivity\x88\x01\x01\x125\n" +
+	"\x14data_delay_threshold\x18\x0e \x01(\x05H\aR\x12dataDelayThreshold\x88\x01\x01\x12)\n" +
+	"\x0eproxy_agent_id\x18\x0f \x01(\tH\bR\fproxyAgentId\x88\x01\x01\x12+\n" +
+	"\x0fprivate_link_id\x18\x10 \x01(\tH\tR\rprivateLinkId\x88\x01\x01\x12@\n" +
+	"\x1ahybrid_deployment_agent_id\x18\x11 \x01(\tH\n" +
+	"R\x17hybridDeploymentAgentId\x88\x01\x01\x12;\n" +
+	"\vsetup_tests\x18\x12 \x01(\v2\x1a.google.protobuf.ListValueR\n" +
+	"setupTests\x12F\n" +
+	"\x13source_sync_details\x18\x13 \x01(\v2\x16.google.protobuf.ValueR\x11sourceSyncDetails\x12/\n" +
+	"\x06config\x18\x14 \x01(\v2\x17.google.protobuf.StructR\x06configB\x11\n" +
+	"\x0f_sync_frequencyB\x12\n" +
+	"\x10_service_versionB\x0f\n" +
+	"\r_connected_byB\x14\n" +
+	"\x12_pause_after_trialB\x12\n" +
+	"\x10_daily_sync_timeB\x14\n" +
+	"\x12_networking_methodB\x19\n" +
+	"\x17_data_delay_sensitivityB\x17\n" +
+	"\x15_data_delay_thresholdB\x11\n" +
+	"\x0f_proxy_agent_idB\x12\n" +
+	"\x10_private_link_idB\x1d\n" +
+	"\x1b_hybrid_deployment_agent_id\"\x85\x01\n" +
 	"\x18CreateConnectionResponse\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1d\n" +
 	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01\x12*\n" +
@@ -906,30 +1039,36 @@ var file_standin_v1_simulator_proto_goTypes = []any{
 	(*PortableFlowRun)(nil),          // 8: standin.v1.PortableFlowRun
 	(*RunPortableFlowResponse)(nil),  // 9: standin.v1.RunPortableFlowResponse
 	(*Group)(nil),                    // 10: standin.v1.Group
-	(*Connection)(nil),               // 11: standin.v1.Connection
-	(*EmittedEvent)(nil),             // 12: standin.v1.EmittedEvent
+	(*structpb.ListValue)(nil),       // 11: google.protobuf.ListValue
+	(*structpb.Value)(nil),           // 12: google.protobuf.Value
+	(*structpb.Struct)(nil),          // 13: google.protobuf.Struct
+	(*Connection)(nil),               // 14: standin.v1.Connection
+	(*EmittedEvent)(nil),             // 15: standin.v1.EmittedEvent
 }
 var file_standin_v1_simulator_proto_depIdxs = []int32{
 	10, // 0: standin.v1.CreateGroupResponse.data:type_name -> standin.v1.Group
-	11, // 1: standin.v1.CreateConnectionResponse.data:type_name -> standin.v1.Connection
-	11, // 2: standin.v1.SimulatedSync.connection:type_name -> standin.v1.Connection
-	12, // 3: standin.v1.SimulatedSync.events:type_name -> standin.v1.EmittedEvent
-	5,  // 4: standin.v1.SimulateSyncResponse.data:type_name -> standin.v1.SimulatedSync
-	12, // 5: standin.v1.PortableFlowRun.events:type_name -> standin.v1.EmittedEvent
-	8,  // 6: standin.v1.RunPortableFlowResponse.data:type_name -> standin.v1.PortableFlowRun
-	0,  // 7: standin.v1.SimulatorService.CreateGroup:input_type -> standin.v1.CreateGroupRequest
-	2,  // 8: standin.v1.SimulatorService.CreateConnection:input_type -> standin.v1.CreateConnectionRequest
-	4,  // 9: standin.v1.SimulatorService.SimulateSync:input_type -> standin.v1.SimulateSyncRequest
-	7,  // 10: standin.v1.SimulatorService.RunPortableFlow:input_type -> standin.v1.RunPortableFlowRequest
-	1,  // 11: standin.v1.SimulatorService.CreateGroup:output_type -> standin.v1.CreateGroupResponse
-	3,  // 12: standin.v1.SimulatorService.CreateConnection:output_type -> standin.v1.CreateConnectionResponse
-	6,  // 13: standin.v1.SimulatorService.SimulateSync:output_type -> standin.v1.SimulateSyncResponse
-	9,  // 14: standin.v1.SimulatorService.RunPortableFlow:output_type -> standin.v1.RunPortableFlowResponse
-	11, // [11:15] is the sub-list for method output_type
-	7,  // [7:11] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	11, // 1: standin.v1.CreateConnectionRequest.setup_tests:type_name -> google.protobuf.ListValue
+	12, // 2: standin.v1.CreateConnectionRequest.source_sync_details:type_name -> google.protobuf.Value
+	13, // 3: standin.v1.CreateConnectionRequest.config:type_name -> google.protobuf.Struct
+	14, // 4: standin.v1.CreateConnectionResponse.data:type_name -> standin.v1.Connection
+	14, // 5: standin.v1.SimulatedSync.connection:type_name -> standin.v1.Connection
+	15, // 6: standin.v1.SimulatedSync.events:type_name -> standin.v1.EmittedEvent
+	5,  // 7: standin.v1.SimulateSyncResponse.data:type_name -> standin.v1.SimulatedSync
+	15, // 8: standin.v1.PortableFlowRun.events:type_name -> standin.v1.EmittedEvent
+	8,  // 9: standin.v1.RunPortableFlowResponse.data:type_name -> standin.v1.PortableFlowRun
+	0,  // 10: standin.v1.SimulatorService.CreateGroup:input_type -> standin.v1.CreateGroupRequest
+	2,  // 11: standin.v1.SimulatorService.CreateConnection:input_type -> standin.v1.CreateConnectionRequest
+	4,  // 12: standin.v1.SimulatorService.SimulateSync:input_type -> standin.v1.SimulateSyncRequest
+	7,  // 13: standin.v1.SimulatorService.RunPortableFlow:input_type -> standin.v1.RunPortableFlowRequest
+	1,  // 14: standin.v1.SimulatorService.CreateGroup:output_type -> standin.v1.CreateGroupResponse
+	3,  // 15: standin.v1.SimulatorService.CreateConnection:output_type -> standin.v1.CreateConnectionResponse
+	6,  // 16: standin.v1.SimulatorService.SimulateSync:output_type -> standin.v1.SimulateSyncResponse
+	9,  // 17: standin.v1.SimulatorService.RunPortableFlow:output_type -> standin.v1.RunPortableFlowResponse
+	14, // [14:18] is the sub-list for method output_type
+	10, // [10:14] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_standin_v1_simulator_proto_init() }

@@ -28,18 +28,25 @@ const (
 // when the webhook has a secret.
 type Signing struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// fivetran (default), hmac, token, standard or none.
+	// fivetran (default; for a portable webhook the default is none), hmac,
+	// token, standard or none. Fivetran's spellings HMAC, TOKEN_BASED and NONE
+	// are accepted and stored as hmac, token and none.
 	Scheme *string `protobuf:"bytes,1,opt,name=scheme,proto3,oneof" json:"scheme,omitempty"`
-	// For hmac: SHA1, SHA224, SHA256 (default), SHA384, SHA512 or MD5.
+	// For hmac: SHA1, SHA224, SHA256 (default), SHA384, SHA512 or MD5
+	// (SHA_1 … SHA_512 accepted).
 	Algorithm *string `protobuf:"bytes,2,opt,name=algorithm,proto3,oneof" json:"algorithm,omitempty"`
-	// For hmac: BASE64 (default) or HEX.
+	// For hmac: BASE64 (default) or HEX (HEXA_DECIMAL accepted).
 	Encoding *string `protobuf:"bytes,3,opt,name=encoding,proto3,oneof" json:"encoding,omitempty"`
-	// Header name for hmac (default X-Fivetran-Hmac-Sign) and token (required).
+	// Header name for hmac (default X-Fivetran-Hmac-Sign) and token (required:
+	// a token webhook without a header is refused with 400).
 	Header *string `protobuf:"bytes,4,opt,name=header,proto3,oneof" json:"header,omitempty"`
 	// Lower-case hex instead of Fivetran's upper-case (fivetran, hmac with HEX).
-	LowerHex      *bool `protobuf:"varint,5,opt,name=lower_hex,json=lowerHex,proto3,oneof" json:"lower_hex,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LowerHex *bool `protobuf:"varint,5,opt,name=lower_hex,json=lowerHex,proto3,oneof" json:"lower_hex,omitempty"`
+	// Prefix the signature with the algorithm, GitHub-style ("sha256=<sig>"),
+	// for receivers configured with INFER_FROM_HEADER (fivetran, hmac).
+	PrefixAlgorithm *bool `protobuf:"varint,6,opt,name=prefix_algorithm,json=prefixAlgorithm,proto3,oneof" json:"prefix_algorithm,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Signing) Reset() {
@@ -103,6 +110,13 @@ func (x *Signing) GetHeader() string {
 func (x *Signing) GetLowerHex() bool {
 	if x != nil && x.LowerHex != nil {
 		return *x.LowerHex
+	}
+	return false
+}
+
+func (x *Signing) GetPrefixAlgorithm() bool {
+	if x != nil && x.PrefixAlgorithm != nil {
+		return *x.PrefixAlgorithm
 	}
 	return false
 }
@@ -1262,20 +1276,22 @@ var File_standin_v1_webhooks_proto protoreflect.FileDescriptor
 const file_standin_v1_webhooks_proto_rawDesc = "" +
 	"\n" +
 	"\x19standin/v1/webhooks.proto\x12\n" +
-	"standin.v1\x1a google/protobuf/field_mask.proto\"\xe8\x01\n" +
+	"standin.v1\x1a google/protobuf/field_mask.proto\"\xad\x02\n" +
 	"\aSigning\x12\x1b\n" +
 	"\x06scheme\x18\x01 \x01(\tH\x00R\x06scheme\x88\x01\x01\x12!\n" +
 	"\talgorithm\x18\x02 \x01(\tH\x01R\talgorithm\x88\x01\x01\x12\x1f\n" +
 	"\bencoding\x18\x03 \x01(\tH\x02R\bencoding\x88\x01\x01\x12\x1b\n" +
 	"\x06header\x18\x04 \x01(\tH\x03R\x06header\x88\x01\x01\x12 \n" +
-	"\tlower_hex\x18\x05 \x01(\bH\x04R\blowerHex\x88\x01\x01B\t\n" +
+	"\tlower_hex\x18\x05 \x01(\bH\x04R\blowerHex\x88\x01\x01\x12.\n" +
+	"\x10prefix_algorithm\x18\x06 \x01(\bH\x05R\x0fprefixAlgorithm\x88\x01\x01B\t\n" +
 	"\a_schemeB\f\n" +
 	"\n" +
 	"_algorithmB\v\n" +
 	"\t_encodingB\t\n" +
 	"\a_headerB\f\n" +
 	"\n" +
-	"_lower_hex\"\xc0\x01\n" +
+	"_lower_hexB\x13\n" +
+	"\x11_prefix_algorithm\"\xc0\x01\n" +
 	"\vWebhookSpec\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n" +
 	"\x06events\x18\x02 \x03(\tR\x06events\x12\x1b\n" +
