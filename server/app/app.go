@@ -1,4 +1,4 @@
-package server
+package app
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/standin-dev/standin/delivery"
+	"github.com/standin-dev/standin/server"
 	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/store/backend"
 	"github.com/standin-dev/standin/worker"
@@ -136,7 +137,7 @@ type Server struct {
 	cfg       Config
 	store     store.Store
 	ownsStore bool
-	api       *API
+	api       *server.API
 	queue     store.Queue
 }
 
@@ -162,7 +163,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	if c.Role.api() {
-		s.api, err = NewAPI(APIConfig{
+		s.api, err = server.NewAPI(server.APIConfig{
 			Store:               s.store,
 			Sender:              c.Sender,
 			Now:                 c.Now,
@@ -215,7 +216,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) Store() store.Store { return s.store }
 
 // API returns the API layer, or nil when the role does not serve it.
-func (s *Server) API() *API { return s.api }
+func (s *Server) API() *server.API { return s.api }
 
 // Listeners are the sockets Serve answers on. Either may be nil to leave that
 // protocol off; both are ignored for RoleWorker.
