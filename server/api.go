@@ -18,6 +18,7 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/internal/emit"
 	"github.com/standin-dev/standin/store"
 )
 
@@ -130,7 +131,7 @@ type API struct {
 	cfg     APIConfig
 	creds   *credentials // nil: authentication is off
 	health  *health.Server
-	emitter *Emitter
+	emitter *emit.Emitter
 	handler http.Handler
 	grpc    *grpc.Server
 
@@ -152,7 +153,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 		cfg:     cfg,
 		creds:   newCredentials(cfg.APIKey, cfg.APISecret),
 		health:  health.NewServer(),
-		emitter: newEmitter(cfg.Store, cfg.Now),
+		emitter: emit.New(cfg.Store, cfg.Now),
 	}
 	a.webhooks = &webhookServer{api: a}
 	a.events = &eventServer{api: a}
@@ -194,10 +195,6 @@ func (a *API) SetServing(serving bool) {
 		a.health.SetServingStatus(name, st)
 	}
 }
-
-// Emitter returns the API's emitter, for callers that emit events without
-// going through the API (the sync simulator).
-func (a *API) Emitter() *Emitter { return a.emitter }
 
 // GRPCServer returns the API's gRPC server (the same one on every call):
 // standin's services, the health service and server reflection, with the

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/internal/apierr"
 	"github.com/standin-dev/standin/store"
 )
 
@@ -106,7 +107,7 @@ func (x *connectionExtra) apply(fields map[string]*structpb.Value) (bool, error)
 			if !isNull {
 				b, ok := v.GetKind().(*structpb.Value_BoolValue)
 				if !ok {
-					return false, invalidInput("Invalid value for field '%s': must be a boolean", name)
+					return false, apierr.Invalid("Invalid value for field '%s': must be a boolean", name)
 				}
 				x.PauseAfterTrial = &b.BoolValue
 			}
@@ -115,7 +116,7 @@ func (x *connectionExtra) apply(fields map[string]*structpb.Value) (bool, error)
 		case "daily_sync_time":
 			x.DailySyncTime, err = stringField(name, v, isNull, func(s string) error {
 				if !dailySyncTimePattern.MatchString(s) {
-					return invalidInput("Invalid value '%s' for field 'daily_sync_time': must be HH:MM, e.g. 14:00", s)
+					return apierr.Invalid("Invalid value '%s' for field 'daily_sync_time': must be HH:MM, e.g. 14:00", s)
 				}
 				return nil
 			})
@@ -133,7 +134,7 @@ func (x *connectionExtra) apply(fields map[string]*structpb.Value) (bool, error)
 			x.SetupTests = nil
 			if !isNull {
 				if _, ok := v.GetKind().(*structpb.Value_ListValue); !ok {
-					return false, invalidInput("Invalid value for field 'setup_tests': must be an array")
+					return false, apierr.Invalid("Invalid value for field 'setup_tests': must be an array")
 				}
 				x.SetupTests, err = protojson.Marshal(v)
 			}
@@ -141,7 +142,7 @@ func (x *connectionExtra) apply(fields map[string]*structpb.Value) (bool, error)
 			x.SourceSyncDetails = nil
 			if !isNull {
 				if _, ok := v.GetKind().(*structpb.Value_StructValue); !ok {
-					return false, invalidInput("Invalid value for field 'source_sync_details': must be an object")
+					return false, apierr.Invalid("Invalid value for field 'source_sync_details': must be an object")
 				}
 				x.SourceSyncDetails, err = protojson.Marshal(v)
 			}
@@ -152,7 +153,7 @@ func (x *connectionExtra) apply(fields map[string]*structpb.Value) (bool, error)
 			}
 			obj, ok := v.GetKind().(*structpb.Value_StructValue)
 			if !ok {
-				return false, invalidInput("Invalid value for field 'config': must be an object")
+				return false, apierr.Invalid("Invalid value for field 'config': must be an object")
 			}
 			if x.Config == nil {
 				x.Config = make(map[string]json.RawMessage)
@@ -164,7 +165,7 @@ func (x *connectionExtra) apply(fields map[string]*structpb.Value) (bool, error)
 				}
 				b, merr := protojson.Marshal(cv)
 				if merr != nil {
-					return false, invalidInput("Invalid value for field 'config.%s'", k)
+					return false, apierr.Invalid("Invalid value for field 'config.%s'", k)
 				}
 				x.Config[k] = compactJSON(b)
 			}
@@ -203,7 +204,7 @@ func intField(name string, v *structpb.Value, isNull bool) (*int64, error) {
 	}
 	n, ok := v.GetKind().(*structpb.Value_NumberValue)
 	if !ok || n.NumberValue != float64(int64(n.NumberValue)) || n.NumberValue < 0 || n.NumberValue > 1<<31-1 {
-		return nil, invalidInput("Invalid value for field '%s': must be a non-negative integer", name)
+		return nil, apierr.Invalid("Invalid value for field '%s': must be a non-negative integer", name)
 	}
 	i := int64(n.NumberValue)
 	return &i, nil
@@ -217,7 +218,7 @@ func stringField(name string, v *structpb.Value, isNull bool, check func(string)
 	}
 	s, ok := v.GetKind().(*structpb.Value_StringValue)
 	if !ok {
-		return nil, invalidInput("Invalid value for field '%s': must be a string", name)
+		return nil, apierr.Invalid("Invalid value for field '%s': must be a string", name)
 	}
 	if check != nil {
 		if err := check(s.StringValue); err != nil {
@@ -231,7 +232,7 @@ func stringField(name string, v *structpb.Value, isNull bool, check func(string)
 func oneOf(name string, allowed []string) func(string) error {
 	return func(s string) error {
 		if !slices.Contains(allowed, s) {
-			return invalidInput("Invalid value '%s' for field '%s': must be one of %v", s, name, allowed)
+			return apierr.Invalid("Invalid value '%s' for field '%s': must be one of %v", s, name, allowed)
 		}
 		return nil
 	}

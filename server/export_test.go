@@ -1,5 +1,11 @@
 package server
 
+import "github.com/standin-dev/standin/server/internal/emit"
+
+// Emitter returns the API's emitter, for tests that emit without going
+// through the API.
+func Emitter(a *API) *emit.Emitter { return a.emitter }
+
 // OnEmitQueue sets the hook told the number of single emits queued for the
-// next batch (see newEmitter); call it before the first emit.
-func OnEmitQueue(a *API, f func(queued int)) { a.emitter.singles.OnQueue = f }
+// next batch (see emit.New); call it before the first emit.
+func OnEmitQueue(a *API, f func(queued int)) { a.emitter.OnQueue(f) }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/internal/apierr"
 	"github.com/standin-dev/standin/store"
 )
 
@@ -31,11 +32,11 @@ func parseSeqCursor(kind byte, cursor string) (int64, error) {
 	}
 	pos, ok := decodeCursor(kind, cursor)
 	if !ok || len(pos) != 8 {
-		return 0, invalidInput("Invalid value for field 'cursor'")
+		return 0, apierr.Invalid("Invalid value for field 'cursor'")
 	}
 	seq := int64(binary.BigEndian.Uint64(pos))
 	if seq <= 0 {
-		return 0, invalidInput("Invalid value for field 'cursor'")
+		return 0, apierr.Invalid("Invalid value for field 'cursor'")
 	}
 	return seq, nil
 }
@@ -116,7 +117,7 @@ func (s *groupServer) listConnections(ctx context.Context, req *standinv1.ListGr
 func (a *API) getGroup(ctx context.Context, id string) (*store.Group, error) {
 	g, err := a.cfg.Store.GroupGetByID(ctx, id)
 	if err != nil {
-		return nil, errNotFound("Group", id, err)
+		return nil, apierr.NotFound("Group", id, err)
 	}
 	return g, nil
 }
@@ -181,7 +182,7 @@ func (s *connectionServer) GetConnection(ctx context.Context, req *standinv1.Get
 func (a *API) getConnection(ctx context.Context, id string) (*store.Connection, error) {
 	c, err := a.cfg.Store.ConnectionGetByID(ctx, id)
 	if err != nil {
-		return nil, errNotFound("Connector", id, err)
+		return nil, apierr.NotFound("Connector", id, err)
 	}
 	return c, nil
 }

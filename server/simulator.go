@@ -16,6 +16,8 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/internal/apierr"
+	"github.com/standin-dev/standin/server/internal/emit"
 	"github.com/standin-dev/standin/store"
 )
 
@@ -41,15 +43,15 @@ func (s *simulatorServer) CreateGroup(ctx context.Context, req *standinv1.Create
 
 func (s *simulatorServer) createGroup(ctx context.Context, req *standinv1.CreateGroupRequest) (*store.Group, error) {
 	if req.GetName() == "" {
-		return nil, invalidInput("Field 'name' is required")
+		return nil, apierr.Invalid("Field 'name' is required")
 	}
 	if id := req.GetId(); id != "" && !registryID.MatchString(id) {
-		return nil, invalidInput("Invalid value '%s' for field 'id': use lowercase letters, digits and '_'", id)
+		return nil, apierr.Invalid("Invalid value '%s' for field 'id': use lowercase letters, digits and '_'", id)
 	}
 	g := &store.Group{ID: req.GetId(), Name: req.GetName(), CreatedAt: s.api.now()}
 	err := withFreshID(req.GetId(), &g.ID, func() error { return s.api.cfg.Store.GroupCreate(ctx, g) })
 	if errors.Is(err, store.ErrConflict) {
-		return nil, &conflictError{msg: fmt.Sprintf("Group with id '%s' already exists", g.ID), err: err}
+		return nil, &apierr.ConflictError{Msg: fmt.Sprintf("Group with id '%s' already exists", g.ID), Err: err}
 	}
 	return g, err
 }
@@ -90,17 +92,17 @@ const DefaultSyncFrequency = 360
 func (s *simulatorServer) createConnection(ctx context.Context, req *standinv1.CreateConnectionRequest) (*store.Connection, error) {
 	for _, f := range []struct{ name, value string }{{"group_id", req.GetGroupId()}, {"service", req.GetService()}, {"schema", req.GetSchema()}} {
 		if f.value == "" {
-			return nil, invalidInput("Field '%s' is required", f.name)
+			return nil, apierr.Invalid("Field '%s' is required", f.name)
 		}
 	}
 	if id := req.GetId(); id != "" && !registryID.MatchString(id) {
-		return nil, invalidInput("Invalid value '%s' for field 'id': use lowercase letters, digits and '_'", id)
+		return nil, apierr.Invalid("Invalid value '%s' for field 'id': use lowercase letters, digits and '_'", id)
 	}
 	freq := DefaultSyncFrequency
 	if req.SyncFrequency != nil {
 		freq = int(req.GetSyncFrequency())
 		if !slices.Contains(syncFrequencies, freq) {
-			return nil, invalidInput("Invalid value for field 'sync_frequency': must be one of %v", syncFrequencies)
+			return nil, apierr.Invalid("Invalid value for field 'sync_frequency': must be one of %v", syncFrequencies)
 		}
 	}
 	schedule := req.GetScheduleType()
@@ -109,7 +111,7 @@ func (s *simulatorServer) createConnection(ctx context.Context, req *standinv1.C
 		schedule = store.ScheduleTypeAuto
 	case store.ScheduleTypeAuto, store.ScheduleTypeManual:
 	default:
-		return nil, invalidInput("Invalid value for field 'schedule_type': must be '%s' or '%s'", store.ScheduleTypeAuto, store.ScheduleTypeManual)
+		return nil, apierr.Invalid("Invalid value for field 'schedule_type': must be '%s' or '%s'", store.ScheduleTypeAuto, store.ScheduleTypeManual)
 	}
 	extra, err := createExtra(req)
 	if err != nil {
@@ -131,7 +133,7 @@ func (s *simulatorServer) createConnection(ctx context.Context, req *standinv1.C
 		Extra:         extra,
 	}
 	err = withFreshID(req.GetId(), &c.ID, func() error {
-		created, err := s.api.emitter.Prepare(ctx, Emission{
+		created, err := s.api.emitter.Prepare(ctx, emit.Emission{
 			Source: delivery.Source{
 				Event:         delivery.EventCreateConnector,
 				Created:       now,
@@ -150,9 +152,9 @@ func (s *simulatorServer) createConnection(ctx context.Context, req *standinv1.C
 	})
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		return nil, &conflictError{msg: fmt.Sprintf("Connection with id '%s' already exists", c.ID), err: err}
+		return nil, &apierr.ConflictError{Msg: fmt.Sprintf("Connection with id '%s' already exists", c.ID), Err: err}
 	case err != nil:
-		return nil, errNotFound("Group", c.GroupID, err) // the group was deleted meanwhile
+		return nil, apierr.NotFound("Group", c.GroupID, err) // the group was deleted meanwhile
 	}
 	return c, nil
 }
@@ -178,10 +180,10 @@ func (s *simulatorServer) simulateSync(ctx context.Context, req *standinv1.Simul
 	res, err := s.api.changeConnection(ctx, req.GetId(), func(ch *connectionChange) error {
 		c := ch.c
 		if c.Paused {
-			return &conflictError{msg: fmt.Sprintf("Connection '%s' is paused: resume it first (PATCH /v1/connections/%s {\"paused\":false})", c.ID, c.ID)}
+			return &apierr.ConflictError{Msg: fmt.Sprintf("Connection '%s' is paused: resume it first (PATCH /v1/connections/%s {\"paused\":false})", c.ID, c.ID)}
 		}
 		if syncRunning(c, ch.now) && !req.GetForce() && !req.GetResync() {
-			return &conflictError{msg: fmt.Sprintf("Connection '%s' is syncing (sync_id '%s', ends at %s): set 'force' to restart it",
+			return &apierr.ConflictError{Msg: fmt.Sprintf("Connection '%s' is syncing (sync_id '%s', ends at %s): set 'force' to restart it",
 				c.ID, c.Sync.ID, delivery.FivetranTime(c.Sync.EndsAt))}
 		}
 		switch {
@@ -211,12 +213,12 @@ func parseOutcome(status, reason, taskType, rescheduledAt string) (syncOutcome, 
 		o.status = delivery.StatusSuccessful
 	}
 	if !delivery.ValidSyncEndStatus(o.status) {
-		return o, invalidInput("Invalid value '%s' for field 'status': must be one of %v", status, delivery.SyncEndStatuses)
+		return o, apierr.Invalid("Invalid value '%s' for field 'status': must be one of %v", status, delivery.SyncEndStatuses)
 	}
 	if rescheduledAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, rescheduledAt)
 		if err != nil {
-			return o, invalidInput("Invalid value '%s' for field 'rescheduled_at': must be an RFC 3339 time", rescheduledAt)
+			return o, apierr.Invalid("Invalid value '%s' for field 'rescheduled_at': must be an RFC 3339 time", rescheduledAt)
 		}
 		o.rescheduledAt = t
 	}
@@ -234,14 +236,14 @@ func (a *API) parseDuration(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 || d > maxSimulatedDuration {
-		return 0, invalidInput("Invalid value '%s' for field 'duration': must be a duration such as '5m' or '90s', from 0 to 720h", s)
+		return 0, apierr.Invalid("Invalid value '%s' for field 'duration': must be a duration such as '5m' or '90s', from 0 to 720h", s)
 	}
 	return d, nil
 }
 
 // emittedPB lists events with their deliveries, in order.
 func emittedPB(events []store.EventCreateParams, deliveries []*store.Delivery) []*standinv1.EmittedEvent {
-	byEvent := deliveriesByEvent(deliveries)
+	byEvent := emit.DeliveriesByEvent(deliveries)
 	out := make([]*standinv1.EmittedEvent, 0, len(events))
 	for i := range events {
 		ev := &events[i].Event
@@ -261,14 +263,14 @@ func (s *simulatorServer) RunPortableFlow(ctx context.Context, req *standinv1.Ru
 
 func (s *simulatorServer) runPortableFlow(ctx context.Context, req *standinv1.RunPortableFlowRequest) (*standinv1.PortableFlowRun, error) {
 	if req.GetFlowId() <= 0 {
-		return nil, invalidInput("Invalid value '%d' for field 'flow_id': must be positive", req.GetFlowId())
+		return nil, apierr.Invalid("Invalid value '%d' for field 'flow_id': must be positive", req.GetFlowId())
 	}
 	for _, f := range []struct {
 		name string
 		v    int64
 	}{{"run_attempt_id", req.GetRunAttemptId()}, {"source_id", req.GetSourceId()}, {"destination_id", req.GetDestinationId()}} {
 		if f.v < 0 {
-			return nil, invalidInput("Invalid value '%d' for field '%s': must be positive", f.v, f.name)
+			return nil, apierr.Invalid("Invalid value '%d' for field '%s': must be positive", f.v, f.name)
 		}
 	}
 	status := req.GetStatus()
@@ -276,7 +278,7 @@ func (s *simulatorServer) runPortableFlow(ctx context.Context, req *standinv1.Ru
 		status = delivery.StatusSuccessful
 	}
 	if !delivery.ValidSyncEndStatus(status) {
-		return nil, invalidInput("Invalid value '%s' for field 'status': must be one of %v", req.GetStatus(), delivery.SyncEndStatuses)
+		return nil, apierr.Invalid("Invalid value '%s' for field 'status': must be one of %v", req.GetStatus(), delivery.SyncEndStatuses)
 	}
 	d, err := s.api.parseDuration(req.GetDuration())
 	if err != nil {
@@ -301,7 +303,7 @@ func (s *simulatorServer) runPortableFlow(ctx context.Context, req *standinv1.Ru
 	end.Event, end.Created = delivery.EventSyncEnd, endsAt
 	end.Status, end.Details = status, req.GetDetails()
 	var events []store.EventCreateParams
-	for _, em := range []Emission{
+	for _, em := range []emit.Emission{
 		{Source: start, Profile: delivery.ProfilePortable},
 		{Source: end, RunAt: endsAt, Profile: delivery.ProfilePortable},
 	} {

@@ -15,6 +15,8 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/internal/apierr"
+	"github.com/standin-dev/standin/server/internal/emit"
 	"github.com/standin-dev/standin/store"
 )
 
@@ -44,7 +46,7 @@ type connectionChange struct {
 	now       time.Time
 	params    store.ConnectionUpdateParams
 	changed   bool
-	emissions []Emission
+	emissions []emit.Emission
 	// sync is the sync this change starts, nil when none; syncEnd is the
 	// index of its sync_end in emissions.
 	sync    *store.ConnectionSync
@@ -86,7 +88,7 @@ func (a *API) changeConnection(ctx context.Context, id string, build func(ch *co
 			continue
 		}
 		if err != nil {
-			return nil, errNotFound("Connector", id, err)
+			return nil, apierr.NotFound("Connector", id, err)
 		}
 		return res, nil
 	}
@@ -96,7 +98,7 @@ func (a *API) changeConnection(ctx context.Context, id string, build func(ch *co
 // Fivetran webhooks only.
 func (ch *connectionChange) emit(event string, created time.Time, syncID string, data json.RawMessage, runAt time.Time) {
 	c := ch.c
-	ch.emissions = append(ch.emissions, Emission{
+	ch.emissions = append(ch.emissions, emit.Emission{
 		Source: delivery.Source{
 			Event:         event,
 			Created:       created,
@@ -120,7 +122,7 @@ func (ch *connectionChange) startSync(o syncOutcome, d time.Duration, historical
 	c, now := ch.c, ch.now
 	data, err := delivery.SyncEndData(o.status, o.reason, o.taskType, o.rescheduledAt)
 	if err != nil {
-		return &inputError{msg: fmt.Sprintf("Invalid value '%s' for field 'status'", o.status), err: err}
+		return &apierr.InputError{Msg: fmt.Sprintf("Invalid value '%s' for field 'status'", o.status), Err: err}
 	}
 	if syncRunning(c, now) {
 		ch.params.CancelEventID = c.Sync.EndEventID
@@ -226,18 +228,18 @@ type resyncTable struct{ schema, table string }
 // schema maps to a non-empty array of table names.
 func parseScope(scope *structpb.Struct) ([]resyncTable, error) {
 	if len(scope.GetFields()) == 0 {
-		return nil, invalidInput("Field 'scope' must not be empty")
+		return nil, apierr.Invalid("Field 'scope' must not be empty")
 	}
 	var tables []resyncTable
 	for _, schema := range slices.Sorted(maps.Keys(scope.GetFields())) {
 		list, ok := scope.GetFields()[schema].GetKind().(*structpb.Value_ListValue)
 		if schema == "" || !ok || len(list.ListValue.GetValues()) == 0 {
-			return nil, invalidInput("Invalid value for field '%s': must be a non-empty array of table names", schema)
+			return nil, apierr.Invalid("Invalid value for field '%s': must be a non-empty array of table names", schema)
 		}
 		for _, v := range list.ListValue.GetValues() {
 			t, ok := v.GetKind().(*structpb.Value_StringValue)
 			if !ok || t.StringValue == "" {
-				return nil, invalidInput("Invalid value for field '%s': must be a non-empty array of table names", schema)
+				return nil, apierr.Invalid("Invalid value for field '%s': must be a non-empty array of table names", schema)
 			}
 			tables = append(tables, resyncTable{schema: schema, table: t.StringValue})
 		}
@@ -274,7 +276,7 @@ func (s *connectionServer) ResyncConnection(ctx context.Context, req *standinv1.
 func (s *connectionServer) ResyncTable(ctx context.Context, req *standinv1.ResyncTableRequest) (*standinv1.ResyncTableResponse, error) {
 	for _, f := range []struct{ name, value string }{{"schema", req.GetSchema()}, {"table", req.GetTable()}} {
 		if f.value == "" {
-			return nil, s.api.status(ctx, invalidInput("Field '%s' is required", f.name))
+			return nil, s.api.status(ctx, apierr.Invalid("Field '%s' is required", f.name))
 		}
 	}
 	if err := s.api.resync(ctx, req.GetId(), []resyncTable{{schema: req.GetSchema(), table: req.GetTable()}}); err != nil {
@@ -359,20 +361,20 @@ func parseConnectionPatch(body *structpb.Struct) (connectionPatch, error) {
 		case "paused":
 			b, ok := v.GetKind().(*structpb.Value_BoolValue)
 			if !ok {
-				return p, invalidInput("Invalid value for field 'paused': must be a boolean")
+				return p, apierr.Invalid("Invalid value for field 'paused': must be a boolean")
 			}
 			p.paused = &b.BoolValue
 		case "sync_frequency":
 			n, ok := v.GetKind().(*structpb.Value_NumberValue)
 			if !ok || n.NumberValue != math.Trunc(n.NumberValue) || !slices.Contains(syncFrequencies, int(n.NumberValue)) {
-				return p, invalidInput("Invalid value for field 'sync_frequency': must be one of %v", syncFrequencies)
+				return p, apierr.Invalid("Invalid value for field 'sync_frequency': must be one of %v", syncFrequencies)
 			}
 			f := int(n.NumberValue)
 			p.syncFrequency = &f
 		case "schedule_type":
 			t := v.GetStringValue()
 			if t != store.ScheduleTypeAuto && t != store.ScheduleTypeManual {
-				return p, invalidInput("Invalid value for field 'schedule_type': must be '%s' or '%s'", store.ScheduleTypeAuto, store.ScheduleTypeManual)
+				return p, apierr.Invalid("Invalid value for field 'schedule_type': must be '%s' or '%s'", store.ScheduleTypeAuto, store.ScheduleTypeManual)
 			}
 			p.scheduleType = &t
 		default:
