@@ -19,6 +19,7 @@ import (
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
 	"github.com/standin-dev/standin/server/internal/emit"
+	"github.com/standin-dev/standin/server/internal/simulate"
 	"github.com/standin-dev/standin/store"
 )
 
@@ -86,7 +87,7 @@ type APIConfig struct {
 	TimeScale float64
 	// SyncDuration is how long, in emulated time, a simulated sync or
 	// Portable flow run lasts when the caller does not say. Defaults to
-	// DefaultSyncDuration (5 minutes).
+	// simulate.DefaultSyncDuration (5 minutes).
 	SyncDuration time.Duration
 	// Logger receives request logs (debug) and internal errors (error).
 	// Defaults to slog.Default().
@@ -105,7 +106,7 @@ func (c APIConfig) withDefaults() APIConfig {
 	}
 	c.TimeScale = delivery.Timeline{Scale: c.TimeScale}.TimeScale()
 	if c.SyncDuration <= 0 {
-		c.SyncDuration = DefaultSyncDuration
+		c.SyncDuration = simulate.DefaultSyncDuration
 	}
 	return c
 }
@@ -132,6 +133,7 @@ type API struct {
 	creds   *credentials // nil: authentication is off
 	health  *health.Server
 	emitter *emit.Emitter
+	sim     *simulate.Simulator
 	handler http.Handler
 	grpc    *grpc.Server
 
@@ -155,6 +157,13 @@ func NewAPI(cfg APIConfig) (*API, error) {
 		health:  health.NewServer(),
 		emitter: emit.New(cfg.Store, cfg.Now),
 	}
+	a.sim = simulate.New(simulate.Config{
+		Store:        cfg.Store,
+		Emitter:      a.emitter,
+		Now:          cfg.Now,
+		Timeline:     delivery.Timeline{Scale: cfg.TimeScale},
+		SyncDuration: cfg.SyncDuration,
+	})
 	a.webhooks = &webhookServer{api: a}
 	a.events = &eventServer{api: a}
 	a.deliveries = &deliveryServer{api: a}

@@ -1,6 +1,10 @@
 package server
 
-import "github.com/standin-dev/standin/server/internal/emit"
+import (
+	"context"
+
+	"github.com/standin-dev/standin/server/internal/emit"
+)
 
 // Emitter returns the API's emitter, for tests that emit without going
 // through the API.
@@ -9,3 +13,6 @@ func Emitter(a *API) *emit.Emitter { return a.emitter }
 // OnEmitQueue sets the hook told the number of single emits queued for the
 // next batch (see emit.New); call it before the first emit.
 func OnEmitQueue(a *API, f func(queued int)) { a.emitter.OnQueue(f) }
+
+// Seed registers the seed registry through a's store (see simulate.Seed).
+func Seed(ctx context.Context, a *API) (bool, error) { return a.sim.Seed(ctx) }

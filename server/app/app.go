@@ -12,6 +12,7 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	"github.com/standin-dev/standin/server"
+	"github.com/standin-dev/standin/server/internal/simulate"
 	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/store/backend"
 	"github.com/standin-dev/standin/worker"
@@ -181,7 +182,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 		if !c.SkipSeed {
-			if _, err := s.api.Seed(ctx); err != nil {
+			if _, err := simulate.New(simulate.Config{Store: s.store, Now: c.Now}).Seed(ctx); err != nil {
 				s.Close()
 				return nil, err
 			}

@@ -1,27 +1,22 @@
-package server
+package simulate
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
-	"strings"
 
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/types/known/structpb"
-
-	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
 	"github.com/standin-dev/standin/server/internal/apierr"
 	"github.com/standin-dev/standin/store"
 )
 
-// connectionExtra is the part of Fivetran's connection object that the sync
+// Extra is the part of Fivetran's connection object that the sync
 // simulator does not interpret, as the store keeps it (store.Connection.Extra,
 // one JSON object): only the fields that were set, the others read as their
-// defaults (see extraDefaults and docs/fidelity.md).
-type connectionExtra struct {
+// defaults (DefaultNetworkingMethod, DefaultDataDelaySensitivity, zero
+// values; see docs/fidelity.md).
+type Extra struct {
 	ServiceVersion          *int64          `json:"service_version,omitempty"`
 	ConnectedBy             *string         `json:"connected_by,omitempty"`
 	PauseAfterTrial         *bool           `json:"pause_after_trial,omitempty"`
@@ -42,8 +37,10 @@ type connectionExtra struct {
 // Defaults of the extra connection fields (Fivetran's for a connection set
 // up directly, without agents or links).
 const (
-	defaultNetworkingMethod     = "Directly"
-	defaultDataDelaySensitivity = "NORMAL"
+	// DefaultNetworkingMethod is networking_method when not set.
+	DefaultNetworkingMethod = "Directly"
+	// DefaultDataDelaySensitivity is data_delay_sensitivity when not set.
+	DefaultDataDelaySensitivity = "NORMAL"
 )
 
 var (
@@ -52,17 +49,17 @@ var (
 	dailySyncTimePattern   = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 )
 
-// extraFields are the names of connectionExtra's fields in Fivetran's JSON.
+// extraFields are the names of Extra's fields in Fivetran's JSON.
 var extraFields = []string{
 	"service_version", "connected_by", "pause_after_trial", "daily_sync_time", "networking_method",
 	"data_delay_sensitivity", "data_delay_threshold", "proxy_agent_id", "private_link_id",
 	"hybrid_deployment_agent_id", "setup_tests", "source_sync_details", "config",
 }
 
-// decodeExtra reads a connection's stored extra fields; none is the zero
+// DecodeExtra reads a connection's stored extra fields; none is the zero
 // value.
-func decodeExtra(c *store.Connection) connectionExtra {
-	var x connectionExtra
+func DecodeExtra(c *store.Connection) Extra {
+	var x Extra
 	if len(c.Extra) > 0 {
 		// The store only holds what encode wrote; a damaged value reads as
 		// defaults rather than failing every read of the connection.
@@ -72,7 +69,7 @@ func decodeExtra(c *store.Connection) connectionExtra {
 }
 
 // encode returns x as the store keeps it; nil when nothing is set.
-func (x connectionExtra) encode() ([]byte, error) {
+func (x Extra) encode() ([]byte, error) {
 	b, err := json.Marshal(x)
 	if err != nil {
 		return nil, fmt.Errorf("encode connection fields: %w", err)
@@ -83,19 +80,19 @@ func (x connectionExtra) encode() ([]byte, error) {
 	return b, nil
 }
 
-// apply sets the extra fields named in fields (a create or PATCH body),
-// checking each value's type and range: a string field set to null is
-// cleared, config merges key by key (a key set to null is removed). It
-// reports whether anything changed. Names that are not extra fields are
-// ignored.
-func (x *connectionExtra) apply(fields map[string]*structpb.Value) (bool, error) {
+// apply sets the extra fields named in fields (a create or PATCH body as
+// decoded JSON values), checking each value's type and range: a string
+// field set to null is cleared, config merges key by key (a key set to null
+// is removed). It reports whether anything changed. Names that are not
+// extra fields are ignored.
+func (x *Extra) apply(fields map[string]any) (bool, error) {
 	before, _ := x.encode()
 	for _, name := range extraFields {
 		v, ok := fields[name]
 		if !ok {
 			continue
 		}
-		_, isNull := v.GetKind().(*structpb.Value_NullValue)
+		isNull := v == nil
 		var err error
 		switch name {
 		case "service_version":
@@ -105,11 +102,11 @@ func (x *connectionExtra) apply(fields map[string]*structpb.Value) (bool, error)
 		case "pause_after_trial":
 			x.PauseAfterTrial = nil
 			if !isNull {
-				b, ok := v.GetKind().(*structpb.Value_BoolValue)
+				b, ok := v.(bool)
 				if !ok {
 					return false, apierr.Invalid("Invalid value for field '%s': must be a boolean", name)
 				}
-				x.PauseAfterTrial = &b.BoolValue
+				x.PauseAfterTrial = &b
 			}
 		case "connected_by":
 			x.ConnectedBy, err = stringField(name, v, isNull, nil)
@@ -133,37 +130,37 @@ func (x *connectionExtra) apply(fields map[string]*structpb.Value) (bool, error)
 		case "setup_tests":
 			x.SetupTests = nil
 			if !isNull {
-				if _, ok := v.GetKind().(*structpb.Value_ListValue); !ok {
+				if _, ok := v.([]any); !ok {
 					return false, apierr.Invalid("Invalid value for field 'setup_tests': must be an array")
 				}
-				x.SetupTests, err = protojson.Marshal(v)
+				x.SetupTests, err = marshalJSON(v)
 			}
 		case "source_sync_details":
 			x.SourceSyncDetails = nil
 			if !isNull {
-				if _, ok := v.GetKind().(*structpb.Value_StructValue); !ok {
+				if _, ok := v.(map[string]any); !ok {
 					return false, apierr.Invalid("Invalid value for field 'source_sync_details': must be an object")
 				}
-				x.SourceSyncDetails, err = protojson.Marshal(v)
+				x.SourceSyncDetails, err = marshalJSON(v)
 			}
 		case "config":
 			if isNull {
 				x.Config = nil
 				break
 			}
-			obj, ok := v.GetKind().(*structpb.Value_StructValue)
+			obj, ok := v.(map[string]any)
 			if !ok {
 				return false, apierr.Invalid("Invalid value for field 'config': must be an object")
 			}
 			if x.Config == nil {
 				x.Config = make(map[string]json.RawMessage)
 			}
-			for k, cv := range obj.StructValue.GetFields() {
-				if _, null := cv.GetKind().(*structpb.Value_NullValue); null {
+			for k, cv := range obj {
+				if cv == nil {
 					delete(x.Config, k)
 					continue
 				}
-				b, merr := protojson.Marshal(cv)
+				b, merr := marshalJSON(cv)
 				if merr != nil {
 					return false, apierr.Invalid("Invalid value for field 'config.%s'", k)
 				}
@@ -187,8 +184,19 @@ func (x *connectionExtra) apply(fields map[string]*structpb.Value) (bool, error)
 	return string(before) != string(after), nil
 }
 
-// compactJSON is b without insignificant white space (protojson varies
-// it); b as is when it is not valid JSON.
+// marshalJSON is v as JSON, without HTML escaping.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// compactJSON is b without insignificant white space; b as is when it is
+// not valid JSON.
 func compactJSON(b []byte) json.RawMessage {
 	var out bytes.Buffer
 	if json.Compact(&out, b) != nil {
@@ -198,34 +206,34 @@ func compactJSON(b []byte) json.RawMessage {
 }
 
 // intField reads a non-negative integer field; null clears it.
-func intField(name string, v *structpb.Value, isNull bool) (*int64, error) {
+func intField(name string, v any, isNull bool) (*int64, error) {
 	if isNull {
 		return nil, nil
 	}
-	n, ok := v.GetKind().(*structpb.Value_NumberValue)
-	if !ok || n.NumberValue != float64(int64(n.NumberValue)) || n.NumberValue < 0 || n.NumberValue > 1<<31-1 {
+	n, ok := v.(float64)
+	if !ok || n != float64(int64(n)) || n < 0 || n > 1<<31-1 {
 		return nil, apierr.Invalid("Invalid value for field '%s': must be a non-negative integer", name)
 	}
-	i := int64(n.NumberValue)
+	i := int64(n)
 	return &i, nil
 }
 
 // stringField reads a string field, checked by check when set; null
 // clears it.
-func stringField(name string, v *structpb.Value, isNull bool, check func(string) error) (*string, error) {
+func stringField(name string, v any, isNull bool, check func(string) error) (*string, error) {
 	if isNull {
 		return nil, nil
 	}
-	s, ok := v.GetKind().(*structpb.Value_StringValue)
+	s, ok := v.(string)
 	if !ok {
 		return nil, apierr.Invalid("Invalid value for field '%s': must be a string", name)
 	}
 	if check != nil {
-		if err := check(s.StringValue); err != nil {
+		if err := check(s); err != nil {
 			return nil, err
 		}
 	}
-	return &s.StringValue, nil
+	return &s, nil
 }
 
 // oneOf checks that a string field is one of allowed.
@@ -238,74 +246,3 @@ func oneOf(name string, allowed []string) func(string) error {
 	}
 }
 
-// secretConfigKeys are the substrings of config keys whose values the API
-// masks, as Fivetran masks secrets in a connection's config.
-var secretConfigKeys = []string{"password", "secret", "token", "private_key", "api_key"}
-
-// maskedSecret is what the API shows for a secret, as for webhook secrets.
-const maskedSecret = "******"
-
-// fillExtraPB sets out's extra fields from c's stored ones, defaults for
-// those not set.
-func fillExtraPB(out *standinv1.Connection, c *store.Connection) {
-	x := decodeExtra(c)
-	out.ServiceVersion = int32(deref(x.ServiceVersion, 0))
-	out.ConnectedBy = deref(x.ConnectedBy, ConnectedBy)
-	out.PauseAfterTrial = deref(x.PauseAfterTrial, false)
-	out.DailySyncTime = nullableString(x.DailySyncTime)
-	out.NetworkingMethod = deref(x.NetworkingMethod, defaultNetworkingMethod)
-	out.DataDelaySensitivity = deref(x.DataDelaySensitivity, defaultDataDelaySensitivity)
-	out.DataDelayThreshold = int32(deref(x.DataDelayThreshold, 0))
-	out.ProxyAgentId = nullableString(x.ProxyAgentID)
-	out.PrivateLinkId = nullableString(x.PrivateLinkID)
-	out.HybridDeploymentAgentId = nullableString(x.HybridDeploymentAgentID)
-	out.SetupTests = &structpb.ListValue{Values: []*structpb.Value{}}
-	if len(x.SetupTests) > 0 {
-		var l structpb.ListValue
-		if protojson.Unmarshal(x.SetupTests, &l) == nil {
-			out.SetupTests = &l
-		}
-	}
-	out.SourceSyncDetails = structpb.NewNullValue()
-	if len(x.SourceSyncDetails) > 0 {
-		var v structpb.Value
-		if protojson.Unmarshal(x.SourceSyncDetails, &v) == nil {
-			out.SourceSyncDetails = &v
-		}
-	}
-	out.Config = &structpb.Struct{Fields: map[string]*structpb.Value{}}
-	for _, k := range slices.Sorted(maps.Keys(x.Config)) {
-		v := &structpb.Value{}
-		if protojson.Unmarshal(x.Config[k], v) != nil {
-			continue
-		}
-		if secretKey(k) {
-			v = structpb.NewStringValue(maskedSecret)
-		}
-		out.Config.Fields[k] = v
-	}
-}
-
-func secretKey(k string) bool {
-	k = strings.ToLower(k)
-	for _, s := range secretConfigKeys {
-		if strings.Contains(k, s) {
-			return true
-		}
-	}
-	return false
-}
-
-func deref[T any](p *T, def T) T {
-	if p == nil {
-		return def
-	}
-	return *p
-}
-
-func nullableString(s *string) *structpb.Value {
-	if s == nil {
-		return structpb.NewNullValue()
-	}
-	return structpb.NewStringValue(*s)
-}
