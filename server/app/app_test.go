@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/standin-dev/standin/server/app"
 )
@@ -94,5 +95,39 @@ func decode(t *testing.T, b []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("decode %s: %v", b, err)
+	}
+}
+
+// TestConfigValidate checks that New refuses a bad Config naming the
+// field, before it opens anything.
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		cfg  app.Config
+		want string
+	}{
+		{app.Config{Role: "both"}, `config: Role "both" is not one of all, api, worker`},
+		{app.Config{APIKey: "k"}, "config: APISecret is required when APIKey is set"},
+		{app.Config{APISecret: "s"}, "config: APIKey is required when APISecret is set"},
+		{app.Config{TimeScale: -1}, "config: TimeScale -1: must be a finite number above 0 (0 means 1)"},
+		{app.Config{SyncDuration: -time.Second}, "config: SyncDuration -1s: must not be negative"},
+		{app.Config{MaxWorkers: -1}, "config: MaxWorkers -1: must not be negative"},
+		{app.Config{FetchPollInterval: -time.Millisecond}, "config: FetchPollInterval -1ms: must not be negative"},
+		{app.Config{RescueStuckJobsAfter: -time.Minute}, "config: RescueStuckJobsAfter -1m0s: must not be negative"},
+		{app.Config{ShutdownTimeout: -time.Second}, "config: ShutdownTimeout -1s: must not be negative"},
+	} {
+		if err := tt.cfg.Validate(); err == nil || err.Error() != tt.want {
+			t.Errorf("Validate(%+v) = %v, want %q", tt.cfg, err, tt.want)
+		}
+		// A directory that does not exist: New must fail on the config,
+		// not on opening the database.
+		tt.cfg.DatabaseURL = filepath.Join(t.TempDir(), "missing", "dir", "db")
+		if _, err := app.New(t.Context(), tt.cfg); err == nil || err.Error() != tt.want {
+			t.Errorf("New(%+v) = %v, want %q", tt.cfg, err, tt.want)
+		}
+	}
+	var zero app.Config
+	if err := zero.Validate(); err != nil {
+		t.Errorf("the zero Config: %v", err)
 	}
 }

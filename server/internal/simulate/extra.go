@@ -245,4 +245,3 @@ func oneOf(name string, allowed []string) func(string) error {
 		return nil
 	}
 }
-
