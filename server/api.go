@@ -199,10 +199,13 @@ func (a *API) Emitter() *Emitter { return a.emitter }
 func (a *API) GRPCServer() *grpc.Server { return a.grpc }
 
 func (a *API) newGRPCServer() *grpc.Server {
+	codec := newRequestCodec()
 	s := grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxBodyBytes),
-		grpc.ChainUnaryInterceptor(a.logUnary, a.authUnary),
-		grpc.ChainStreamInterceptor(a.authStream),
+		grpc.InTapHandle(a.authTap),
+		grpc.ForceServerCodecV2(codec),
+		grpc.ChainUnaryInterceptor(codec.unary, a.logUnary),
+		grpc.ChainStreamInterceptor(codec.stream),
 	)
 	standinv1.RegisterWebhookServiceServer(s, a.webhooks)
 	standinv1.RegisterEventServiceServer(s, a.events)
