@@ -19,8 +19,8 @@ import (
 	"google.golang.org/grpc/status"
 	_ "modernc.org/sqlite" // the "sqlite" driver, for a real disk-full error
 
-	"github.com/standin-dev/standin/server"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server"
 	"github.com/standin-dev/standin/store"
 )
 
