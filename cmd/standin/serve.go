@@ -32,6 +32,8 @@ type serveFlags struct {
 	caFile               string
 	sendTimeout          time.Duration
 	maxWorkers           int
+	maxConnections       int
+	readTimeout          time.Duration
 	rescueStuckJobsAfter time.Duration
 	shutdownTimeout      time.Duration
 	logLevel             string
@@ -77,6 +79,8 @@ between several standin processes.`,
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM file of extra CA certificates to trust for receivers")
 	fl.DurationVar(&f.sendTimeout, "send-timeout", 10*time.Second, fmt.Sprintf("timeout of one delivery request, %v..%v (Fivetran: 10s)", minSendTimeout, maxSendTimeout))
 	fl.IntVar(&f.maxWorkers, "max-workers", 200, fmt.Sprintf("deliveries in flight at once in this process (%d..%d)", minMaxWorkers, maxMaxWorkers))
+	fl.IntVar(&f.maxConnections, "max-connections", server.DefaultMaxConnections, fmt.Sprintf("connections the HTTP and the gRPC API each hold open at once (%d..%d); past it, %d more answer /healthz and 503 for the rest", minMaxConnections, maxMaxConnections, server.ReserveConnections))
+	fl.DurationVar(&f.readTimeout, "read-timeout", server.DefaultRequestReadTimeout, fmt.Sprintf("how long one HTTP request, headers and body, may take to arrive (%v..%v)", minReadTimeout, maxReadTimeout))
 	fl.DurationVar(&f.rescueStuckJobsAfter, "rescue-after", time.Minute, "how long a delivery may stay in flight before another process takes it over (at least --send-timeout + 1s)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight deliveries may finish on shutdown")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -98,6 +102,8 @@ between several standin processes.`,
 		"ca-file":              "STANDIN_CA_FILE",
 		"send-timeout":         "STANDIN_SEND_TIMEOUT",
 		"max-workers":          "STANDIN_MAX_WORKERS",
+		"max-connections":      "STANDIN_MAX_CONNECTIONS",
+		"read-timeout":         "STANDIN_READ_TIMEOUT",
 		"rescue-after":         "STANDIN_RESCUE_AFTER",
 		"shutdown-timeout":     "STANDIN_SHUTDOWN_TIMEOUT",
 		"log-level":            "STANDIN_LOG_LEVEL",
@@ -117,6 +123,11 @@ const (
 	maxSendTimeout = time.Hour
 	minMaxWorkers  = 1
 	maxMaxWorkers  = 10000
+
+	minMaxConnections = 1
+	maxMaxConnections = 1000000
+	minReadTimeout    = time.Second
+	maxReadTimeout    = time.Hour
 )
 
 // checkRanges refuses flag values outside their ranges, naming the flag (and
@@ -140,6 +151,12 @@ func (f serveFlags) checkRanges(cmd *cobra.Command) error {
 	}
 	if f.maxWorkers < minMaxWorkers || f.maxWorkers > maxMaxWorkers {
 		return fmt.Errorf("%s: %d workers is out of range: want %d..%d", name("max-workers", "STANDIN_MAX_WORKERS"), f.maxWorkers, minMaxWorkers, maxMaxWorkers)
+	}
+	if f.maxConnections < minMaxConnections || f.maxConnections > maxMaxConnections {
+		return fmt.Errorf("%s: %d connections is out of range: want %d..%d", name("max-connections", "STANDIN_MAX_CONNECTIONS"), f.maxConnections, minMaxConnections, maxMaxConnections)
+	}
+	if f.readTimeout < minReadTimeout || f.readTimeout > maxReadTimeout {
+		return fmt.Errorf("%s: read timeout %v is out of range: want %v..%v", name("read-timeout", "STANDIN_READ_TIMEOUT"), f.readTimeout, minReadTimeout, maxReadTimeout)
 	}
 	return nil
 }
@@ -227,6 +244,8 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		SkipURLCheck:         f.skipURLCheck,
 		Sender:               sender,
 		MaxWorkers:           f.maxWorkers,
+		MaxConnections:       f.maxConnections,
+		RequestReadTimeout:   f.readTimeout,
 		RescueStuckJobsAfter: f.rescueStuckJobsAfter,
 		ShutdownTimeout:      f.shutdownTimeout,
 		Logger:               logger,

@@ -41,6 +41,8 @@ func TestServeRefusesOutOfRangeFlags(t *testing.T) {
 		{"send-timeout", "STANDIN_SEND_TIMEOUT", "2h", "want 10ms..1h0m0s"},
 		{"max-workers", "STANDIN_MAX_WORKERS", "0", "want 1..10000"},
 		{"max-workers", "STANDIN_MAX_WORKERS", "-5", "want 1..10000"},
+		{"max-connections", "STANDIN_MAX_CONNECTIONS", "0", "want 1..1000000"},
+		{"read-timeout", "STANDIN_READ_TIMEOUT", "0", "want 1s..1h0m0s"},
 	}
 	for _, c := range cases {
 		r := runServeBriefly(t, "--"+c.flag, c.value)
