@@ -85,7 +85,9 @@ type Response struct {
 	Err error
 	// RequestHeader holds the headers sent: Content-Type
 	// (application/json unless Request.Header sets it), User-Agent and the
-	// request's own headers. Host and Content-Length are set by the
+	// request's own headers, and Authorization: Basic ****** when the URL
+	// carries user info (the client sends it as Basic credentials; the
+	// recorded copy redacts them). Host and Content-Length are set by the
 	// transport and not listed.
 	RequestHeader http.Header
 }
@@ -119,6 +121,11 @@ func (s *Sender) Send(ctx context.Context, req Request) Response {
 		return resp
 	}
 	hreq.Header = header.Clone() // the transport must not alter the recorded copy
+	if auth := urlAuthorization(hreq.URL); auth != "" && header.Get("Authorization") == "" {
+		// The client sends the URL's user info as Basic credentials;
+		// record that header, its credentials redacted.
+		header.Set("Authorization", auth)
+	}
 
 	now := s.Now
 	if now == nil {

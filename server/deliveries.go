@@ -269,7 +269,7 @@ func attemptPB(d *store.Delivery, at *store.Attempt) *standinv1.Attempt {
 	out := &standinv1.Attempt{
 		Number:          int32(at.Number),
 		Manual:          at.Manual,
-		Url:             at.URL,
+		Url:             delivery.RedactURL(at.URL),
 		StartedAt:       delivery.FivetranTime(at.StartedAt),
 		EmulatedDelay:   durationpb.New(at.EmulatedDelay),
 		RequestHeaders:  headerMap(at.RequestHeaders),

@@ -362,14 +362,14 @@ func (a *API) checkURL(ctx context.Context, wh *store.Webhook) error {
 	resp := a.send(ctx, wh, delivery.URLCheckBody(now), now)
 	switch {
 	case resp.Err != nil:
-		return invalidInput("URL check failed: cannot deliver a test event to '%s': %v", wh.URL, resp.Err)
+		return invalidInput("URL check failed: cannot deliver a test event to '%s': %v", delivery.RedactURL(wh.URL), resp.Err)
 	case !resp.OK(wh.Profile):
 		want := "2xx"
 		if wh.Profile == delivery.ProfilePortable {
 			want = "200"
 		}
 		return invalidInput("URL check failed: '%s' answered the test event with HTTP %d %s (expected %s)",
-			wh.URL, resp.Status, http.StatusText(resp.Status), want)
+			delivery.RedactURL(wh.URL), resp.Status, http.StatusText(resp.Status), want)
 	}
 	return nil
 }
@@ -468,7 +468,7 @@ func webhookPB(wh *store.Webhook) *standinv1.Webhook {
 	out := &standinv1.Webhook{
 		Id:        wh.ID,
 		Type:      wh.Type,
-		Url:       wh.URL,
+		Url:       delivery.RedactURL(wh.URL),
 		Events:    wh.Events,
 		Active:    wh.Active,
 		Secret:    "******",
