@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -118,8 +119,8 @@ func (c *Config) withDefaults() (Config, error) {
 	if !out.Role.api() && !out.Role.worker() {
 		return out, fmt.Errorf("config: Role %q is not one of all, api, worker", out.Role)
 	}
-	if out.TimeScale < 0 {
-		return out, fmt.Errorf("config: TimeScale %v must be positive", out.TimeScale)
+	if out.TimeScale < 0 || math.IsNaN(out.TimeScale) || math.IsInf(out.TimeScale, 0) {
+		return out, fmt.Errorf("config: TimeScale %v must be a positive finite number", out.TimeScale)
 	}
 	if out.TimeScale == 0 {
 		out.TimeScale = 1
