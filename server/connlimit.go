@@ -124,7 +124,7 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 
 // onReserveConn serves /healthz on a reserve connection and answers every
 // other request 503 at once, without reading its body, closing the
-// connection after the response.
+// connection right after the response.
 func onReserveConn(maxConns int, next http.Handler) http.Handler {
 	msg := fmt.Sprintf("Too many connections (the limit is %d): retry later", maxConns)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -139,6 +139,10 @@ func onReserveConn(maxConns int, next http.Handler) http.Handler {
 		}
 		w.Header().Set("Retry-After", "1")
 		writeEnvelope(w, http.StatusServiceUnavailable, envelope{Code: codeUnavailable, Message: msg})
+		// The server would otherwise read up to 256 KiB of the unread body
+		// before closing, holding the reserve slot for as long as a slow
+		// client takes to send it: end the reading now.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 	})
 }
 

@@ -78,13 +78,18 @@ func trickle(t *testing.T, addr string) <-chan int {
 	}()
 	status := make(chan int, 1)
 	go func() {
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
 			status <- 0
 			return
 		}
+		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		status <- resp.StatusCode
+		// Then report when the server closes the connection.
+		_, _ = io.Copy(io.Discard, br)
+		close(status)
 	}()
 	return status
 }
@@ -128,10 +133,19 @@ func TestSlowBodiesBounded(t *testing.T) {
 	for range limit {
 		holders = append(holders, trickle(t, addr))
 	}
-	// Twice as many more: each lands on a reserve connection and is
-	// answered 503 without its body being waited for.
-	for i := range 2 * limit {
-		waitStatus(t, fmt.Sprintf("trickler %d past the limit", limit+i+1), trickle(t, addr), http.StatusServiceUnavailable)
+	// More than the reserve: each lands on a reserve connection, is
+	// answered 503 without its body being waited for, and is closed at
+	// once, well before the reserve connection's lifetime, so that the
+	// reserve stays free for health checks.
+	for i := range 2 * server.ReserveConnections {
+		what := fmt.Sprintf("trickler %d past the limit", limit+i+1)
+		ch := trickle(t, addr)
+		waitStatus(t, what, ch, http.StatusServiceUnavailable)
+		select {
+		case <-ch:
+		case <-time.After(server.ReserveConnectionLifetime / 2):
+			t.Fatalf("%s: connection still open %v after its 503", what, server.ReserveConnectionLifetime/2)
+		}
 	}
 	if st, body := getFresh(t, base+"/healthz"); st != http.StatusOK || !strings.Contains(body, "SERVING") {
 		t.Errorf("/healthz at the limit: %d %s, want 200", st, body)
