@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -439,6 +440,9 @@ func TestSendEndlessResponseHeaders(t *testing.T) {
 			}
 			go func() {
 				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
 				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\n")
 				line := []byte("X-Endless: " + string(bytes.Repeat([]byte("h"), 1000)) + "\r\n")
 				for {
