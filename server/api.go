@@ -208,9 +208,12 @@ func (a *API) SetServing(serving bool) {
 func (a *API) Emitter() *Emitter { return a.emitter }
 
 // GRPCServer returns the API's gRPC server (the same one on every call):
-// standin's services, the health service and server reflection, with the
-// authentication and logging interceptors. Health and reflection need no
-// credentials. The caller serves it on its listeners and stops it.
+// standin's services, the health service and server reflection. Credentials
+// are checked from a call's headers before its message is read (an
+// InTapHandle), a message that is not valid protobuf is InvalidArgument, and
+// calls are logged. Health and reflection need no credentials. Request
+// messages are bounded by MaxBodyBytes and headers by MaxHeaderBytes. The
+// caller serves it on its listeners and stops it.
 func (a *API) GRPCServer() *grpc.Server { return a.grpc }
 
 func (a *API) newGRPCServer() *grpc.Server {
