@@ -97,6 +97,17 @@ type Config struct {
 	// this long to finish before they are cancelled and left for a retry.
 	// Defaults to 15 s.
 	ShutdownTimeout time.Duration
+	// MaxConnections bounds the connections the HTTP API and the gRPC API
+	// each hold open at once; further ones wait in the listen backlog. The
+	// HTTP API also accepts ReserveConnections more, on which only /healthz
+	// is served (others get 503 at once). Defaults to DefaultMaxConnections
+	// (1024).
+	MaxConnections int
+	// RequestReadTimeout bounds how long the HTTP API waits for one
+	// request, headers (at most 10 s of it) and body: a client that sends
+	// slower is answered 408 or cut off, freeing its connection. Defaults
+	// to DefaultRequestReadTimeout (30 s).
+	RequestReadTimeout time.Duration
 	// Logger receives structured logs. Defaults to slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time. Defaults to time.Now.
@@ -121,6 +132,12 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.ShutdownTimeout <= 0 {
 		out.ShutdownTimeout = 15 * time.Second
+	}
+	if out.MaxConnections <= 0 {
+		out.MaxConnections = DefaultMaxConnections
+	}
+	if out.RequestReadTimeout <= 0 {
+		out.RequestReadTimeout = DefaultRequestReadTimeout
 	}
 	if out.Logger == nil {
 		out.Logger = slog.Default()
@@ -245,13 +262,14 @@ func (s *Server) Serve(ctx context.Context, lis Listeners) error {
 
 	var httpSrv *http.Server
 	if s.api != nil && lis.HTTP != nil {
-		httpSrv = &http.Server{Handler: s.api.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}
+		httpSrv = newHTTPServer(s.api.HTTPHandler(), s.cfg.MaxConnections, s.cfg.RequestReadTimeout)
+		httpLis := newConnLimiter(lis.HTTP, s.cfg.MaxConnections, ReserveConnections)
 		// Shutdown closes the listeners before it calls this.
 		httpSrv.RegisterOnShutdown(func() { log.Info("http api closed: no new requests are accepted") })
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := httpSrv.Serve(lis.HTTP); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := httpSrv.Serve(httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("serve http: %w", err)
 			}
 		}()
@@ -262,7 +280,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := g.Serve(lis.GRPC); err != nil {
+			if err := g.Serve(newConnLimiter(lis.GRPC, s.cfg.MaxConnections, 0)); err != nil {
 				errc <- fmt.Errorf("serve grpc: %w", err)
 			}
 		}()

@@ -25,6 +25,8 @@ type Emitter struct {
 	now   func() time.Time
 	// singles batches concurrent Emit calls (see newEmitter).
 	singles *batch.Batcher[Emission, Emitted]
+	// maxDeliveries is MaxEmitDeliveries, lowered by tests.
+	maxDeliveries int
 }
 
 // emitBatchMax bounds the concurrent Emit calls stored together.
@@ -39,12 +41,12 @@ const emitTimeout = 30 * time.Second
 // many a second standin accepts and how soon they are delivered. Each call
 // still succeeds or fails alone.
 func newEmitter(st store.Store, now func() time.Time) *Emitter {
-	e := &Emitter{store: st, now: now}
+	e := &Emitter{store: st, now: now, maxDeliveries: MaxEmitDeliveries}
 	e.singles = &batch.Batcher[Emission, Emitted]{
 		Max:     emitBatchMax,
 		Timeout: emitTimeout,
 		Run: func(ctx context.Context, ems []Emission) ([]Emitted, error) {
-			return e.emitMany(ctx, ems, noIndex)
+			return e.emitMany(ctx, ems, noIndex, false)
 		},
 	}
 	return e
@@ -106,7 +108,7 @@ type Emission struct {
 // creates the event together with other changes, such as a connection's
 // new sync). The subscribers are those at the time of the call.
 func (e *Emitter) Prepare(ctx context.Context, em Emission) (store.EventCreateParams, error) {
-	params, err := e.prepareMany(ctx, []Emission{em}, noIndex)
+	params, err := e.prepareMany(ctx, []Emission{em}, noIndex, false)
 	if err != nil {
 		return store.EventCreateParams{}, err
 	}
@@ -137,13 +139,14 @@ func (e *Emitter) EmitMany(ctx context.Context, srcs []delivery.Source, runAt ti
 	for i, src := range srcs {
 		ems[i] = Emission{Source: src, RunAt: runAt}
 	}
-	return e.emitMany(ctx, ems, func(i int, err error) error { return atIndex("events", i, err) })
+	return e.emitMany(ctx, ems, func(i int, err error) error { return atIndex("events", i, err) }, true)
 }
 
 // emitMany prepares ems (see prepareMany; at says which emission an error
-// is about) and stores them in one transaction.
-func (e *Emitter) emitMany(ctx context.Context, ems []Emission, at func(i int, err error) error) ([]Emitted, error) {
-	params, err := e.prepareMany(ctx, ems, at)
+// is about, oneRequest whether ems are one request) and stores them in one
+// transaction.
+func (e *Emitter) emitMany(ctx context.Context, ems []Emission, at func(i int, err error) error, oneRequest bool) ([]Emitted, error) {
+	params, err := e.prepareMany(ctx, ems, at, oneRequest)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +170,11 @@ func (e *Emitter) emitMany(ctx context.Context, ems []Emission, at func(i int, e
 // fills every source first, then renders each with the subscribers of its
 // (event, group), looked up once per distinct pair. An error about one
 // emission is passed through at with its index.
-func (e *Emitter) prepareMany(ctx context.Context, ems []Emission, at func(i int, err error) error) ([]store.EventCreateParams, error) {
+//
+// No emission may create more than MaxEmitDeliveries deliveries, nor, when
+// oneRequest (a batch emit), all of them together: the count is checked
+// before any body is rendered.
+func (e *Emitter) prepareMany(ctx context.Context, ems []Emission, at func(i int, err error) error, oneRequest bool) ([]store.EventCreateParams, error) {
 	now := e.now()
 	srcs := make([]delivery.Source, len(ems))
 	for i, em := range ems {
@@ -179,6 +186,7 @@ func (e *Emitter) prepareMany(ctx context.Context, ems []Emission, at func(i int
 	}
 	type key struct{ event, group string }
 	subscribers := make(map[key][]*store.Webhook)
+	total := 0
 	params := make([]store.EventCreateParams, len(ems))
 	for i, em := range ems {
 		k := key{srcs[i].Event, srcs[i].GroupID}
@@ -190,6 +198,21 @@ func (e *Emitter) prepareMany(ctx context.Context, ems []Emission, at func(i int
 				return nil, fmt.Errorf("emit %s: %w", k.event, err)
 			}
 			subscribers[k] = subs
+		}
+		n := 0
+		for _, wh := range subs {
+			if sends(em, srcs[i], wh) {
+				n++
+			}
+		}
+		if !oneRequest {
+			total = 0
+		}
+		if total += n; total > e.maxDeliveries {
+			if oneRequest && len(ems) > 1 {
+				return nil, invalidInput("The events would create more than %d deliveries (%d up to events[%d]): emit them in smaller batches", e.maxDeliveries, total, i)
+			}
+			return nil, at(i, invalidInput("The event would create %d deliveries, more than the limit of %d", total, e.maxDeliveries))
 		}
 		p, err := render(em, srcs[i], now, subs)
 		if err != nil {
@@ -242,7 +265,7 @@ func recordSource(src delivery.Source, p delivery.Profile) delivery.Source {
 func render(em Emission, src delivery.Source, now time.Time, subscribers []*store.Webhook) (store.EventCreateParams, error) {
 	news := make([]store.DeliveryNew, 0, len(subscribers))
 	for _, wh := range subscribers {
-		if !wh.Profile.HasEvent(src.Event) || (em.Profile != "" && wh.Profile.OrDefault() != em.Profile) {
+		if !sends(em, src, wh) {
 			continue
 		}
 		body, err := delivery.Build(wh.Profile, src)
@@ -271,6 +294,12 @@ func render(em Emission, src delivery.Source, now time.Time, subscribers []*stor
 		},
 		Deliveries: news,
 	}, nil
+}
+
+// sends reports whether em, of source src, gets a delivery to wh: wh's
+// profile can send the event (and is em.Profile, when set).
+func sends(em Emission, src delivery.Source, wh *store.Webhook) bool {
+	return wh.Profile.HasEvent(src.Event) && (em.Profile == "" || wh.Profile.OrDefault() == em.Profile)
 }
 
 // noIndex passes an emission's error on as is: for single emissions.
@@ -352,7 +381,7 @@ func (s *eventServer) EmitEvents(ctx context.Context, req *standinv1.EmitEventsR
 		}
 		ems[i] = em
 	}
-	emitted, err := s.api.emitter.emitMany(ctx, ems, func(i int, err error) error { return atIndex("events", i, err) })
+	emitted, err := s.api.emitter.emitMany(ctx, ems, func(i int, err error) error { return atIndex("events", i, err) }, true)
 	if err != nil {
 		return nil, s.api.status(ctx, err)
 	}
@@ -489,6 +518,15 @@ func sourceFromPB(req *standinv1.EmitEventRequest) (delivery.Source, error) {
 	}
 	if src.Event == "" {
 		return src, invalidInput("Field 'event' is required")
+	}
+	for _, f := range []struct{ name, value string }{
+		{"connector_type", src.ConnectorType}, {"connector_id", src.ConnectorID},
+		{"connector_name", src.ConnectorName}, {"sync_id", src.SyncID}, {"group_id", src.GroupID},
+		{"source_type", src.SourceType}, {"destination_type", src.DestinationType}, {"status", src.Status},
+	} {
+		if len(f.value) > MaxEventFieldLength {
+			return src, invalidInput("Field '%s' must be at most %d characters long", f.name, MaxEventFieldLength)
+		}
 	}
 	switch {
 	case req.GetDataJson() != "":
