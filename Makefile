@@ -10,6 +10,7 @@ BUF_VERSION                 := v1.75.0
 PROTOC_GEN_GO_VERSION       := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION  := v1.6.2
 GRPC_GATEWAY_VERSION        := v2.33.0
+STATICCHECK_VERSION         := v0.8.2
 
 # PostgreSQL for the tests: the local server when nothing else is said.
 STANDIN_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
@@ -60,6 +61,8 @@ $(BIN)/protoc-gen-go-grpc:
 	GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 $(BIN)/protoc-gen-grpc-gateway:
 	GOBIN=$(BIN) $(GO) install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GRPC_GATEWAY_VERSION)
+$(BIN)/staticcheck:
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 $(BIN)/protoc-gen-openapiv2:
 	GOBIN=$(BIN) $(GO) install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
 
@@ -72,9 +75,10 @@ check-generated: generate ## fail when committed generated code is stale
 	@git diff --exit-code -- proto/ || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- proto/)" || { git status --porcelain -- proto/; echo "untracked generated files: run 'make generate' and commit"; exit 1; }
 
-lint: ## gofmt and go vet
+lint: $(BIN)/staticcheck ## gofmt, go vet and staticcheck (pinned, installed into .bin/)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
+	$(BIN)/staticcheck ./...
 
 # `make bench` flags for cmd/standin-bench, e.g. BENCH_FLAGS="--events 5000 --backends sqlite".
 BENCH_FLAGS ?=

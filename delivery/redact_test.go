@@ -56,3 +56,20 @@ func TestRedact(t *testing.T) {
 		t.Errorf("repeated token header: %v", got)
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	for raw, want := range map[string]string{
+		"http://alice:Pa55w0rd@host/hook":             "http://alice:******@host/hook",
+		"https://alice:p%40ss@host:8443/a?b=c@d#e":    "https://alice:******@host:8443/a?b=c@d#e",
+		"http://alice:@host/":                         "http://alice:******@host/",
+		"http://alice@host/":                          "http://alice@host/",
+		"http://host/path?u=alice:pw@x":               "http://host/path?u=alice:pw@x",
+		"http://127.0.0.1:9000/hook":                  "http://127.0.0.1:9000/hook",
+		"http://a:b@host/x/../%zz":                    "http://a:b@host/x/../%zz", // does not parse
+		"HTTP://Alice:pw@Host/Keep%2fEscapes?x=1&y=2": "HTTP://Alice:******@Host/Keep%2fEscapes?x=1&y=2",
+	} {
+		if got := RedactURL(raw); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}

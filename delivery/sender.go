@@ -23,12 +23,16 @@ const (
 	// (so that small bodies end cleanly and the connection is reused); after
 	// that the connection is closed instead.
 	maxDrain = 1 << 20
+	// MaxResponseHeaderBytes bounds a receiver's response headers (64 KiB):
+	// a receiver that sends more fails the attempt with an error instead of
+	// growing standin's memory.
+	MaxResponseHeaderBytes = 64 << 10
 )
 
 // Sender POSTs deliveries to receivers. The zero value is ready to use: a
 // 10 s timeout covering the whole exchange, redirects not followed (a 3xx
 // is the response, so it counts as a failure like any non-2xx), a 4 KiB
-// response excerpt, keep-alive connection reuse, and no proxy (the
+// response excerpt, response headers of at most MaxResponseHeaderBytes, keep-alive connection reuse, and no proxy (the
 // environment's HTTP_PROXY and friends are ignored: receivers under test are
 // usually local). A Sender is safe for concurrent use and must not be copied
 // after first use.
@@ -85,7 +89,9 @@ type Response struct {
 	Err error
 	// RequestHeader holds the headers sent: Content-Type
 	// (application/json unless Request.Header sets it), User-Agent and the
-	// request's own headers. Host and Content-Length are set by the
+	// request's own headers, and Authorization: Basic ****** when the URL
+	// carries user info (the client sends it as Basic credentials; the
+	// recorded copy redacts them). Host and Content-Length are set by the
 	// transport and not listed.
 	RequestHeader http.Header
 }
@@ -119,6 +125,11 @@ func (s *Sender) Send(ctx context.Context, req Request) Response {
 		return resp
 	}
 	hreq.Header = header.Clone() // the transport must not alter the recorded copy
+	if auth := urlAuthorization(hreq.URL); auth != "" && header.Get("Authorization") == "" {
+		// The client sends the URL's user info as Basic credentials;
+		// record that header, its credentials redacted.
+		header.Set("Authorization", auth)
+	}
 
 	now := s.Now
 	if now == nil {
@@ -178,6 +189,9 @@ func (s *Sender) httpClient() *http.Client {
 			MaxIdleConnsPerHost: 256,
 			IdleConnTimeout:     90 * time.Second,
 			DisableCompression:  true, // send exactly the recorded headers
+			// Bounds HTTP/1 response headers and, through the HTTP/2
+			// transport, the header list of an HTTP/2 response.
+			MaxResponseHeaderBytes: MaxResponseHeaderBytes,
 		}
 		s.client = &http.Client{
 			Transport: transport,

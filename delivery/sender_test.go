@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -14,6 +15,7 @@ import (
 	"reflect"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -418,5 +420,57 @@ func TestSenderDefaultClient(t *testing.T) {
 	own := &http.Client{}
 	if got := (&Sender{Client: own}).httpClient(); got != own {
 		t.Error("Sender.Client not used")
+	}
+}
+
+// TestSendEndlessResponseHeaders: a receiver that sends response headers
+// without end fails the attempt once they pass MaxResponseHeaderBytes, and
+// memory stays flat (20 at once, allocations logged).
+func TestSendEndlessResponseHeaders(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lis.Close() })
+	go func() {
+		for {
+			c, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+				line := []byte("X-Endless: " + string(bytes.Repeat([]byte("h"), 1000)) + "\r\n")
+				for {
+					if _, err := c.Write(line); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	s := &Sender{Timeout: 20 * time.Second}
+	const n = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.Send(context.Background(), Request{URL: "http://" + lis.Addr().String() + "/"}).Err
+		})
+	}
+	wg.Wait()
+	runtime.ReadMemStats(&after)
+	t.Logf("%d sends to a receiver with endless headers allocated %.1f MB", n, float64(after.TotalAlloc-before.TotalAlloc)/1e6)
+	want := "exceeded " + strconv.Itoa(MaxResponseHeaderBytes) + " bytes"
+	for i, err := range errs {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("send %d: %v, want an error saying the headers %s", i, err, want)
+		}
 	}
 }

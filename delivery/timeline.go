@@ -10,6 +10,16 @@ import (
 // passes as fast as real time.
 const DefaultTimeScale = 1.0
 
+// The range of TimeScale settings standin accepts (besides 0, the
+// default): from a thousandth of real speed to a million times it, which runs
+// Fivetran's 24-hour schedule in under 0.1 s. Values outside it are more
+// likely typos than intent (1e-300 ran the schedule in seconds through
+// rounding).
+const (
+	MinTimeScale = 0.001
+	MaxTimeScale = 1e6
+)
+
 // Timeline converts between emulated and real durations. With Scale N, N
 // emulated seconds pass per real second, so Fivetran's 24-hour retry
 // schedule takes 24h/N of real time. The zero Timeline runs at
@@ -33,11 +43,11 @@ func NewTimeline(scale float64) (Timeline, error) {
 }
 
 // ValidateTimeScale reports whether scale is a TimeScale setting standin
-// accepts: 0 (the default) or a finite number above 0. The error names the
-// setting and the allowed values.
+// accepts: 0 (the default) or a number from MinTimeScale to MaxTimeScale.
+// The error names the setting and the allowed values.
 func ValidateTimeScale(scale float64) error {
-	if math.IsNaN(scale) || math.IsInf(scale, 0) || scale < 0 {
-		return fmt.Errorf("TimeScale %v: must be a finite number above 0 (0 means %v)", scale, DefaultTimeScale)
+	if scale != 0 && !(scale >= MinTimeScale && scale <= MaxTimeScale) {
+		return fmt.Errorf("TimeScale %v: must be from %g to %g (0 means %v)", scale, MinTimeScale, MaxTimeScale, DefaultTimeScale)
 	}
 	return nil
 }

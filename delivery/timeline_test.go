@@ -47,7 +47,7 @@ func TestNewTimeline(t *testing.T) {
 			t.Errorf("NewTimeline(%v) runs at %v (Scale %v), want %v", scale, tl.TimeScale(), tl.Scale, want)
 		}
 	}
-	for _, scale := range []float64{-1, math.NaN(), math.Inf(1), math.Inf(-1)} {
+	for _, scale := range []float64{-1, math.NaN(), math.Inf(1), math.Inf(-1), 1e-300, 1e308, 0.0009, 1.1e6} {
 		_, err := NewTimeline(scale)
 		if err == nil || !strings.Contains(err.Error(), "TimeScale") {
 			t.Errorf("NewTimeline(%v) = %v, want an error naming TimeScale", scale, err)

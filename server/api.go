@@ -33,6 +33,10 @@ const CreatedBy = "_standin"
 // the gRPC server accepts (larger ones fail with ResourceExhausted).
 const MaxBodyBytes = 1 << 20
 
+// MaxHeaderBytes bounds the request headers (metadata) of one gRPC call
+// (64 KiB); a call with more is refused before it reaches standin.
+const MaxHeaderBytes = 64 << 10
+
 // MaxEmitBatch is the most events one POST /standin/v1/events:batch
 // (EventService.EmitEvents) takes; more are refused with 400 InvalidInput.
 // A thousand typical events are far below MaxBodyBytes.
@@ -45,6 +49,17 @@ const MaxURLLength = 2048
 
 // MaxGroupIDLength is the longest group id accepted in a path, in bytes.
 const MaxGroupIDLength = 256
+
+// MaxEventFieldLength is the longest id or name an emitted event may carry
+// (connector_id, connector_name, group_id, sync_id, flow_id and the other
+// ids and types, and status), in bytes; longer ones are refused with 400
+// InvalidInput. details and data are bounded by MaxBodyBytes only.
+const MaxEventFieldLength = 256
+
+// MaxEmitDeliveries is the most deliveries one emit request (one event, or
+// one POST /standin/v1/events:batch) may create; a request that would create
+// more is refused with 400 InvalidInput and nothing is stored.
+const MaxEmitDeliveries = emit.MaxDeliveries
 
 // List page sizes.
 const (
@@ -206,16 +221,23 @@ func (a *API) SetServing(serving bool) {
 }
 
 // GRPCServer returns the API's gRPC server (the same one on every call):
-// standin's services, the health service and server reflection, with the
-// authentication and logging interceptors. Health and reflection need no
-// credentials. The caller serves it on its listeners and stops it.
+// standin's services, the health service and server reflection. Credentials
+// are checked from a call's headers before its message is read (an
+// InTapHandle), a message that is not valid protobuf is InvalidArgument, and
+// calls are logged. Health and reflection need no credentials. Request
+// messages are bounded by MaxBodyBytes and headers by MaxHeaderBytes. The
+// caller serves it on its listeners and stops it.
 func (a *API) GRPCServer() *grpc.Server { return a.grpc }
 
 func (a *API) newGRPCServer() *grpc.Server {
+	codec := newRequestCodec()
 	s := grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxBodyBytes),
-		grpc.ChainUnaryInterceptor(a.logUnary, a.authUnary),
-		grpc.ChainStreamInterceptor(a.authStream),
+		grpc.MaxHeaderListSize(MaxHeaderBytes),
+		grpc.InTapHandle(a.authTap),
+		grpc.ForceServerCodecV2(codec),
+		grpc.ChainUnaryInterceptor(codec.unary, a.logUnary),
+		grpc.ChainStreamInterceptor(codec.stream),
 	)
 	standinv1.RegisterWebhookServiceServer(s, a.webhooks)
 	standinv1.RegisterEventServiceServer(s, a.events)

@@ -1,14 +1,10 @@
 package server
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
 	"strings"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 )
 
 // credentials are the API key and secret, kept as SHA-256 digests so the
@@ -25,10 +21,10 @@ func newCredentials(key, secret string) *credentials {
 	return &credentials{key: sha256.Sum256([]byte(key)), secret: sha256.Sum256([]byte(secret))}
 }
 
-// checkAuthorization returns an *authError unless the first of values (an
-// Authorization header, or gRPC "authorization" metadata) holds HTTP Basic
-// credentials whose key and secret match, compared in constant time. The
-// error says whether the credentials were missing, malformed (another
+// checkAuthorization returns an *authError unless values (the Authorization
+// headers, or gRPC "authorization" metadata) are exactly one, holding HTTP
+// Basic credentials whose key and secret match, compared in constant time. The
+// error says whether the credentials were missing, repeated, malformed (another
 // scheme, bad base64, no colon) or wrong, never what was sent.
 //
 // Fivetran does not publish the error code of a 401; standin answers
@@ -37,6 +33,9 @@ func newCredentials(key, secret string) *credentials {
 func (c *credentials) checkAuthorization(values []string) error {
 	if len(values) == 0 {
 		return &authError{msg: "Missing credentials: use HTTP Basic authentication with the API key and secret"}
+	}
+	if len(values) > 1 {
+		return &authError{msg: "More than one Authorization header: send exactly one, with HTTP Basic authentication"}
 	}
 	r := http.Request{Header: http.Header{"Authorization": values[:1]}}
 	key, secret, ok := r.BasicAuth()
@@ -50,35 +49,9 @@ func (c *credentials) checkAuthorization(values []string) error {
 	return nil
 }
 
-// checkMetadata checks the "authorization: Basic …" metadata of a gRPC call.
-func (c *credentials) checkMetadata(ctx context.Context) error {
-	md, _ := metadata.FromIncomingContext(ctx)
-	return c.checkAuthorization(md.Get("authorization"))
-}
-
 // authExempt reports whether a gRPC method needs no credentials: health
 // checks and server reflection.
 func authExempt(fullMethod string) bool {
 	return strings.HasPrefix(fullMethod, "/grpc.health.v1.Health/") ||
 		strings.HasPrefix(fullMethod, "/grpc.reflection.")
-}
-
-// authUnary is the unary interceptor that requires the API credentials.
-func (a *API) authUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if a.creds != nil && !authExempt(info.FullMethod) {
-		if err := a.creds.checkMetadata(ctx); err != nil {
-			return nil, a.status(ctx, err)
-		}
-	}
-	return handler(ctx, req)
-}
-
-// authStream is the stream interceptor that requires the API credentials.
-func (a *API) authStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	if a.creds != nil && !authExempt(info.FullMethod) {
-		if err := a.creds.checkMetadata(ss.Context()); err != nil {
-			return a.status(ss.Context(), err)
-		}
-	}
-	return handler(srv, ss)
 }

@@ -63,26 +63,35 @@ func (s *deliveryServer) list(ctx context.Context, req *standinv1.ListDeliveries
 		State:     store.DeliveryState(req.GetStatus()),
 		Since:     since,
 		Until:     until,
-		Limit:     limit + 1, // one more tells whether there is a next page
 	}
 	errCursor := apierr.Invalid("Invalid value for field 'cursor'")
+	var before string
 	if c := req.GetCursor(); c != "" {
 		pos, ok := decodeCursor(cursorDeliveries, c)
 		if !ok || len(pos) == 0 {
 			return nil, errCursor
 		}
-		params.BeforeID = string(pos)
+		before = string(pos)
 	}
-	list, err := s.api.cfg.Store.DeliveryList(ctx, params)
-	if errors.Is(err, store.ErrNotFound) && params.BeforeID != "" {
+	fetch := func(ctx context.Context, beforeID string, n int) ([]*store.Delivery, error) {
+		p := params
+		p.BeforeID, p.Limit = beforeID, n
+		return s.api.cfg.Store.DeliveryList(ctx, p)
+	}
+	// A delivery's stored size is mostly its body, read with it.
+	list, more, err := readPage(ctx, limit, before, fetch,
+		func(d *store.Delivery) string { return d.ID },
+		func(d *store.Delivery) int {
+			return len(d.ID) + len(d.EventID) + len(d.WebhookID) + len(d.Body) + len(d.LastError)
+		})
+	if errors.Is(err, store.ErrNotFound) && before != "" {
 		return nil, errCursor
 	}
 	if err != nil {
 		return nil, err
 	}
-	page := &standinv1.DeliveryPage{Items: make([]*standinv1.Delivery, 0, min(len(list), limit))}
-	if len(list) > limit {
-		list = list[:limit]
+	page := &standinv1.DeliveryPage{Items: make([]*standinv1.Delivery, 0, len(list))}
+	if more {
 		page.NextCursor = proto.String(encodeCursor(cursorDeliveries, []byte(list[len(list)-1].ID)))
 	}
 	for _, d := range list {
@@ -270,7 +279,7 @@ func attemptPB(d *store.Delivery, at *store.Attempt) *standinv1.Attempt {
 	out := &standinv1.Attempt{
 		Number:          int32(at.Number),
 		Manual:          at.Manual,
-		Url:             at.URL,
+		Url:             delivery.RedactURL(at.URL),
 		StartedAt:       delivery.FivetranTime(at.StartedAt),
 		EmulatedDelay:   durationpb.New(at.EmulatedDelay),
 		RequestHeaders:  headerMap(at.RequestHeaders),

@@ -192,6 +192,15 @@ func sourceFromPB(req *standinv1.EmitEventRequest) (delivery.Source, error) {
 	if src.Event == "" {
 		return src, apierr.Invalid("Field 'event' is required")
 	}
+	for _, f := range []struct{ name, value string }{
+		{"connector_type", src.ConnectorType}, {"connector_id", src.ConnectorID},
+		{"connector_name", src.ConnectorName}, {"sync_id", src.SyncID}, {"group_id", src.GroupID},
+		{"source_type", src.SourceType}, {"destination_type", src.DestinationType}, {"status", src.Status},
+	} {
+		if len(f.value) > MaxEventFieldLength {
+			return src, apierr.Invalid("Field '%s' must be at most %d characters long", f.name, MaxEventFieldLength)
+		}
+	}
 	switch {
 	case req.GetDataJson() != "":
 		// The caller's bytes (REST: copied by the gateway), key order kept.

@@ -6,12 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
+	"syscall"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/standin-dev/standin/server/internal/apierr"
 	"github.com/standin-dev/standin/store"
@@ -28,7 +34,42 @@ const (
 	codeMethodNotAllowed = "MethodNotAllowed"
 	codeConflict         = "Conflict"
 	codeInternal         = "InternalError"
+	codeUnavailable      = "ServiceUnavailable"
 )
+
+// storeUnavailableMessage is the message of every error that storeUnavailable
+// recognises: the request changed nothing and may be retried.
+const storeUnavailableMessage = "The database is unavailable (unreachable, shutting down or out of disk space): nothing was changed; retry later"
+
+// storeUnavailable reports whether err says the database cannot serve
+// requests for now rather than that the request is wrong: PostgreSQL
+// unreachable (dial errors, connection failures, classes 08 connection
+// exception, 53 insufficient resources such as disk_full, 57P0x shutdown,
+// 58 system error) or SQLite's disk full, I/O error, cannot open or read
+// only database.
+func storeUnavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		c := pgErr.Code
+		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "53") ||
+			strings.HasPrefix(c, "57P0") || strings.HasPrefix(c, "58")
+	}
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) || pgconn.SafeToRetry(err) {
+		return true
+	}
+	var sqliteErr *sqlite.Error
+	if errors.As(err, &sqliteErr) {
+		switch sqliteErr.Code() & 0xff { // the primary result code
+		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
+			sqlite3.SQLITE_READONLY, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return true
+		}
+		return false
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.ECONNREFUSED)
+}
 
 // errorDomain is the Domain of the google.rpc.ErrorInfo on every error status.
 const errorDomain = "standin.dev"
@@ -87,6 +128,9 @@ func (a *API) status(ctx context.Context, err error) error {
 		code, reason, message = codes.Canceled, codeInternal, "The request was cancelled"
 	case errors.Is(err, context.DeadlineExceeded):
 		code, reason, message = codes.DeadlineExceeded, codeInternal, "The request timed out"
+	case storeUnavailable(err):
+		a.cfg.Logger.WarnContext(ctx, "api: database unavailable", "err", err)
+		code, reason, message = codes.Unavailable, codeUnavailable, storeUnavailableMessage
 	default:
 		a.cfg.Logger.ErrorContext(ctx, "api: internal error", "err", err)
 		code, reason, message = codes.Internal, codeInternal, "Internal error"
@@ -127,6 +171,8 @@ func httpError(st *status.Status) (int, envelope) {
 		httpStatus, env.Code = http.StatusConflict, orDefault(env.Code, codeConflict)
 	case codes.ResourceExhausted:
 		httpStatus, env.Code = http.StatusRequestEntityTooLarge, orDefault(env.Code, codeInvalidInput)
+	case codes.Unavailable:
+		httpStatus, env.Code = http.StatusServiceUnavailable, orDefault(env.Code, codeUnavailable)
 	default:
 		httpStatus, env = http.StatusInternalServerError, envelope{Code: codeInternal, Message: "Internal error"}
 	}

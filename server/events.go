@@ -34,26 +34,32 @@ func (s *eventServer) list(ctx context.Context, req *standinv1.ListEventsRequest
 		Name:  req.GetEvent(),
 		Since: since,
 		Until: until,
-		Limit: limit + 1, // one more tells whether there is a next page
 	}
 	errCursor := apierr.Invalid("Invalid value for field 'cursor'")
+	var before string
 	if c := req.GetCursor(); c != "" {
 		pos, ok := decodeCursor(cursorEvents, c)
 		if !ok || len(pos) == 0 {
 			return nil, errCursor
 		}
-		params.BeforeID = string(pos)
+		before = string(pos)
 	}
-	list, err := s.api.cfg.Store.EventList(ctx, params)
-	if errors.Is(err, store.ErrNotFound) && params.BeforeID != "" {
+	fetch := func(ctx context.Context, beforeID string, n int) ([]*store.Event, error) {
+		p := params
+		p.BeforeID, p.Limit = beforeID, n
+		return s.api.cfg.Store.EventList(ctx, p)
+	}
+	list, more, err := readPage(ctx, limit, before, fetch,
+		func(ev *store.Event) string { return ev.ID },
+		func(ev *store.Event) int { return len(ev.ID) + len(ev.Name) + len(ev.GroupID) + len(ev.Source) })
+	if errors.Is(err, store.ErrNotFound) && before != "" {
 		return nil, errCursor
 	}
 	if err != nil {
 		return nil, err
 	}
-	page := &standinv1.EventPage{Items: make([]*standinv1.Event, 0, min(len(list), limit))}
-	if len(list) > limit {
-		list = list[:limit]
+	page := &standinv1.EventPage{Items: make([]*standinv1.Event, 0, len(list))}
+	if more {
 		page.NextCursor = proto.String(encodeCursor(cursorEvents, []byte(list[len(list)-1].ID)))
 	}
 	for _, ev := range list {

@@ -14,5 +14,8 @@ func Emitter(a *API) *emit.Emitter { return a.emitter }
 // next batch (see emit.New); call it before the first emit.
 func OnEmitQueue(a *API, f func(queued int)) { a.emitter.OnQueue(f) }
 
+// SetMaxEmitDeliveries lowers MaxEmitDeliveries for a's emits.
+func SetMaxEmitDeliveries(a *API, n int) { a.emitter.SetMaxDeliveries(n) }
+
 // Seed registers the seed registry through a's store (see simulate.Seed).
 func Seed(ctx context.Context, a *API) (bool, error) { return a.sim.Seed(ctx) }

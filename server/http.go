@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -68,7 +69,8 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 }
 
 // limitBody reads the whole request body up front, refusing one over
-// MaxBodyBytes with 413, so that the gateway (which reads a PATCH body
+// MaxBodyBytes with 413 and one that does not arrive within the server's
+// read timeout with 408, so that the gateway (which reads a PATCH body
 // twice) works on memory.
 func (a *API) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -81,6 +83,11 @@ func (a *API) limitBody(next http.Handler) http.Handler {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
 				a.writeError(w, r, &tooLargeError{limit: MaxBodyBytes})
+				return
+			}
+			if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+				w.Header().Set("Connection", "close")
+				writeEnvelope(w, http.StatusRequestTimeout, envelope{Code: codeInvalidInput, Message: "The request body did not arrive in time"})
 				return
 			}
 			writeEnvelope(w, http.StatusBadRequest, envelope{Code: codeInvalidInput, Message: "Cannot read the request body"})

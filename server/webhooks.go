@@ -370,10 +370,10 @@ func (a *API) checkURL(ctx context.Context, wh *store.Webhook) error {
 	resp := a.send(ctx, wh, delivery.URLCheckBody(now, a.cfg.URLCheckConnectorID), now)
 	switch {
 	case resp.Err != nil:
-		return apierr.Invalid("URL check failed: cannot deliver a test event to '%s': %v", wh.URL, resp.Err)
+		return apierr.Invalid("URL check failed: cannot deliver a test event to '%s': %v", delivery.RedactURL(wh.URL), resp.Err)
 	case !resp.OK(wh.Profile):
 		return apierr.Invalid("URL check failed: '%s' answered the test event with HTTP %d %s (expected 2xx)",
-			wh.URL, resp.Status, http.StatusText(resp.Status))
+			delivery.RedactURL(wh.URL), resp.Status, http.StatusText(resp.Status))
 	}
 	return nil
 }
@@ -468,7 +468,7 @@ func webhookPB(wh *store.Webhook) *standinv1.Webhook {
 	out := &standinv1.Webhook{
 		Id:        wh.ID,
 		Type:      wh.Type,
-		Url:       wh.URL,
+		Url:       delivery.RedactURL(wh.URL),
 		Events:    wh.Events,
 		Active:    wh.Active,
 		Secret:    "******",

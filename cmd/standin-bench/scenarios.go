@@ -252,10 +252,7 @@ func (b *bench) latency(rate float64) scenarioFunc {
 		if err != nil {
 			return res, err
 		}
-		lat := make([]int64, 0, n)
-		for _, l := range s.lat[warm:] {
-			lat = append(lat, l)
-		}
+		lat := slices.Clone(s.lat[warm:])
 		slices.Sort(lat)
 		res.P50Ms, res.P95Ms, res.P99Ms = ms(pct(lat, 50)), ms(pct(lat, 95)), ms(pct(lat, 99))
 		res.MaxMs = ms(lat[len(lat)-1])

@@ -199,19 +199,6 @@ func (bg *background) stop(t testing.TB) int {
 	}
 }
 
-// exited waits for the command to end by itself and returns its exit code.
-func (bg *background) exited(t testing.TB) int {
-	t.Helper()
-	select {
-	case code := <-bg.done:
-		bg.done <- code
-		return code
-	case <-time.After(testTimeout):
-		t.Fatalf("command did not end; stdout:\n%s\nstderr:\n%s", bg.stdout, bg.stderr)
-		return -1
-	}
-}
-
 var listeningRE = regexp.MustCompile(`Listening on (http://127\.0\.0\.1:\d+)`)
 
 // startListen runs `standin listen --port 0 args…` and returns it with its

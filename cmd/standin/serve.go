@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/standin-dev/standin/delivery"
+	"github.com/standin-dev/standin/server"
 	"github.com/standin-dev/standin/server/app"
 )
 
@@ -32,6 +33,8 @@ type serveFlags struct {
 	caFile               string
 	sendTimeout          time.Duration
 	maxWorkers           int
+	maxConnections       int
+	readTimeout          time.Duration
 	rescueStuckJobsAfter time.Duration
 	shutdownTimeout      time.Duration
 	logLevel             string
@@ -70,14 +73,16 @@ between several standin processes.`,
 	fl.StringVar(&f.role, "role", "all", "what this process does: all, api or worker")
 	fl.StringVar(&f.apiKey, "api-key", "", "API key for HTTP Basic auth (auth is off unless key and secret are set)")
 	fl.StringVar(&f.apiSecret, "api-secret", "", "API secret for HTTP Basic auth")
-	fl.Float64Var(&f.timeScale, "time-scale", 1, "emulated seconds per real second for retries and simulated syncs")
+	fl.Float64Var(&f.timeScale, "time-scale", 1, fmt.Sprintf("emulated seconds per real second for retries and simulated syncs (%g..%g)", minTimeScale, maxTimeScale))
 	fl.BoolVar(&f.strictHTTPS, "strict-https", false, "refuse non-https webhook URLs, as Fivetran does")
 	fl.BoolVar(&f.skipURLCheck, "skip-url-check", false, "do not POST test_event to a webhook URL when it is created active or activated")
 	fl.StringVar(&f.urlCheckConnector, "url-check-connector", delivery.URLCheckConnectorID, "connector_id of the URL check's test_event (older docs: "+delivery.LegacyURLCheckConnectorID+")")
 	fl.BoolVar(&f.insecureSkipVerify, "insecure-skip-verify", false, "accept any TLS certificate from receivers")
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM file of extra CA certificates to trust for receivers")
-	fl.DurationVar(&f.sendTimeout, "send-timeout", 10*time.Second, "timeout of one delivery request (Fivetran: 10s)")
-	fl.IntVar(&f.maxWorkers, "max-workers", 0, "deliveries in flight at once in this process (default 200)")
+	fl.DurationVar(&f.sendTimeout, "send-timeout", 10*time.Second, fmt.Sprintf("timeout of one delivery request, %v..%v (Fivetran: 10s)", minSendTimeout, maxSendTimeout))
+	fl.IntVar(&f.maxWorkers, "max-workers", 200, fmt.Sprintf("deliveries in flight at once in this process (%d..%d)", minMaxWorkers, maxMaxWorkers))
+	fl.IntVar(&f.maxConnections, "max-connections", server.DefaultMaxConnections, fmt.Sprintf("connections the HTTP and the gRPC API each hold open at once (%d..%d); past it, %d more answer /healthz and 503 for the rest", minMaxConnections, maxMaxConnections, server.ReserveConnections))
+	fl.DurationVar(&f.readTimeout, "read-timeout", server.DefaultRequestReadTimeout, fmt.Sprintf("how long one HTTP request, headers and body, may take to arrive (%v..%v)", minReadTimeout, maxReadTimeout))
 	fl.DurationVar(&f.rescueStuckJobsAfter, "rescue-after", time.Minute, "how long a delivery may stay in flight before another process takes it over (at least --send-timeout + 1s)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight deliveries may finish on shutdown")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -100,12 +105,63 @@ between several standin processes.`,
 		"ca-file":              "STANDIN_CA_FILE",
 		"send-timeout":         "STANDIN_SEND_TIMEOUT",
 		"max-workers":          "STANDIN_MAX_WORKERS",
+		"max-connections":      "STANDIN_MAX_CONNECTIONS",
+		"read-timeout":         "STANDIN_READ_TIMEOUT",
 		"rescue-after":         "STANDIN_RESCUE_AFTER",
 		"shutdown-timeout":     "STANDIN_SHUTDOWN_TIMEOUT",
 		"log-level":            "STANDIN_LOG_LEVEL",
 		"log-format":           "STANDIN_LOG_FORMAT",
 	})
 	return cmd
+}
+
+// The allowed ranges of serve's numeric flags. A time scale outside them
+// either stalls retries for ages or runs a 24-hour schedule in an instant
+// (1e-300 ran the whole schedule in 8 s); a send timeout under 10 ms fails
+// every delivery; a worker count of 0 or below sends nothing.
+const (
+	minTimeScale   = delivery.MinTimeScale
+	maxTimeScale   = delivery.MaxTimeScale
+	minSendTimeout = 10 * time.Millisecond
+	maxSendTimeout = time.Hour
+	minMaxWorkers  = 1
+	maxMaxWorkers  = 10000
+
+	minMaxConnections = 1
+	maxMaxConnections = 1000000
+	minReadTimeout    = time.Second
+	maxReadTimeout    = time.Hour
+)
+
+// checkRanges refuses flag values outside their ranges, naming the flag (and
+// its environment variable when that is where the value came from) and the
+// range allowed.
+func (f serveFlags) checkRanges(cmd *cobra.Command) error {
+	name := func(flag, env string) string {
+		if !cmd.Flags().Changed(flag) {
+			if v, ok := os.LookupEnv(env); ok {
+				return fmt.Sprintf("%s=%q", env, v)
+			}
+		}
+		return "--" + flag
+	}
+	// NaN fails both comparisons, so test for the range, not its outside.
+	if !(f.timeScale >= minTimeScale && f.timeScale <= maxTimeScale) {
+		return fmt.Errorf("%s: time scale %v is out of range: want %g..%g", name("time-scale", "STANDIN_TIME_SCALE"), f.timeScale, minTimeScale, maxTimeScale)
+	}
+	if f.sendTimeout < minSendTimeout || f.sendTimeout > maxSendTimeout {
+		return fmt.Errorf("%s: send timeout %v is out of range: want %v..%v", name("send-timeout", "STANDIN_SEND_TIMEOUT"), f.sendTimeout, minSendTimeout, maxSendTimeout)
+	}
+	if f.maxWorkers < minMaxWorkers || f.maxWorkers > maxMaxWorkers {
+		return fmt.Errorf("%s: %d workers is out of range: want %d..%d", name("max-workers", "STANDIN_MAX_WORKERS"), f.maxWorkers, minMaxWorkers, maxMaxWorkers)
+	}
+	if f.maxConnections < minMaxConnections || f.maxConnections > maxMaxConnections {
+		return fmt.Errorf("%s: %d connections is out of range: want %d..%d", name("max-connections", "STANDIN_MAX_CONNECTIONS"), f.maxConnections, minMaxConnections, maxMaxConnections)
+	}
+	if f.readTimeout < minReadTimeout || f.readTimeout > maxReadTimeout {
+		return fmt.Errorf("%s: read timeout %v is out of range: want %v..%v", name("read-timeout", "STANDIN_READ_TIMEOUT"), f.readTimeout, minReadTimeout, maxReadTimeout)
+	}
+	return nil
 }
 
 func newLogger(cmd *cobra.Command, level, format string) (*slog.Logger, error) {
@@ -170,8 +226,8 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	if f.timeScale <= 0 {
-		return &exitError{code: 2, err: fmt.Errorf("--time-scale must be positive, got %v", f.timeScale)}
+	if err := f.checkRanges(cmd); err != nil {
+		return &exitError{code: exitUsage, err: err}
 	}
 	if (f.apiKey == "") != (f.apiSecret == "") {
 		return &exitError{code: 2, err: fmt.Errorf("set both --api-key and --api-secret, or neither")}
@@ -192,6 +248,8 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		URLCheckConnectorID:  f.urlCheckConnector,
 		Sender:               sender,
 		MaxWorkers:           f.maxWorkers,
+		MaxConnections:       f.maxConnections,
+		RequestReadTimeout:   f.readTimeout,
 		RescueStuckJobsAfter: f.rescueStuckJobsAfter,
 		ShutdownTimeout:      f.shutdownTimeout,
 		Logger:               logger,

@@ -109,6 +109,17 @@ type Config struct {
 	// this long to finish before they are cancelled and left for a retry.
 	// Defaults to DefaultShutdownTimeout (15 s).
 	ShutdownTimeout time.Duration
+	// MaxConnections bounds the connections the HTTP API and the gRPC API
+	// each hold open at once; further ones wait in the listen backlog. The
+	// HTTP API also accepts server.ReserveConnections more, on which only
+	// /healthz is served (others get 503 at once). Defaults to
+	// server.DefaultMaxConnections (1024).
+	MaxConnections int
+	// RequestReadTimeout bounds how long the HTTP API waits for one
+	// request, headers (at most 10 s of it) and body: a client that sends
+	// slower is answered 408 or cut off, freeing its connection. Defaults
+	// to server.DefaultRequestReadTimeout (30 s).
+	RequestReadTimeout time.Duration
 	// Logger receives structured logs. Defaults to slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time. Defaults to time.Now.
@@ -146,6 +157,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: RescueStuckJobsAfter %v: must not be negative", c.RescueStuckJobsAfter)
 	case c.ShutdownTimeout < 0:
 		return fmt.Errorf("config: ShutdownTimeout %v: must not be negative", c.ShutdownTimeout)
+	case c.MaxConnections < 0:
+		return fmt.Errorf("config: MaxConnections %d: must not be negative", c.MaxConnections)
+	case c.RequestReadTimeout < 0:
+		return fmt.Errorf("config: RequestReadTimeout %v: must not be negative", c.RequestReadTimeout)
 	}
 	if err := delivery.ValidateTimeScale(c.TimeScale); err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -166,6 +181,8 @@ func (c Config) withDefaults() Config {
 	c.MaxWorkers = cmp.Or(c.MaxWorkers, worker.DefaultMaxWorkers)
 	c.RescueStuckJobsAfter = cmp.Or(c.RescueStuckJobsAfter, worker.DefaultRescueStuckJobsAfter)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
+	c.MaxConnections = cmp.Or(c.MaxConnections, server.DefaultMaxConnections)
+	c.RequestReadTimeout = cmp.Or(c.RequestReadTimeout, server.DefaultRequestReadTimeout)
 	c.Logger = cmp.Or(c.Logger, slog.Default())
 	if c.Now == nil {
 		c.Now = time.Now
@@ -299,13 +316,14 @@ func (s *Server) Serve(ctx context.Context, lis Listeners) error {
 
 	var httpSrv *http.Server
 	if s.api != nil && lis.HTTP != nil {
-		httpSrv = &http.Server{Handler: s.api.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}
+		httpSrv = s.api.HTTPServer(s.cfg.MaxConnections, s.cfg.RequestReadTimeout)
+		httpLis := server.LimitListener(lis.HTTP, s.cfg.MaxConnections, server.ReserveConnections)
 		// Shutdown closes the listeners before it calls this.
 		httpSrv.RegisterOnShutdown(func() { log.Info("http api closed: no new requests are accepted") })
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := httpSrv.Serve(lis.HTTP); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := httpSrv.Serve(httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("serve http: %w", err)
 			}
 		}()
@@ -316,7 +334,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := g.Serve(lis.GRPC); err != nil {
+			if err := g.Serve(server.LimitListener(lis.GRPC, s.cfg.MaxConnections, 0)); err != nil {
 				errc <- fmt.Errorf("serve grpc: %w", err)
 			}
 		}()

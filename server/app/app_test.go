@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/standin-dev/standin/delivery"
 	"github.com/standin-dev/standin/server/app"
 )
 
@@ -109,12 +110,14 @@ func TestConfigValidate(t *testing.T) {
 		{app.Config{Role: "both"}, `config: Role "both" is not one of all, api, worker`},
 		{app.Config{APIKey: "k"}, "config: APISecret is required when APIKey is set"},
 		{app.Config{APISecret: "s"}, "config: APIKey is required when APISecret is set"},
-		{app.Config{TimeScale: -1}, "config: TimeScale -1: must be a finite number above 0 (0 means 1)"},
+		{app.Config{TimeScale: -1}, "config: " + delivery.ValidateTimeScale(-1).Error()},
 		{app.Config{SyncDuration: -time.Second}, "config: SyncDuration -1s: must not be negative"},
 		{app.Config{MaxWorkers: -1}, "config: MaxWorkers -1: must not be negative"},
 		{app.Config{FetchPollInterval: -time.Millisecond}, "config: FetchPollInterval -1ms: must not be negative"},
 		{app.Config{RescueStuckJobsAfter: -time.Minute}, "config: RescueStuckJobsAfter -1m0s: must not be negative"},
 		{app.Config{ShutdownTimeout: -time.Second}, "config: ShutdownTimeout -1s: must not be negative"},
+		{app.Config{MaxConnections: -1}, "config: MaxConnections -1: must not be negative"},
+		{app.Config{RequestReadTimeout: -time.Second}, "config: RequestReadTimeout -1s: must not be negative"},
 	} {
 		if err := tt.cfg.Validate(); err == nil || err.Error() != tt.want {
 			t.Errorf("Validate(%+v) = %v, want %q", tt.cfg, err, tt.want)

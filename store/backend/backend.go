@@ -124,7 +124,7 @@ func parse(raw string) (target, error) {
 	case "sqlite", "sqlite3":
 		rest, ok := strings.CutPrefix(raw[len(m[0]):], "//")
 		if !ok {
-			return target{}, fmt.Errorf("sqlite URL %q: want sqlite:///abs/path, sqlite://rel/path or sqlite://:memory:", raw)
+			return target{}, fmt.Errorf("sqlite URL %q: want sqlite:///abs/path, sqlite://rel/path, or sqlite://:memory: for an in-memory database", raw)
 		}
 		if strings.ContainsAny(rest, "?#") {
 			return target{}, fmt.Errorf("sqlite URL %q: query parameters and fragments are not supported", raw)

@@ -34,9 +34,16 @@ type Store interface {
 type Emitter struct {
 	store Store
 	now   func() time.Time
-	// singles batches concurrent Emit calls (see newEmitter).
+	// singles batches concurrent Emit calls (see New).
 	singles *batch.Batcher[Emission, Emitted]
+	// maxDeliveries is MaxDeliveries, lowered by tests.
+	maxDeliveries int
 }
+
+// MaxDeliveries is the most deliveries one emit (one event, or one batch of
+// events) may create; more are refused with InvalidInput before anything is
+// rendered.
+const MaxDeliveries = 10000
 
 // emitBatchMax bounds the concurrent Emit calls stored together.
 const emitBatchMax = 500
@@ -50,12 +57,12 @@ const emitTimeout = 30 * time.Second
 // bounds how many a second standin accepts and how soon they are delivered.
 // Each call still succeeds or fails alone.
 func New(st Store, now func() time.Time) *Emitter {
-	e := &Emitter{store: st, now: now}
+	e := &Emitter{store: st, now: now, maxDeliveries: MaxDeliveries}
 	e.singles = &batch.Batcher[Emission, Emitted]{
 		Max:     emitBatchMax,
 		Timeout: emitTimeout,
 		Run: func(ctx context.Context, ems []Emission) ([]Emitted, error) {
-			return e.emitMany(ctx, ems, noIndex)
+			return e.emitMany(ctx, ems, noIndex, false)
 		},
 	}
 	return e
@@ -64,6 +71,9 @@ func New(st Store, now func() time.Time) *Emitter {
 // OnQueue sets a hook told the number of single emits queued for the next
 // batch; for tests. Call it before the first emit.
 func (e *Emitter) OnQueue(f func(queued int)) { e.singles.OnQueue = f }
+
+// SetMaxDeliveries lowers MaxDeliveries for e's emits; for tests.
+func (e *Emitter) SetMaxDeliveries(n int) { e.maxDeliveries = n }
 
 // Emit emits src, an event described independently of any profile.
 //
@@ -121,7 +131,7 @@ type Emission struct {
 // creates the event together with other changes, such as a connection's
 // new sync). The subscribers are those at the time of the call.
 func (e *Emitter) Prepare(ctx context.Context, em Emission) (store.EventCreateParams, error) {
-	params, err := e.prepareMany(ctx, []Emission{em}, noIndex)
+	params, err := e.prepareMany(ctx, []Emission{em}, noIndex, false)
 	if err != nil {
 		return store.EventCreateParams{}, err
 	}
@@ -158,13 +168,14 @@ func (e *Emitter) EmitMany(ctx context.Context, srcs []delivery.Source, runAt ti
 // EmitEmissions is EmitMany for Emissions: an error about one of them names
 // its index in "events".
 func (e *Emitter) EmitEmissions(ctx context.Context, ems []Emission) ([]Emitted, error) {
-	return e.emitMany(ctx, ems, func(i int, err error) error { return apierr.AtIndex("events", i, err) })
+	return e.emitMany(ctx, ems, func(i int, err error) error { return apierr.AtIndex("events", i, err) }, true)
 }
 
 // emitMany prepares ems (see prepareMany; at says which emission an error
-// is about) and stores them in one transaction.
-func (e *Emitter) emitMany(ctx context.Context, ems []Emission, at func(i int, err error) error) ([]Emitted, error) {
-	params, err := e.prepareMany(ctx, ems, at)
+// is about, oneRequest whether ems are one request) and stores them in one
+// transaction.
+func (e *Emitter) emitMany(ctx context.Context, ems []Emission, at func(i int, err error) error, oneRequest bool) ([]Emitted, error) {
+	params, err := e.prepareMany(ctx, ems, at, oneRequest)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +199,11 @@ func (e *Emitter) emitMany(ctx context.Context, ems []Emission, at func(i int, e
 // fills every source first, then renders each with the subscribers of its
 // (event, group), looked up once per distinct pair. An error about one
 // emission is passed through at with its index.
-func (e *Emitter) prepareMany(ctx context.Context, ems []Emission, at func(i int, err error) error) ([]store.EventCreateParams, error) {
+//
+// No emission may create more than MaxDeliveries deliveries, nor, when
+// oneRequest (a batch emit), all of them together: the count is checked
+// before any body is rendered.
+func (e *Emitter) prepareMany(ctx context.Context, ems []Emission, at func(i int, err error) error, oneRequest bool) ([]store.EventCreateParams, error) {
 	now := e.now()
 	srcs := make([]delivery.Source, len(ems))
 	for i, em := range ems {
@@ -200,6 +215,7 @@ func (e *Emitter) prepareMany(ctx context.Context, ems []Emission, at func(i int
 	}
 	type key struct{ event, group string }
 	subscribers := make(map[key][]*store.Webhook)
+	total := 0
 	params := make([]store.EventCreateParams, len(ems))
 	for i, em := range ems {
 		k := key{srcs[i].Event, srcs[i].GroupID}
@@ -211,6 +227,21 @@ func (e *Emitter) prepareMany(ctx context.Context, ems []Emission, at func(i int
 				return nil, fmt.Errorf("emit %s: %w", k.event, err)
 			}
 			subscribers[k] = subs
+		}
+		n := 0
+		for _, wh := range subs {
+			if sends(em, srcs[i], wh) {
+				n++
+			}
+		}
+		if !oneRequest {
+			total = 0
+		}
+		if total += n; total > e.maxDeliveries {
+			if oneRequest && len(ems) > 1 {
+				return nil, apierr.Invalid("The events would create more than %d deliveries (%d up to events[%d]): emit them in smaller batches", e.maxDeliveries, total, i)
+			}
+			return nil, at(i, apierr.Invalid("The event would create %d deliveries, more than the limit of %d", total, e.maxDeliveries))
 		}
 		p, err := render(em, srcs[i], now, subs)
 		if err != nil {
@@ -263,7 +294,7 @@ func recordSource(src delivery.Source, p delivery.Profile) delivery.Source {
 func render(em Emission, src delivery.Source, now time.Time, subscribers []*store.Webhook) (store.EventCreateParams, error) {
 	news := make([]store.DeliveryNew, 0, len(subscribers))
 	for _, wh := range subscribers {
-		if !wh.Profile.HasEvent(src.Event) || (em.Profile != "" && wh.Profile.OrDefault() != em.Profile) {
+		if !sends(em, src, wh) {
 			continue
 		}
 		body, err := delivery.Build(wh.Profile, src)
@@ -292,6 +323,12 @@ func render(em Emission, src delivery.Source, now time.Time, subscribers []*stor
 		},
 		Deliveries: news,
 	}, nil
+}
+
+// sends reports whether em, of source src, gets a delivery to wh: wh's
+// profile can send the event (and is em.Profile, when set).
+func sends(em Emission, src delivery.Source, wh *store.Webhook) bool {
+	return wh.Profile.HasEvent(src.Event) && (em.Profile == "" || wh.Profile.OrDefault() == em.Profile)
 }
 
 // noIndex passes an emission's error on as is: for single emissions.
