@@ -325,6 +325,11 @@ type Store interface {
 	AttemptRecordMany(ctx context.Context, params []AttemptRecordParams) ([]*Attempt, error)
 	AttemptListByDelivery(ctx context.Context, deliveryID string) ([]*Attempt, error)
 
+	// StatsGet counts events, deliveries by state, attempts by outcome and
+	// status class (with a latency histogram), webhooks and River jobs by
+	// state, all read in one snapshot.
+	StatsGet(ctx context.Context, params StatsParams) (*Stats, error)
+
 	// Queue builds a River client for this store's database with the given
 	// configuration (workers, queues, intervals).
 	Queue(config *river.Config) (Queue, error)

@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"GroupCRUD", testGroupCRUD},
 		{"ConnectionCreate", testConnectionCreate},
 		{"ConnectionUpdate", testConnectionUpdate},
+		{"Stats", testStats},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
