@@ -17,6 +17,7 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/internal/live"
 	"github.com/standin-dev/standin/store"
 )
 
@@ -126,6 +127,7 @@ type API struct {
 	emitter *Emitter
 	handler http.Handler
 	grpc    *grpc.Server
+	hub     *live.Hub // changes of cfg.Store, for GET /standin/v1/stream
 
 	webhooks    *webhookServer
 	events      *eventServer
@@ -141,7 +143,10 @@ func NewAPI(cfg APIConfig) (*API, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	hub := &live.Hub{}
+	cfg.Store = hub.Wrap(cfg.Store)
 	a := &API{
+		hub:     hub,
 		cfg:     cfg,
 		creds:   newCredentials(cfg.APIKey, cfg.APISecret),
 		health:  health.NewServer(),
@@ -275,5 +280,5 @@ func (a *API) newHTTPHandler() (http.Handler, error) {
 	if err := mux.HandlePath(http.MethodGet, openAPIPath, serveOpenAPI); err != nil {
 		return nil, err
 	}
-	return a.logRequests(a.authenticate(a.limitBody(requireJSON(mux)))), nil
+	return a.logRequests(a.authenticate(a.limitBody(requireJSON(a.observe(mux))))), nil
 }
