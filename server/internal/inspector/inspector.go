@@ -42,9 +42,9 @@ func NewSettings(timeScale float64) Settings {
 	s := Settings{TimeScale: timeScale, Schedules: map[delivery.Profile][]float64{}}
 	for _, p := range []delivery.Profile{delivery.ProfileFivetran, delivery.ProfilePortable} {
 		offs := delivery.ScheduleFor(p).Offsets()
-		secs := make([]float64, len(offs))
-		for i, o := range offs {
-			secs[i] = o.Seconds()
+		secs := make([]float64, 1, len(offs)+1) // the first attempt, at 0
+		for _, o := range offs {
+			secs = append(secs, o.Seconds())
 		}
 		s.Schedules[p] = secs
 	}

@@ -130,7 +130,7 @@ const views = {
     const emit = h("form", { class: "bar", "aria-label": "Emit an event", onsubmit: async (e) => {
       e.preventDefault();
       const f = Object.fromEntries(new FormData(e.target));
-      try { const r = await api("/standin/v1/events", { method: "POST", body: { event: f.event, group_id: f.group_id || undefined } }); say("Emitted " + (r.data && r.data.event_id || "event") + "."); }
+      try { const r = await api("/standin/v1/events", { method: "POST", body: { event: f.event, group_id: f.group_id || undefined } }); say("Emitted " + (r.data && r.data.id || "event") + " to " + (r.data && r.data.deliveries ? r.data.deliveries.length : 0) + " webhook(s)."); }
       catch (err) { say(err.message, true); }
     } },
       h("label", {}, "Event", h("input", { name: "event", required: true, value: "sync_end", list: "event-names" })),
