@@ -45,6 +45,7 @@ function query(params) {
 // Durations: "360s" (protojson) to seconds, seconds to "6m", "1h 3m".
 const secs = (d) => d ? parseFloat(d) : 0;
 function human(s) {
+  if (s === 0) return "0";
   if (s < 1) return Math.round(s * 1000) + " ms";
   if (s < 60) return (Math.round(s * 10) / 10) + " s";
   const d = Math.floor(s / 86400), hr = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60), r = Math.round(s % 60);
@@ -224,9 +225,9 @@ function timeline(d, attempts) {
   const scheduled = attempts.filter((a) => !a.manual);
   const actual = attempts.map((a) => ({ n: a.number, t: emu(a.started_at), ok: a.succeeded, manual: a.manual, planned: secs(a.emulated_delay) }));
   const next = d.next_attempt_at ? emu(d.next_attempt_at) : null;
-  const planned = sched.slice(0, Math.max(scheduled.length + (next !== null ? 1 : 0), 1) + 1);
+  const planned = sched.slice(0, Math.max(scheduled.length + (next !== null ? 1 : 0), 1));
   const tmax = Math.max(1, ...planned, ...actual.map((a) => a.t), next || 0) * 1.05;
-  const W = 900, L = 90, R = 20, x = (t) => L + Math.sqrt(t / tmax) * (W - L - R);
+  const W = 900, L = 70, R = 90, x = (t) => L + Math.sqrt(t / tmax) * (W - L - R);
   const rows = { planned: 40, actual: 90 };
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   const s = (tag, attrs, text) => {
@@ -245,7 +246,7 @@ function timeline(d, attempts) {
   }
   for (const t of planned) {
     s("line", { x1: x(t), x2: x(t), y1: rows.planned - 9, y2: rows.planned + 9, stroke: "#4d5561", "stroke-width": 2 });
-    s("text", { x: x(t), y: rows.planned - 14, "font-size": 11, "text-anchor": "middle", fill: "#4d5561" }, "+" + human(t));
+    s("text", { x: x(t), y: rows.planned - 14, "font-size": 13, "text-anchor": "middle", fill: "#4d5561" }, "+" + human(t));
   }
   for (const a of actual) {
     const fill = a.ok ? "#116329" : "#a40e26";
@@ -254,13 +255,13 @@ function timeline(d, attempts) {
       s("line", { x1: x(a.planned), x2: x(a.t), y1: rows.planned + 9, y2: rows.actual - 7, stroke: "#8c959f", "stroke-dasharray": "3 3" });
       s("circle", { cx: x(a.t), cy: rows.actual, r: 6, fill });
     }
-    s("text", { x: x(a.t), y: rows.actual + 22, "font-size": 11, "text-anchor": "middle", fill: "#1b1f24" }, "#" + a.n);
+    s("text", { x: x(a.t), y: rows.actual + 22, "font-size": 13, "text-anchor": "middle", fill: "#1b1f24" }, "#" + a.n);
   }
   if (next !== null) {
     s("circle", { cx: x(next), cy: rows.actual, r: 6, fill: "#fff", stroke: "#7a4d00", "stroke-width": 2 });
-    s("text", { x: x(next), y: rows.actual + 36, "font-size": 11, "text-anchor": "middle", fill: "#7a4d00" }, "next +" + human(next));
+    s("text", { x: x(next), y: rows.actual + 38, "font-size": 13, "text-anchor": "middle", fill: "#7a4d00" }, "next +" + human(next));
   }
-  s("text", { x: L, y: 146, "font-size": 11, fill: "#4d5561" }, `emulated time since the first attempt (time scale ${scale}×; √ axis). ● succeeded/failed attempt, ■ redelivery, ○ next retry`);
+  s("text", { x: 4, y: 146, "font-size": 12, fill: "#4d5561" }, `emulated time since the first attempt (time scale ${scale}×; √ axis). ● succeeded/failed attempt, ■ redelivery, ○ next retry`);
   return h("figure", { class: "chart" }, svg,
     h("figcaption", { class: "muted" }, actual.map((a) => `#${a.n}: ${a.manual ? "redelivery" : "planned +" + human(a.planned)}, happened +${human(a.t)}`).join(" · ") + (next !== null ? ` · next retry due +${human(next)}` : "")));
 }
@@ -290,8 +291,8 @@ async function render(keepFocus) {
   try {
     const nodes = await views[route.name](route.params);
     const active = document.activeElement && document.activeElement.id;
-    const msg = $("#msg") && $("#msg").textContent;
-    main().replaceChildren(...[nodes].flat());
+    const msg = keepFocus && $("#msg") && $("#msg").textContent;
+    main().replaceChildren(...[nodes].flat(Infinity).filter((n) => n !== null && n !== undefined));
     if (msg && $("#msg")) say(msg);
     if (keepFocus && active && document.getElementById(active)) document.getElementById(active).focus();
     document.title = "standin · " + route.name;
