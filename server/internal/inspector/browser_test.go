@@ -228,6 +228,13 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#emit`)),
 		chromedp.WaitVisible(`//tbody/tr/td[2][.="connection_successful"]`),
 	)
+	// A live refresh keeps what the user typed.
+	do(t, ctx, dir, chromedp.SetValue(chromedp.CSS(`input[name=group_id]`), "typing_in_progress"))
+	sd.Emit(testkit.Event{Event: "status", GroupID: "g1"})
+	do(t, ctx, dir, chromedp.WaitVisible(`//tbody/tr/td[2][.="status"]`))
+	typed, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("input[name=group_id]").value`))
+	require.NoError(t, err)
+	require.Equal(t, "typing_in_progress", typed)
 	msg, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#msg`)))
 	require.NoError(t, err)
 	require.Contains(t, msg, "Emitted ")

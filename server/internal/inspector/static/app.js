@@ -6,6 +6,7 @@ const main = () => $("#main");
 let settings = { time_scale: 1, schedules: {} };
 let current = null; // { name, params, render }
 let seen = new Set(); // ids shown by the previous render, to flash new rows
+const reports = {}; // the last receiver check report of each webhook
 
 // h builds an element: h("a", {href: "#"}, "text", child…).
 function h(tag, attrs, ...kids) {
@@ -162,14 +163,14 @@ const views = {
     for (const d of recent.data.items) if (!last[d.webhook_id]) last[d.webhook_id] = d;
     const check = async (id, out, btn) => {
       btn.disabled = true; out.replaceChildren(h("p", { class: "muted" }, "Running the receiver check…"));
-      try { out.replaceChildren(reportView((await api("/standin/v1/checks", { method: "POST", body: { webhook_id: id } })).data)); }
+      try { reports[id] = (await api("/standin/v1/checks", { method: "POST", body: { webhook_id: id } })).data; out.replaceChildren(reportView(reports[id])); }
       catch (e) { out.replaceChildren(h("p", { class: "err" }, e.message)); }
       btn.disabled = false;
     };
     const items = hooks.data.items;
     return [h("h2", {}, "Webhooks"), items.length ? items.map((w) => {
       const health = w.disabled_reason ? "deactivated" : w.active ? "active" : "inactive";
-      const out = h("div", { "aria-live": "polite" });
+      const out = h("div", { "aria-live": "polite" }, reports[w.id] ? reportView(reports[w.id]) : null);
       const btn = h("button", { type: "button", class: "secondary", onclick: () => check(w.id, out, btn) }, "Run receiver check");
       const l = last[w.id];
       return h("section", { class: "attempt", "aria-label": "Webhook " + w.id },
@@ -292,7 +293,9 @@ async function render(keepFocus) {
     const nodes = await views[route.name](route.params);
     const active = document.activeElement && document.activeElement.id;
     const msg = keepFocus && $("#msg") && $("#msg").textContent;
+    const kept = keepFocus ? keep() : null;
     main().replaceChildren(...[nodes].flat(Infinity).filter((n) => n !== null && n !== undefined));
+    if (kept) kept();
     if (msg && $("#msg")) say(msg);
     if (keepFocus && active && document.getElementById(active)) document.getElementById(active).focus();
     document.title = "standin · " + route.name;
@@ -301,6 +304,21 @@ async function render(keepFocus) {
   }
   rendering = false;
   if (again) { again = false; render(true); }
+}
+
+// keep remembers what a live re-render would lose (typed form values, open
+// <details>) and returns a function that restores it.
+function keep() {
+  const values = [...main().querySelectorAll("input[name], select[name]")].map((el) => [el.closest("form") && el.closest("form").getAttribute("aria-label"), el.name, el.value]);
+  const open = [...main().querySelectorAll("details[open] > summary")].map((el) => el.closest("section, main").getAttribute("aria-label") + "/" + el.textContent);
+  return () => {
+    for (const [form, name, value] of values) {
+      const el = main().querySelector(`form[aria-label="${form}"] [name="${name}"]`);
+      if (el) el.value = value;
+    }
+    for (const summary of main().querySelectorAll("details > summary"))
+      if (open.includes(summary.closest("section, main").getAttribute("aria-label") + "/" + summary.textContent)) summary.parentElement.open = true;
+  };
 }
 
 // refresh re-renders the current view after a change, at most every 300 ms,
