@@ -191,6 +191,9 @@ func (a *API) SetServing(serving bool) {
 	for _, name := range serviceNames {
 		a.health.SetServingStatus(name, st)
 	}
+	if !serving {
+		a.hub.Disconnect() // open inspector streams would hold up the HTTP server's shutdown
+	}
 }
 
 // Emitter returns the API's emitter, for callers that emit events without

@@ -5,13 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/standin-dev/standin/server"
 	"github.com/standin-dev/standin/testkit"
 )
 
@@ -240,4 +244,41 @@ func TestCheck(t *testing.T) {
 	require.Contains(t, body, `"code":"InvalidInput"`)
 	resp, _ = post(t, sd.URL+"/standin/v1/checks", `{"webhook_id":"x","bogus":1}`)
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}
+
+// An open stream does not hold up the server's shutdown: Serve returns
+// long before its ShutdownTimeout.
+func TestShutdownWithOpenStream(t *testing.T) {
+	t.Parallel()
+	srv, err := server.New(t.Context(), server.Config{
+		DatabaseURL:     filepath.Join(t.TempDir(), "standin.db"),
+		ShutdownTimeout: 5 * time.Minute,
+		Logger:          slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, server.Listeners{HTTP: lis}) }()
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+lis.Addr().String()+"/standin/v1/stream", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "retry: 2000\n", line, "the stream is open")
+
+	stop()
+	select {
+	case err := <-served:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Serve did not return: the open stream holds the shutdown")
+	}
+	_, err = io.ReadAll(resp.Body)
+	require.NoError(t, err, "the stream ended cleanly")
 }

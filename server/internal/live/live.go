@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -47,13 +48,15 @@ const heartbeat = 25 * time.Second
 
 type subscriber struct {
 	ch       chan Change
-	overflow bool // changes were dropped; guarded by Hub.mu
+	gone     chan struct{} // closed by Disconnect
+	overflow bool          // changes were dropped; guarded by Hub.mu
 }
 
 // Hub fans changes out to subscribers. The zero value is ready to use.
 type Hub struct {
 	mu   sync.Mutex
 	subs map[*subscriber]struct{}
+	n    atomic.Int32 // len(subs), read without the lock
 }
 
 // Subscribe returns a channel of changes and a function that ends the
@@ -61,22 +64,47 @@ type Hub struct {
 // misses the rest until it catches up and is then sent a change of kind
 // "resync".
 func (h *Hub) Subscribe() (<-chan Change, func()) {
-	s := &subscriber{ch: make(chan Change, subscriberBuffer)}
+	s, done := h.subscribe()
+	return s.ch, done
+}
+
+func (h *Hub) subscribe() (*subscriber, func()) {
+	s := &subscriber{ch: make(chan Change, subscriberBuffer), gone: make(chan struct{})}
 	h.mu.Lock()
 	if h.subs == nil {
 		h.subs = map[*subscriber]struct{}{}
 	}
 	h.subs[s] = struct{}{}
+	h.n.Store(int32(len(h.subs)))
 	h.mu.Unlock()
-	return s.ch, func() {
+	return s, func() {
 		h.mu.Lock()
 		delete(h.subs, s)
+		h.n.Store(int32(len(h.subs)))
 		h.mu.Unlock()
+	}
+}
+
+// Disconnect ends every current stream (ServeHTTP returns), as the server
+// shuts down: an open stream would otherwise hold http.Server.Shutdown until
+// its deadline. Browsers reconnect by themselves.
+func (h *Hub) Disconnect() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		select {
+		case <-s.gone:
+		default:
+			close(s.gone)
+		}
 	}
 }
 
 // Publish sends changes to every subscriber without blocking.
 func (h *Hub) Publish(changes ...Change) {
+	if h.n.Load() == 0 {
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
@@ -99,11 +127,7 @@ func (h *Hub) Publish(changes ...Change) {
 }
 
 // Subscribers returns the number of current subscribers.
-func (h *Hub) Subscribers() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.subs)
-}
+func (h *Hub) Subscribers() int { return int(h.n.Load()) }
 
 // ServeHTTP streams changes as server-sent events: each change is an SSE
 // event named after its kind with the Change as JSON data, e.g.
@@ -114,8 +138,9 @@ func (h *Hub) Subscribers() int {
 // It first sends "event: ready", then a comment every 25 s while idle.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
-	ch, done := h.Subscribe()
+	sub, done := h.subscribe()
 	defer done()
+	ch := sub.ch
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
@@ -131,6 +156,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-r.Context().Done():
+			return
+		case <-sub.gone:
 			return
 		case <-tick.C:
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {

@@ -18,7 +18,7 @@ type observed struct {
 }
 
 func (o *observed) publishCreated(params []store.EventCreateParams, ds []*store.Delivery) {
-	if len(params) == 0 && len(ds) == 0 {
+	if o.hub.Subscribers() == 0 || (len(params) == 0 && len(ds) == 0) {
 		return
 	}
 	cs := make([]Change, 0, len(params)+len(ds))
@@ -77,7 +77,7 @@ func (o *observed) AttemptRecord(ctx context.Context, p store.AttemptRecordParam
 
 func (o *observed) AttemptRecordMany(ctx context.Context, ps []store.AttemptRecordParams) ([]*store.Attempt, error) {
 	as, err := o.Store.AttemptRecordMany(ctx, ps)
-	if err == nil && len(ps) > 0 {
+	if err == nil && len(ps) > 0 && o.hub.Subscribers() > 0 {
 		cs := make([]Change, len(ps))
 		for i, p := range ps {
 			cs[i] = Change{Kind: KindDelivery, ID: p.Attempt.DeliveryID, State: p.State}
