@@ -144,6 +144,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 	}
 	cfg = cfg.withDefaults()
 	hub := &live.Hub{}
+	hub.Watch(cfg.Store.AttemptLastID, streamWatchInterval) // attempts of other processes
 	cfg.Store = hub.Wrap(cfg.Store)
 	a := &API{
 		hub:     hub,

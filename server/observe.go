@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/standin-dev/standin/delivery"
 	"github.com/standin-dev/standin/delivery/check"
@@ -22,6 +23,10 @@ const (
 	streamPath  = "/standin/v1/stream"
 	checksPath  = "/standin/v1/checks"
 )
+
+// streamWatchInterval is how often, while an inspector page is open, the API
+// looks for attempts recorded by other processes (one indexed read).
+const streamWatchInterval = time.Second
 
 // observe puts the observability endpoints and the web inspector in front
 // of the gateway: GET /metrics (Prometheus), GET /standin/v1/stats (the

@@ -63,3 +63,12 @@ func (s *Store) StatsGet(ctx context.Context, params store.StatsParams) (*store.
 	st.Latency.Sum = time.Duration(sum)
 	return st, nil
 }
+
+// AttemptLastID returns the largest attempt id, 0 when there is none.
+func (s *Store) AttemptLastID(ctx context.Context) (int64, error) {
+	var id int64
+	if err := s.pool.QueryRow(ctx, sqlrow.AttemptLastIDQuery).Scan(&id); err != nil {
+		return 0, fmt.Errorf("last attempt id: %w", err)
+	}
+	return id, nil
+}

@@ -75,3 +75,12 @@ func (s *Store) StatsGet(ctx context.Context, params store.StatsParams) (*store.
 	st.Latency.Sum = time.Duration(*dest[1].(*int64))
 	return st, nil
 }
+
+// AttemptLastID returns the largest attempt id, 0 when there is none.
+func (s *Store) AttemptLastID(ctx context.Context) (int64, error) {
+	var id int64
+	if err := s.db.QueryRowContext(ctx, sqlrow.AttemptLastIDQuery).Scan(&id); err != nil {
+		return 0, fmt.Errorf("last attempt id: %w", err)
+	}
+	return id, nil
+}

@@ -88,3 +88,25 @@ func testStats(t *testing.T, st store.Store) {
 	_, err = st.StatsGet(ctx, store.StatsParams{LatencyBounds: []time.Duration{time.Second, time.Millisecond}})
 	require.Error(t, err, "bounds must ascend")
 }
+
+// testAttemptLastID checks that AttemptLastID follows recorded attempts.
+func testAttemptLastID(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	last, err := st.AttemptLastID(ctx)
+	require.NoError(t, err)
+	require.Zero(t, last, "no attempt yet")
+	ds := createEvent(t, st, event("ev_l", "sync_end", base, "wh_1", 2))
+	var ids []int64
+	for _, d := range ds {
+		a, err := st.AttemptRecord(ctx, store.AttemptRecordParams{
+			Attempt: store.Attempt{DeliveryID: d.ID, StartedAt: base, StatusCode: 200, Succeeded: true},
+			State:   store.DeliverySucceeded, UpdatedAt: base,
+		})
+		require.NoError(t, err)
+		ids = append(ids, a.ID)
+		last, err = st.AttemptLastID(ctx)
+		require.NoError(t, err)
+		require.Equal(t, a.ID, last)
+	}
+	require.Greater(t, ids[1], ids[0])
+}

@@ -8,6 +8,7 @@
 package live
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -57,6 +58,54 @@ type Hub struct {
 	mu   sync.Mutex
 	subs map[*subscriber]struct{}
 	n    atomic.Int32 // len(subs), read without the lock
+
+	// Attempts recorded by other processes (see Watch).
+	lastID    func(ctx context.Context) (int64, error)
+	every     time.Duration
+	stopWatch context.CancelFunc // set while there are subscribers
+	localMax  atomic.Int64       // largest attempt id this process recorded
+}
+
+// Watch makes the hub notice attempts that other processes sharing the
+// database record: while at least one stream is open, one goroutine reads
+// lastID (the largest attempt id) every interval and, when it grew beyond
+// what this process recorded itself, sends subscribers a "resync". So a page
+// served by an API process sees the attempts of separate worker processes
+// with one indexed read per interval, however many pages are open. Call it
+// before the first Subscribe.
+func (h *Hub) Watch(lastID func(ctx context.Context) (int64, error), interval time.Duration) {
+	h.lastID, h.every = lastID, interval
+}
+
+// recorded notes an attempt id this process recorded.
+func (h *Hub) recorded(id int64) {
+	for {
+		cur := h.localMax.Load()
+		if id <= cur || h.localMax.CompareAndSwap(cur, id) {
+			return
+		}
+	}
+}
+
+func (h *Hub) watch(ctx context.Context) {
+	t := time.NewTicker(h.every)
+	defer t.Stop()
+	known, err := h.lastID(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		last, lerr := h.lastID(ctx)
+		if lerr != nil {
+			continue // the database is away; try again
+		}
+		if err == nil && last > max(known, h.localMax.Load()) {
+			h.Publish(Change{Kind: "resync"})
+		}
+		known, err = last, nil
+	}
 }
 
 // Subscribe returns a channel of changes and a function that ends the
@@ -76,11 +125,20 @@ func (h *Hub) subscribe() (*subscriber, func()) {
 	}
 	h.subs[s] = struct{}{}
 	h.n.Store(int32(len(h.subs)))
+	if h.lastID != nil && h.stopWatch == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		h.stopWatch = cancel
+		go h.watch(ctx)
+	}
 	h.mu.Unlock()
 	return s, func() {
 		h.mu.Lock()
 		delete(h.subs, s)
 		h.n.Store(int32(len(h.subs)))
+		if len(h.subs) == 0 && h.stopWatch != nil {
+			h.stopWatch()
+			h.stopWatch = nil
+		}
 		h.mu.Unlock()
 	}
 }

@@ -1,11 +1,15 @@
 package live_test
 
 import (
+	"context"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/standin-dev/standin/server/internal/live"
+	"github.com/standin-dev/standin/store"
 )
 
 func TestHubFanOut(t *testing.T) {
@@ -43,4 +47,74 @@ func TestHubOverflow(t *testing.T) {
 	h.Publish(live.Change{Kind: live.KindEvent, ID: "after"})
 	require.Equal(t, live.Change{Kind: "resync"}, <-ch, "first, a resync for what was lost")
 	require.Equal(t, "after", (<-ch).ID)
+}
+
+// fakeLast is a lastID function whose value the test sets; every call is
+// signalled on calls.
+type fakeLast struct {
+	value atomic.Int64
+	calls chan int64
+}
+
+func (f *fakeLast) lastID(context.Context) (int64, error) {
+	v := f.value.Load()
+	select {
+	case f.calls <- v:
+	default:
+	}
+	return v, nil
+}
+
+// awaitCalls waits until lastID has been read n more times.
+func (f *fakeLast) awaitCalls(t *testing.T, n int) {
+	t.Helper()
+	for range n {
+		select {
+		case <-f.calls:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the watcher stopped reading")
+		}
+	}
+}
+
+// Attempts recorded by another process reach subscribers as a resync;
+// this process's own attempts, already published, do not.
+func TestHubWatch(t *testing.T) {
+	t.Parallel()
+	f := &fakeLast{calls: make(chan int64)}
+	var h live.Hub
+	h.Watch(f.lastID, time.Millisecond)
+	st := h.Wrap(attemptStore{})
+
+	ch, done := h.Subscribe()
+	f.awaitCalls(t, 2)
+	require.Empty(t, ch, "nothing changed")
+
+	// This process records attempt 5: published as a delivery change only.
+	_, err := st.AttemptRecord(t.Context(), store.AttemptRecordParams{Attempt: store.Attempt{ID: 5, DeliveryID: "d"}, State: "succeeded"})
+	require.NoError(t, err)
+	require.Equal(t, live.Change{Kind: live.KindDelivery, ID: "d", State: "succeeded"}, <-ch)
+	f.value.Store(5)
+	f.awaitCalls(t, 3)
+	require.Empty(t, ch, "no resync for this process's own attempt")
+
+	// Another process records attempt 6.
+	f.value.Store(6)
+	select {
+	case c := <-ch:
+		require.Equal(t, live.Change{Kind: "resync"}, c)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no resync for another process's attempt")
+	}
+
+	done()
+	require.Zero(t, h.Subscribers())
+}
+
+// attemptStore records attempts as given (their ID included).
+type attemptStore struct{ store.Store }
+
+func (attemptStore) AttemptRecord(_ context.Context, p store.AttemptRecordParams) (*store.Attempt, error) {
+	a := p.Attempt
+	return &a, nil
 }

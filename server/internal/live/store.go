@@ -70,6 +70,7 @@ func (o *observed) ConnectionUpdate(ctx context.Context, p store.ConnectionUpdat
 func (o *observed) AttemptRecord(ctx context.Context, p store.AttemptRecordParams) (*store.Attempt, error) {
 	a, err := o.Store.AttemptRecord(ctx, p)
 	if err == nil {
+		o.hub.recorded(a.ID)
 		o.hub.Publish(Change{Kind: KindDelivery, ID: p.Attempt.DeliveryID, State: p.State})
 	}
 	return a, err
@@ -77,6 +78,9 @@ func (o *observed) AttemptRecord(ctx context.Context, p store.AttemptRecordParam
 
 func (o *observed) AttemptRecordMany(ctx context.Context, ps []store.AttemptRecordParams) ([]*store.Attempt, error) {
 	as, err := o.Store.AttemptRecordMany(ctx, ps)
+	for _, a := range as {
+		o.hub.recorded(a.ID)
+	}
 	if err == nil && len(ps) > 0 && o.hub.Subscribers() > 0 {
 		cs := make([]Change, len(ps))
 		for i, p := range ps {

@@ -23,6 +23,9 @@ const (
 		GROUP BY succeeded, status_code / 100`
 )
 
+// AttemptLastIDQuery reads the largest attempt id (an index lookup).
+const AttemptLastIDQuery = `SELECT coalesce(max(id), 0) FROM standin_attempt`
+
 // CheckStats rejects latency bounds that are not positive and ascending.
 func CheckStats(p store.StatsParams) error {
 	for i, b := range p.LatencyBounds {
