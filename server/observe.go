@@ -34,14 +34,25 @@ const streamWatchInterval = time.Second
 // of changes), POST /standin/v1/checks (the receiver check of a webhook),
 // and the inspector at / and /ui/. Every other request goes to gateway.
 func (a *API) observe(gateway http.Handler) http.Handler {
-	root := http.NewServeMux()
-	root.Handle("/", gateway)
-	root.Handle("GET "+metricsPath, metrics.Handler(a.cfg.Store, a.cfg.Logger))
-	root.HandleFunc("GET "+statsPath, a.serveStats)
-	root.Handle("GET "+streamPath, a.hub)
-	root.HandleFunc("POST "+checksPath, a.serveCheck)
-	inspector.Mount(root, inspector.NewSettings(a.cfg.TimeScale))
-	return root
+	metricsHandler := metrics.Handler(a.cfg.Store, a.cfg.Logger)
+	ui := inspector.New(inspector.NewSettings(a.cfg.TimeScale))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		read := r.Method == http.MethodGet || r.Method == http.MethodHead
+		switch {
+		case read && r.URL.Path == metricsPath:
+			metricsHandler.ServeHTTP(w, r)
+		case read && r.URL.Path == statsPath:
+			a.serveStats(w, r)
+		case r.Method == http.MethodGet && r.URL.Path == streamPath:
+			a.hub.ServeHTTP(w, r)
+		case r.Method == http.MethodPost && r.URL.Path == checksPath:
+			a.serveCheck(w, r)
+		case ui.Serves(r):
+			ui.ServeHTTP(w, r)
+		default:
+			gateway.ServeHTTP(w, r)
+		}
+	})
 }
 
 // serveStats answers the counts of /metrics as JSON in Fivetran's envelope.

@@ -5,15 +5,16 @@
 // and no third-party resource; it reads the REST API from the browser and
 // learns of changes from GET /standin/v1/stream (server-sent events).
 //
-// Mount serves the page at / and its assets under /ui/; the caller puts
-// authentication in front, as for the API.
+// An Inspector serves the page at / and its assets under /ui/; the caller
+// puts authentication in front, as for the API.
 package inspector
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
-	"io/fs"
 	"net/http"
+	"time"
 
 	"github.com/standin-dev/standin/delivery"
 )
@@ -59,31 +60,55 @@ func securityHeaders(h http.Header) {
 	h.Set("Cache-Control", "no-cache")
 }
 
-// Mount registers the page (GET /), its assets (GET /ui/…) and its
-// settings (GET /ui/config.json) on mux.
-func Mount(mux *http.ServeMux, settings Settings) {
-	sub, err := fs.Sub(static, "static")
-	if err != nil {
-		panic(err) // the embedded tree always has static/
+// page is one file the inspector serves.
+type page struct {
+	body        []byte
+	contentType string
+}
+
+// Inspector serves the page, its assets and its settings. Create it with
+// New.
+type Inspector struct {
+	pages map[string]page // by URL path
+}
+
+// New returns the inspector of a server with settings.
+func New(settings Settings) *Inspector {
+	read := func(name string) []byte {
+		b, err := static.ReadFile("static/" + name)
+		if err != nil {
+			panic(err) // the files are embedded: they exist
+		}
+		return b
 	}
-	index, err := fs.ReadFile(sub, "index.html")
-	if err != nil {
-		panic(err)
-	}
-	files := http.StripPrefix(AssetPrefix, http.FileServerFS(sub))
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		securityHeaders(w.Header())
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(index)
-	})
-	mux.HandleFunc("GET "+AssetPrefix, func(w http.ResponseWriter, r *http.Request) {
-		securityHeaders(w.Header())
-		files.ServeHTTP(w, r)
-	})
 	cfg, _ := json.Marshal(settings)
-	mux.HandleFunc("GET "+ConfigPath, func(w http.ResponseWriter, _ *http.Request) {
-		securityHeaders(w.Header())
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(cfg)
-	})
+	return &Inspector{pages: map[string]page{
+		"/":                     {read("index.html"), "text/html; charset=utf-8"},
+		AssetPrefix + "app.js":  {read("app.js"), "text/javascript; charset=utf-8"},
+		AssetPrefix + "app.css": {read("app.css"), "text/css; charset=utf-8"},
+		ConfigPath:              {cfg, "application/json"},
+	}}
+}
+
+// Serves reports whether r is a GET or HEAD of one of the inspector's
+// paths; the caller routes every other request elsewhere, so that unknown
+// paths keep the API's 404.
+func (in *Inspector) Serves(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	_, ok := in.pages[r.URL.Path]
+	return ok
+}
+
+// ServeHTTP serves the page or asset of r's path.
+func (in *Inspector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p, ok := in.pages[r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	securityHeaders(w.Header())
+	w.Header().Set("Content-Type", p.contentType)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(p.body))
 }
