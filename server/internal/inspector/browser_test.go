@@ -161,7 +161,7 @@ func TestBrowser(t *testing.T) {
 	do(t, ctx, dir,
 		chromedp.SetValue(chromedp.CSS(`select[name=status]`), "retrying"),
 		chromedp.Click(chromedp.CSS(`form.bar button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`tbody tr .s-retrying`)),
+		chromedp.WaitVisible(`//caption[contains(., "in state retrying")]`),
 	)
 	states, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('tbody tr td:nth-child(4)')].map(td => td.textContent)`))
 	require.NoError(t, err)

@@ -81,7 +81,7 @@ const views = {
       h("td", {}, d.state === "retrying" ? when(d.next_attempt_at) : "—"), h("td", {}, when(d.created_at))));
     seen = new Set(items.map((d) => d.id));
     return [h("h2", {}, "Deliveries" + (p.event_id ? " of event " + p.event_id : "")), form,
-      items.length ? h("table", {}, h("caption", { class: "muted" }, items.length + " newest, updated live"),
+      items.length ? h("table", {}, h("caption", { class: "muted" }, items.length + " newest" + (p.status ? " in state " + p.status : "") + (p.webhook_id ? " to " + p.webhook_id : "") + (p.event ? " of " + p.event : "") + ", updated live"),
         h("thead", {}, h("tr", {}, ["Delivery", "Event", "Webhook", "State", "Attempts", "Last status", "Next retry", "Created"].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", { id: "rows" }, rows))
         : h("p", { class: "muted" }, "No deliveries yet. Emit an event from the Events page.")];
