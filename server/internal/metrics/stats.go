@@ -23,22 +23,31 @@ type Stats struct {
 
 // AttemptCount is one row of Stats.Attempts.
 type AttemptCount struct {
-	Outcome     string `json:"outcome"`
+	// Outcome is "succeeded" or "failed".
+	Outcome string `json:"outcome"`
+	// StatusClass is "2xx" … "5xx", or "none" without a response.
 	StatusClass string `json:"status_class"`
-	Count       int64  `json:"count"`
+	// Count is the number of such attempts.
+	Count int64 `json:"count"`
 }
 
 // Duration is the count and mean of attempt latencies.
 type Duration struct {
-	Count       int64   `json:"count"`
-	SumSeconds  float64 `json:"sum_seconds"`
+	// Count is the number of attempts.
+	Count int64 `json:"count"`
+	// SumSeconds is their total latency.
+	SumSeconds float64 `json:"sum_seconds"`
+	// MeanSeconds is SumSeconds / Count, 0 without attempts.
 	MeanSeconds float64 `json:"mean_seconds"`
 }
 
 // Webhooks counts webhooks.
 type Webhooks struct {
-	Total       int64 `json:"total"`
-	Active      int64 `json:"active"`
+	// Total is the number of webhooks.
+	Total int64 `json:"total"`
+	// Active is the number of active webhooks.
+	Active int64 `json:"active"`
+	// Deactivated is the number that standin deactivated.
 	Deactivated int64 `json:"deactivated"`
 }
 
