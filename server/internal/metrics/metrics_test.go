@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
+	"github.com/standin-dev/standin/server/client"
 	"github.com/standin-dev/standin/server/internal/metrics"
 	"github.com/standin-dev/standin/store"
 )
@@ -195,8 +196,12 @@ func TestNewStats(t *testing.T) {
 	got := metrics.NewStats(sample())
 	require.Equal(t, int64(7), got.EventsEmitted)
 	require.Equal(t, int64(2), got.Deliveries[store.DeliveryRetrying])
-	require.Equal(t, []metrics.AttemptCount{{"failed", "5xx", 6}, {"failed", "none", 1}, {"succeeded", "2xx", 5}}, got.Attempts)
-	require.Equal(t, metrics.Webhooks{Total: 4, Active: 3, Deactivated: 1}, got.Webhooks)
+	require.Equal(t, []client.StatsAttempts{
+		{Outcome: "failed", StatusClass: "5xx", Count: 6},
+		{Outcome: "failed", StatusClass: "none", Count: 1},
+		{Outcome: "succeeded", StatusClass: "2xx", Count: 5},
+	}, got.Attempts)
+	require.Equal(t, client.StatsWebhooks{Total: 4, Active: 3, Deactivated: 1}, got.Webhooks)
 	require.InDelta(t, 0.07/3, got.AttemptDuration.MeanSeconds, 1e-9)
 	require.Equal(t, int64(9), got.RiverJobs["completed"])
 }
