@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/testkit"
 )
 
@@ -59,6 +60,8 @@ func browser(t *testing.T) context.Context {
 	require.NoError(t, chromedp.Do(ctx), "start chromium")
 	return ctx
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // screenshots is where the test saves its screenshots: $STANDIN_SCREENSHOTS
 // when set (CI keeps it as an artifact), else a temporary directory.
@@ -111,7 +114,7 @@ func TestBrowser(t *testing.T) {
 	wh := sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL(), Events: []string{"sync_start", "sync_end"}, Secret: "s3cret"})
 	down := testkit.NewReceiver(t, "other")
 	down.Close() // refuses connections: its deliveries keep retrying
-	sd.CreateWebhook(testkit.WebhookParams{URL: down.URL() + "/hooks", Events: []string{"sync_end"}, Secret: "other"})
+	downHook := sd.CreateWebhook(testkit.WebhookParams{URL: down.URL() + "/hooks", Events: []string{"sync_end"}, Secret: "other"})
 
 	// Deliveries: the page is live before anything happens.
 	do(t, ctx, dir,
@@ -238,7 +241,27 @@ func TestBrowser(t *testing.T) {
 	msg, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#msg`)))
 	require.NoError(t, err)
 	require.Contains(t, msg, "Emitted ")
+
+	// A simulated sync of a seeded connection: its sync_start appears live.
+	conn, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("select[name=id]").value`))
+	require.NoError(t, err)
+	require.NotEmpty(t, conn, "the seeded connections are offered")
+	const syncStarts = `[...document.querySelectorAll("tbody tr td:nth-child(2)")].filter(td => td.textContent === "sync_start").length`
+	before, err := chromedp.Run(ctx, chromedp.Evaluate[int](syncStarts))
+	require.NoError(t, err)
+	do(t, ctx, dir,
+		chromedp.SetValue(chromedp.CSS(`select[name=status]`), "FAILURE"),
+		chromedp.Click(`//button[.="Simulate sync"]`),
+		chromedp.WaitVisible(fmt.Sprintf(`//p[@id="msg"][.="Sync started on %s."]`, conn)),
+		chromedp.Poll[chromedp.Void](fmt.Sprintf("%s === %d", syncStarts, before+1), chromedp.WithPollingMutation()),
+	)
 	shoot(t, ctx, dir, "events.png")
+
+	// Deactivate the failing webhook as the worker would after 3 emulated
+	// days (that takes minutes even at this time scale).
+	_, err = sd.Store().WebhookUpdate(ctx, store.WebhookUpdateParams{ID: downHook.ID, Active: ptr(false),
+		DisabledReason: ptr("every delivery failed for 3 days"), UpdatedAt: time.Now()})
+	require.NoError(t, err)
 
 	// Webhooks: health, and the receiver check run from the page.
 	do(t, ctx, dir,
@@ -250,6 +273,10 @@ func TestBrowser(t *testing.T) {
 	report, err := chromedp.Run(ctx, chromedp.Text(`//p[starts-with(., "Receiver check of")]`))
 	require.NoError(t, err)
 	require.Contains(t, report, rcv.URL())
+	health, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(fmt.Sprintf(`section[aria-label="Webhook %s"]`, downHook.ID))))
+	require.NoError(t, err)
+	require.Contains(t, health, "deactivated")
+	require.Contains(t, health, "every delivery failed for 3 days", "the deactivation reason")
 	shoot(t, ctx, dir, "webhooks.png")
 
 	// Keyboard: on a fresh load the skip link is the first tab stop, and
