@@ -279,6 +279,19 @@ func TestBrowser(t *testing.T) {
 	require.Contains(t, health, "every delivery failed for 3 days", "the deactivation reason")
 	shoot(t, ctx, dir, "webhooks.png")
 
+	// Pages of 100: the older events are a link away.
+	many := make([]testkit.Event, 100)
+	for i := range many {
+		many[i] = testkit.Event{Event: "status", GroupID: "g1"}
+	}
+	sd.EmitMany(many...)
+	do(t, ctx, dir,
+		chromedp.Navigate(sd.URL+"/#/events"),
+		chromedp.Click(`//a[.="Older →"]`),
+		chromedp.WaitVisible(`//a[.="← Newest"]`),
+		chromedp.WaitVisible(`//tbody/tr/td[2][.="sync_end"]`), // the first event, now on page 2
+	)
+
 	// Keyboard: on a fresh load the skip link is the first tab stop, and
 	// Enter on it moves focus to the main region.
 	do(t, ctx, dir, chromedp.Navigate(sd.URL+"/?fresh"), chromedp.WaitVisible(chromedp.CSS(`#live.on`)),

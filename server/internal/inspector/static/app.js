@@ -58,7 +58,7 @@ function human(s) {
 const views = {
   async deliveries(p) {
     const [list, hooks] = await Promise.all([
-      api("/standin/v1/deliveries" + query({ status: p.status, webhook_id: p.webhook_id, event: p.event, event_id: p.event_id, limit: 100 })),
+      api("/standin/v1/deliveries" + query({ status: p.status, webhook_id: p.webhook_id, event: p.event, event_id: p.event_id, cursor: p.cursor, limit: 100 })),
       api("/v1/webhooks?limit=1000"),
     ]);
     const form = h("form", { class: "bar", "aria-label": "Filter deliveries", onsubmit: (e) => {
@@ -84,7 +84,8 @@ const views = {
       items.length ? h("table", {}, h("caption", { class: "muted" }, items.length + " newest" + (p.status ? " in state " + p.status : "") + (p.webhook_id ? " to " + p.webhook_id : "") + (p.event ? " of " + p.event : "") + ", updated live"),
         h("thead", {}, h("tr", {}, ["Delivery", "Event", "Webhook", "State", "Attempts", "Last status", "Next retry", "Created"].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", { id: "rows" }, rows))
-        : h("p", { class: "muted" }, "No deliveries yet. Emit an event from the Events page.")];
+        : h("p", { class: "muted" }, "No deliveries yet. Emit an event from the Events page."),
+      pager("#/deliveries", p, list.data.next_cursor)];
   },
 
   async delivery(p) {
@@ -125,7 +126,7 @@ const views = {
 
   async events(p) {
     const [list, conns] = await Promise.all([
-      api("/standin/v1/events?limit=100"),
+      api("/standin/v1/events" + query({ cursor: p.cursor, limit: 100 })),
       api("/standin/v1/connections?limit=1000").catch(() => ({ data: { items: [] } })),
     ]);
     const items = list.data.items;
@@ -154,7 +155,8 @@ const views = {
     seen = new Set(items.map((e) => e.id));
     return [h("h2", {}, "Events"), emit, sync, h("p", { id: "msg", role: "status", "aria-live": "polite" }),
       items.length ? h("table", {}, h("thead", {}, h("tr", {}, ["Event", "Name", "Group", "Created"].map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, rows))
-        : h("p", { class: "muted" }, "No events yet.")];
+        : h("p", { class: "muted" }, "No events yet."),
+      pager("#/events", p, list.data.next_cursor)];
   },
 
   async webhooks() {
@@ -186,6 +188,14 @@ const views = {
     }) : h("p", { class: "muted" }, "No webhooks. Create one with POST /v1/webhooks/account or `standin webhooks create`.")];
   },
 };
+
+// pager links to the newest page and to the next (older) one.
+function pager(base, p, next) {
+  const newest = Object.assign({}, p, { cursor: "" });
+  return h("nav", { class: "actions", "aria-label": "Pagination" },
+    p.cursor ? h("a", { href: base + query(newest) }, "← Newest") : null,
+    next ? h("a", { href: base + query(Object.assign({}, p, { cursor: next })), rel: "next" }, "Older →") : null);
+}
 
 function headerTable(headers, caption) {
   return h("table", {}, h("caption", { class: "muted" }, caption),
