@@ -204,8 +204,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	if c.Role.worker() {
+		workStore := s.store
+		if s.api != nil {
+			workStore = s.api.store() // attempts reach the inspector's stream
+		}
 		rc, err := worker.RiverConfig(worker.Config{
-			Store:                s.store,
+			Store:                workStore,
 			Sender:               c.Sender,
 			TimeScale:            c.TimeScale,
 			Now:                  c.Now,
