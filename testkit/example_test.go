@@ -1,11 +1,9 @@
 package testkit_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/standin-dev/standin/testkit"
 )
@@ -23,8 +21,7 @@ func ExampleStart() {
 	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL + "/hook", Events: []string{"sync_start"}, Secret: "my_secret"})
 	emitted := sd.Emit(testkit.Event{Event: "sync_start", ConnectorID: "calm_fox"})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := h.Context() // in a test: t.Context()
 	d, _ := sd.AwaitDelivery(ctx, emitted.Deliveries[0].ID)
 	req := rcv.Requests()[0]
 	var body struct {
@@ -54,8 +51,7 @@ func Example_retries() {
 	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL, Events: []string{"sync_end"}, Secret: "s3cret"})
 	emitted := sd.Emit(testkit.Event{Event: "sync_end", Status: "FAILURE", Reason: "disk full"})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := h.Context() // in a test: t.Context()
 	d, attempts := sd.AwaitDelivery(ctx, emitted.Deliveries[0].ID)
 	for i, a := range attempts {
 		req := rcv.Requests()[i]
@@ -83,8 +79,7 @@ func ExampleStandin_Redeliver() {
 	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL, Events: []string{"sync_end"}})
 	id := sd.Emit(testkit.Event{Event: "sync_end"}).Deliveries[0].ID
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := h.Context() // in a test: t.Context()
 	d, _ := sd.AwaitDelivery(ctx, id)
 	fmt.Println(d.State, "after", d.Attempts, "attempts")
 
@@ -114,8 +109,7 @@ func ExampleStandin_EmitMany() {
 	}
 	emitted := sd.EmitMany(events...)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := h.Context() // in a test: t.Context()
 	reqs := rcv.AwaitRequests(ctx, len(emitted))
 	syncIDs, verified := map[string]bool{}, 0
 	for _, req := range reqs {
