@@ -197,11 +197,18 @@ func (s *Standin) Client() *client.Client { return s.api }
 // its id): Fivetran, and standin, refuse a group webhook for an unknown
 // group with NotFound_Group.
 type WebhookParams struct {
+	// GroupID makes a group webhook of that group; empty makes an account
+	// webhook.
 	GroupID string
-	URL     string
-	Events  []string
-	Secret  string
-	Active  *bool
+	// URL receives the deliveries, e.g. a Receiver's URL plus a path.
+	URL string
+	// Events are the event names to subscribe to.
+	Events []string
+	// Secret is the webhook's secret. A Fivetran webhook signs with it; a
+	// Portable one only when Signing is set. Empty sends no signature.
+	Secret string
+	// Active defaults to true.
+	Active *bool
 	// Profile is "fivetran" (default) or "portable" (a standin extension).
 	Profile string
 	// Signing is a standin extension choosing another signing scheme.

@@ -61,26 +61,34 @@ type Webhook struct {
 }
 
 // Event is an event to emit with Emit or EmitMany (POST
-// /standin/v1/events). Only Event is required: empty fields get realistic
-// defaults.
+// /standin/v1/events). Only Event is required; fields a profile does not
+// use are ignored for it, and empty fields get realistic defaults. A
+// ConnectorID of a registered connection takes ConnectorType,
+// ConnectorName and GroupID from standin's registry and makes the event a
+// Fivetran one; otherwise the event goes to the webhooks of the platform
+// whose fields are set (both when neither is).
 type Event struct {
-	// Event is the event name, e.g. "sync_start", "sync_end".
+	// Event is the event name, e.g. "sync_start", "sync_end"; it must be in
+	// the catalog of at least one profile.
 	Event string
 	// ConnectorID, ConnectorType and ConnectorName name the Fivetran
-	// connection the event is about.
+	// connector (connection).
 	ConnectorID, ConnectorType, ConnectorName string
-	// GroupID is the destination group; it selects the group webhooks.
+	// GroupID is Fivetran's destination group; it also selects the group
+	// webhooks.
 	GroupID string
-	// SyncID is the sync's id; defaults to a new one per event.
+	// SyncID is Fivetran's sync id (a UUID).
 	SyncID string
-	// Data replaces the payload's data object.
+	// Data is Fivetran's data object, sent as given, key order included.
+	// It cannot be combined with Reason, TaskType or RescheduledAt.
 	Data json.RawMessage
-	// Status and Reason fill sync_end's data (e.g. "FAILURE", "disk full").
-	Status, Reason string
-	// TaskType and RescheduledAt fill the data of task and reschedule
-	// events.
-	TaskType, RescheduledAt string
-	// FlowID and RunAttemptID name a Portable flow run.
+	// Status is sync_end's status: Fivetran's data.status (SUCCESSFUL,
+	// FAILURE, FAILURE_WITH_TASK, RESCHEDULED) and Portable's status.
+	Status string
+	// Reason, TaskType and RescheduledAt (RFC 3339) fill Fivetran's
+	// sync_end data.reason, data.taskType and data.rescheduledAt.
+	Reason, TaskType, RescheduledAt string
+	// FlowID and RunAttemptID name a Portable flow and its run.
 	FlowID, RunAttemptID int64
 	// SourceID and SourceType name a Portable flow's source.
 	SourceID   int64
@@ -88,7 +96,7 @@ type Event struct {
 	// DestinationID and DestinationType name a Portable flow's destination.
 	DestinationID   int64
 	DestinationType string
-	// Details is a Portable payload's details text.
+	// Details is Portable's sync_end details text.
 	Details string
 }
 
@@ -112,8 +120,8 @@ type EmittedDelivery struct {
 	ID string
 	// WebhookID is the webhook it goes to.
 	WebhookID string
-	// State is the delivery's state when it was created (StatePending, or
-	// StateCancelled for an inactive webhook).
+	// State is the delivery's state when the answer was made, usually
+	// StatePending.
 	State delivery.DeliveryState
 }
 
