@@ -312,20 +312,33 @@ func TestParallelInstances(t *testing.T) {
 	}
 }
 
-// TestHarness checks that a Harness runs cleanups last first, removes its
-// temporary directories and turns Fatalf into a panic.
+// TestHarness checks that a Harness cancels its context before its
+// cleanups, runs cleanups last first, removes its temporary directories and
+// turns Fatalf into a panic.
 func TestHarness(t *testing.T) {
 	t.Parallel()
 	h := testkit.NewHarness()
+	ctx := h.Context()
 	var order []int
-	h.Cleanup(func() { order = append(order, 1) })
+	h.Cleanup(func() {
+		if ctx.Err() == nil {
+			t.Error("the context is live during cleanup")
+		}
+		order = append(order, 1)
+	})
 	h.Cleanup(func() {
 		order = append(order, 2)
 		h.Cleanup(func() { order = append(order, 3) })
 	})
 	dir := h.TempDir()
+	if ctx.Err() != nil || h.Context() != ctx {
+		t.Error("the context is cancelled or changed before Close")
+	}
 	h.Close()
 	h.Close()
+	if h.Context().Err() == nil {
+		t.Error("the context is live after Close")
+	}
 	if fmt.Sprint(order) != "[2 3 1]" {
 		t.Errorf("cleanup order %v, want [2 3 1]", order)
 	}

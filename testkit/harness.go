@@ -30,11 +30,12 @@ type TB interface {
 //	defer h.Close()
 //	sd := testkit.Start(h)
 //
-// Close cancels the harness's Context, then runs the Cleanup functions, last
-// registered first; directories made by TempDir are removed after them. Errorf prints to standard error and marks
-// the harness failed. Fatalf panics with the message: there is no test
-// goroutine to stop, and a panic fails an Example or a TestMain loudly.
-// A Harness is safe for concurrent use.
+// Close cancels the harness's Context, then runs the Cleanup functions,
+// last registered first; directories made by TempDir are removed after
+// them. Errorf prints to standard error and marks the harness failed.
+// Fatalf panics with the message: there is no test goroutine to stop, and a
+// panic fails an Example or a TestMain loudly. A Harness is safe for
+// concurrent use.
 type Harness struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
