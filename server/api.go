@@ -19,6 +19,7 @@ import (
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
 	"github.com/standin-dev/standin/server/internal/emit"
+	"github.com/standin-dev/standin/server/internal/live"
 	"github.com/standin-dev/standin/server/internal/simulate"
 	"github.com/standin-dev/standin/store"
 )
@@ -151,6 +152,7 @@ type API struct {
 	sim     *simulate.Simulator
 	handler http.Handler
 	grpc    *grpc.Server
+	hub     *live.Hub // changes of cfg.Store, for GET /standin/v1/stream
 
 	webhooks    *webhookServer
 	events      *eventServer
@@ -166,7 +168,11 @@ func NewAPI(cfg APIConfig) (*API, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	hub := &live.Hub{}
+	hub.Watch(cfg.Store.AttemptLastID, streamWatchInterval) // attempts of other processes
+	cfg.Store = hub.Wrap(cfg.Store)
 	a := &API{
+		hub:     hub,
 		cfg:     cfg,
 		creds:   newCredentials(cfg.APIKey, cfg.APISecret),
 		health:  health.NewServer(),
@@ -217,6 +223,9 @@ func (a *API) SetServing(serving bool) {
 	}
 	for _, name := range serviceNames {
 		a.health.SetServingStatus(name, st)
+	}
+	if !serving {
+		a.hub.Disconnect() // open inspector streams would hold up the HTTP server's shutdown
 	}
 }
 
@@ -310,5 +319,5 @@ func (a *API) newHTTPHandler() (http.Handler, error) {
 	if err := mux.HandlePath(http.MethodGet, openAPIPath, serveOpenAPI); err != nil {
 		return nil, err
 	}
-	return a.logRequests(a.authenticate(a.limitBody(requireJSON(mux)))), nil
+	return a.logRequests(a.authenticate(a.limitBody(requireJSON(a.observe(mux))))), nil
 }

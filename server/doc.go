@@ -61,6 +61,11 @@
 //	POST /standin/v1/connections/{id}/sync         a sync with a chosen outcome
 //	POST /standin/v1/portable/flows/{flow_id}/run  a Portable flow run
 //	GET  /standin/v1/openapi.json      the OpenAPI 2.0 document of all routes
+//	GET  /standin/v1/stats             counts: events, deliveries by state, attempts, webhooks, River jobs
+//	GET  /standin/v1/stream            server-sent events of changes (new events, delivery states)
+//	POST /standin/v1/checks            run the receiver check against a webhook ({"webhook_id":…})
+//	GET  /metrics                      Prometheus metrics (the counts of /standin/v1/stats and more)
+//	GET  /, /ui/…                      the web inspector
 //	GET  /healthz                      health (never authenticated)
 //
 // Webhooks also carry emulator extensions that Fivetran does not have,

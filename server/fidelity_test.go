@@ -273,7 +273,7 @@ func TestSigningOnTheWire(t *testing.T) {
 				} `json:"data"`
 			}
 			_, err := sd.Client().Do(waitCtx(t), "POST", "/v1/webhooks/account", nil,
-				json.RawMessage(`{"url":"`+rcv.URL()+`","events":["sync_end"],"active":false,"secret":"k1"`+profile+`,"signing":`+tc.signing+`}`), &wh.Data)
+				json.RawMessage(`{"url":"`+rcv.URL+`","events":["sync_end"],"active":false,"secret":"k1"`+profile+`,"signing":`+tc.signing+`}`), &wh.Data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -285,10 +285,7 @@ func TestSigningOnTheWire(t *testing.T) {
 			if _, err := sd.Client().Do(waitCtx(t), "POST", "/v1/webhooks/"+wh.Data.ID+"/test", nil, map[string]string{"event": "sync_end"}, nil); err != nil {
 				t.Fatal(err)
 			}
-			reqs, err := rcv.AwaitRequests(waitCtx(t), 1)
-			if err != nil {
-				t.Fatal(err)
-			}
+			reqs := rcv.AwaitRequests(waitCtx(t), 1)
 			if got, want := reqs[0].Header.Get(tc.header), tc.want(reqs[0].Body); got != want {
 				t.Errorf("%s = %q, want %q", tc.header, got, want)
 			}
@@ -298,12 +295,9 @@ func TestSigningOnTheWire(t *testing.T) {
 	// A Portable webhook with a secret and no signing sends no signature,
 	// on deliveries and on its Test call.
 	rcv := testkit.NewReceiver(t, "")
-	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL(), Events: []string{"sync_end"}, Secret: "k1", Profile: "portable"})
+	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL, Events: []string{"sync_end"}, Secret: "k1", Profile: "portable"})
 	sd.Emit(testkit.Event{Event: "sync_end", FlowID: 77})
-	reqs, err := rcv.AwaitRequests(waitCtx(t), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reqs := rcv.AwaitRequests(waitCtx(t), 1)
 	for _, h := range []string{"X-Fivetran-Signature-256", "X-Fivetran-Hmac-Sign", "Webhook-Signature"} {
 		if v := reqs[0].Header.Get(h); v != "" {
 			t.Errorf("Portable delivery carries %s: %q", h, v)
@@ -311,8 +305,8 @@ func TestSigningOnTheWire(t *testing.T) {
 	}
 
 	// The token scheme without a header is refused: standin has no default.
-	_, err = sd.Client().Do(waitCtx(t), "POST", "/v1/webhooks/account", nil,
-		json.RawMessage(`{"url":"`+rcv.URL()+`","events":["sync_end"],"secret":"k1","signing":{"scheme":"TOKEN_BASED"}}`), nil)
+	_, err := sd.Client().Do(waitCtx(t), "POST", "/v1/webhooks/account", nil,
+		json.RawMessage(`{"url":"`+rcv.URL+`","events":["sync_end"],"secret":"k1","signing":{"scheme":"TOKEN_BASED"}}`), nil)
 	var apiErr *client.Error
 	if !errors.As(err, &apiErr) || apiErr.HTTPStatus != 400 || !strings.Contains(apiErr.Message, "a header name is required for scheme token") {
 		t.Errorf("token without header: %v", err)

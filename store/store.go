@@ -327,6 +327,15 @@ type Store interface {
 	// runs together with it.
 	AttemptRecordMany(ctx context.Context, params []AttemptRecordParams) ([]*Attempt, error)
 	AttemptListByDelivery(ctx context.Context, deliveryID string) ([]*Attempt, error)
+	// AttemptLastID returns the largest attempt id (0 when there is none):
+	// one indexed read that tells a process that attempts were recorded,
+	// by itself or by another process sharing the database.
+	AttemptLastID(ctx context.Context) (int64, error)
+
+	// StatsGet counts events, deliveries by state, attempts by outcome and
+	// status class (with a latency histogram), webhooks and River jobs by
+	// state, all read in one snapshot.
+	StatsGet(ctx context.Context, params StatsParams) (*Stats, error)
 
 	// Queue builds a River client for this store's database with the given
 	// configuration (workers, queues, intervals).

@@ -65,7 +65,7 @@ func TestCheckURLFailsWithTheReport(t *testing.T) {
 	rcv := testkit.NewReceiver(t, "s")
 	tb := &recorder{Harness: testkit.NewHarness()}
 	defer tb.Close()
-	rep := testkit.CheckURL(tb, check.Config{URL: rcv.URL() + "/hook", Secret: "s", Timeout: 5 * time.Second})
+	rep := testkit.CheckURL(tb, check.Config{URL: rcv.URL + "/hook", Secret: "s", Timeout: 5 * time.Second})
 	if len(tb.errs) != 1 {
 		t.Fatalf("want one error, got %q", tb.errs)
 	}
@@ -73,7 +73,7 @@ func TestCheckURLFailsWithTheReport(t *testing.T) {
 		"failed standin's check",
 		"rejects_forged                  FAIL",
 		"[signed with another secret] FAIL",
-		"> POST " + rcv.URL() + "/hook",
+		"> POST " + rcv.URL + "/hook",
 		"< 200 in ",
 	} {
 		if !strings.Contains(tb.errs[0], want) {
@@ -101,14 +101,16 @@ func TestCheckURLFailsWithTheReport(t *testing.T) {
 	}
 }
 
+// TestCheckReceiverInvalidConfig checks that a configuration the check
+// refuses stops the test (Fatalf), naming the bad field.
 func TestCheckReceiverInvalidConfig(t *testing.T) {
 	t.Parallel()
-	tb := &recorder{Harness: testkit.NewHarness()}
-	defer tb.Close()
-	if rep := testkit.CheckReceiver(tb, verifyingHandler("s"), check.Config{Profile: "zapier"}); rep != nil {
-		t.Errorf("report for an invalid config")
-	}
-	if len(tb.errs) != 1 || !strings.Contains(tb.errs[0], "profile") {
-		t.Errorf("errors %q", tb.errs)
+	tb := &fatalTB{T: t}
+	msg := tb.fatalOf(func() {
+		testkit.CheckReceiver(tb, verifyingHandler("s"), check.Config{Profile: "zapier"})
+		t.Errorf("CheckReceiver returned for an invalid config")
+	})
+	if !strings.Contains(msg, `profile "zapier"`) {
+		t.Errorf("failed with %q, want the bad profile named", msg)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/testkit"
 )
 
@@ -25,7 +24,7 @@ func TestFailTwiceThenSucceed(t *testing.T) {
 	rcv := testkit.NewReceiver(t, "s3cret")
 	rcv.FailFirst(2, 503)
 
-	wh := sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL() + "/hook", Events: []string{"sync_end"}, Secret: "s3cret"})
+	wh := sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL + "/hook", Events: []string{"sync_end"}, Secret: "s3cret"})
 	if wh.Secret != "******" {
 		t.Errorf("secret in response = %q, want ******", wh.Secret)
 	}
@@ -36,11 +35,8 @@ func TestFailTwiceThenSucceed(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	d, attempts, err := sd.AwaitDelivery(ctx, emitted.Deliveries[0].ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.State != store.DeliverySucceeded {
+	d, attempts := sd.AwaitDelivery(ctx, emitted.Deliveries[0].ID)
+	if d.State != testkit.StateSucceeded {
 		t.Fatalf("state = %s, want succeeded", d.State)
 	}
 	reqs := rcv.Requests()
@@ -51,8 +47,8 @@ func TestFailTwiceThenSucceed(t *testing.T) {
 	wantDelay := []time.Duration{0, 6 * time.Minute, 27*time.Minute + 36*time.Second}
 	wantStatus := []int{503, 503, 200}
 	for i, a := range attempts {
-		if a.Number != i+1 || a.StatusCode != wantStatus[i] || a.Succeeded != (i == 2) {
-			t.Errorf("attempt %d: number %d status %d succeeded %v; want %d %d %v", i, a.Number, a.StatusCode, a.Succeeded, i+1, wantStatus[i], i == 2)
+		if a.Number != i+1 || a.Status != wantStatus[i] || a.Succeeded != (i == 2) {
+			t.Errorf("attempt %d: number %d status %d succeeded %v; want %d %d %v", i, a.Number, a.Status, a.Succeeded, i+1, wantStatus[i], i == 2)
 		}
 		if a.EmulatedDelay.Round(time.Second) != wantDelay[i] {
 			t.Errorf("attempt %d: emulated delay %v, want %v", i+1, a.EmulatedDelay, wantDelay[i])
@@ -107,16 +103,13 @@ func TestRetriesExhausted(t *testing.T) {
 	sd := testkit.Start(t, testkit.Config{TimeScale: 1e6})
 	rcv := testkit.NewReceiver(t, "")
 	rcv.Default = testkit.Response{Status: 500, Body: "nope"}
-	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL(), Events: []string{"sync_start"}})
+	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL, Events: []string{"sync_start"}})
 	emitted := sd.Emit(testkit.Event{Event: "sync_start"})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	d, attempts, err := sd.AwaitDelivery(ctx, emitted.Deliveries[0].ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.State != store.DeliveryFailed || len(attempts) != 6 {
+	d, attempts := sd.AwaitDelivery(ctx, emitted.Deliveries[0].ID)
+	if d.State != testkit.StateFailed || len(attempts) != 6 {
 		t.Fatalf("state %s after %d attempts; want failed after 6", d.State, len(attempts))
 	}
 	want := []string{"0s", "6m0s", "27m36s", "1h45m22s", "6h25m18s", "23h13m"}

@@ -1,6 +1,7 @@
 package testkit_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/testkit"
 )
 
@@ -20,7 +20,7 @@ func TestEmitMany(t *testing.T) {
 	const n = 1010
 	sd := testkit.Start(t)
 	rcv := testkit.NewReceiver(t, "s3cret")
-	wh := sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL(), Events: []string{"sync_end"}, Secret: "s3cret"})
+	wh := sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL, Events: []string{"sync_end"}, Secret: "s3cret"})
 
 	events := make([]testkit.Event, n)
 	for i := range events {
@@ -43,10 +43,7 @@ func TestEmitMany(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	reqs, err := rcv.AwaitRequests(ctx, n)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reqs := rcv.AwaitRequests(ctx, n)
 	connectors, syncIDs := map[string]bool{}, map[string]bool{}
 	for i, r := range reqs {
 		var body struct {
@@ -70,29 +67,30 @@ func TestEmitMany(t *testing.T) {
 	// sides of the batch boundary.
 	for _, i := range []int{0, 999, 1000, n - 1} {
 		id := emitted[i].Deliveries[0].ID
-		if _, _, err := sd.AwaitDelivery(ctx, id, store.DeliverySucceeded); err != nil {
-			t.Fatal(err)
-		}
-		if body := sd.GetDelivery(id).RequestBody; !strings.Contains(body, fmt.Sprintf(`"connector_id":"conn_%d"`, i)) {
+		sd.AwaitDelivery(ctx, id, testkit.StateSucceeded)
+		if body := sd.GetDelivery(id).RequestBody; !bytes.Contains(body, fmt.Appendf(nil, `"connector_id":"conn_%d"`, i)) {
 			t.Errorf("emitted[%d] delivered %s", i, body)
 		}
 	}
 
 	// Every delivery succeeds: await those not succeeded yet.
-	list, err := sd.Store().DeliveryList(ctx, store.DeliveryListParams{WebhookID: wh.ID, Limit: 2 * n})
-	if err != nil {
-		t.Fatal(err)
+	var list []testkit.Delivery
+	for f := (testkit.DeliveryFilter{WebhookID: wh.ID, Limit: 1000}); ; {
+		page := sd.ListDeliveries(f)
+		list = append(list, page.Items...)
+		if page.NextCursor == "" {
+			break
+		}
+		f.Cursor = page.NextCursor
 	}
 	if len(list) != n {
-		t.Fatalf("store has %d deliveries to the webhook, want %d", len(list), n)
+		t.Fatalf("the delivery log has %d deliveries to the webhook, want %d", len(list), n)
 	}
 	for _, d := range list {
-		if d.State == store.DeliverySucceeded {
+		if d.State == testkit.StateSucceeded {
 			continue
 		}
-		if _, _, err := sd.AwaitDelivery(ctx, d.ID, store.DeliverySucceeded); err != nil {
-			t.Fatal(err)
-		}
+		sd.AwaitDelivery(ctx, d.ID, testkit.StateSucceeded)
 	}
 }
 

@@ -1,11 +1,9 @@
 package testkit_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/standin-dev/standin/testkit"
 )
@@ -20,15 +18,11 @@ func ExampleStart() {
 
 	sd := testkit.Start(h)
 	rcv := testkit.NewReceiver(h, "my_secret")
-	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL() + "/hook", Events: []string{"sync_start"}, Secret: "my_secret"})
+	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL + "/hook", Events: []string{"sync_start"}, Secret: "my_secret"})
 	emitted := sd.Emit(testkit.Event{Event: "sync_start", ConnectorID: "calm_fox"})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	d, _, err := sd.AwaitDelivery(ctx, emitted.Deliveries[0].ID)
-	if err != nil {
-		panic(err)
-	}
+	ctx := h.Context() // in a test: t.Context()
+	d, _ := sd.AwaitDelivery(ctx, emitted.Deliveries[0].ID)
 	req := rcv.Requests()[0]
 	var body struct {
 		Event       string `json:"event"`
@@ -54,19 +48,15 @@ func Example_retries() {
 	sd := testkit.Start(h, testkit.Config{TimeScale: 3600})
 	rcv := testkit.NewReceiver(h, "s3cret")
 	rcv.FailFirst(2, http.StatusServiceUnavailable)
-	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL(), Events: []string{"sync_end"}, Secret: "s3cret"})
+	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL, Events: []string{"sync_end"}, Secret: "s3cret"})
 	emitted := sd.Emit(testkit.Event{Event: "sync_end", Status: "FAILURE", Reason: "disk full"})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	d, attempts, err := sd.AwaitDelivery(ctx, emitted.Deliveries[0].ID)
-	if err != nil {
-		panic(err)
-	}
+	ctx := h.Context() // in a test: t.Context()
+	d, attempts := sd.AwaitDelivery(ctx, emitted.Deliveries[0].ID)
 	for i, a := range attempts {
 		req := rcv.Requests()[i]
 		fmt.Printf("attempt %d at +%v: HTTP %d, signature verified: %v\n",
-			a.Number, a.EmulatedDelay, a.StatusCode, req.SignatureErr == nil)
+			a.Number, a.EmulatedDelay, a.Status, req.SignatureErr == nil)
 	}
 	fmt.Println(d.State)
 	// Output:
@@ -86,25 +76,18 @@ func ExampleStandin_Redeliver() {
 	sd := testkit.Start(h, testkit.Config{TimeScale: 1e6})
 	rcv := testkit.NewReceiver(h, "")
 	rcv.Default = testkit.Response{Status: http.StatusInternalServerError}
-	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL(), Events: []string{"sync_end"}})
+	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL, Events: []string{"sync_end"}})
 	id := sd.Emit(testkit.Event{Event: "sync_end"}).Deliveries[0].ID
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	d, _, err := sd.AwaitDelivery(ctx, id)
-	if err != nil {
-		panic(err)
-	}
+	ctx := h.Context() // in a test: t.Context()
+	d, _ := sd.AwaitDelivery(ctx, id)
 	fmt.Println(d.State, "after", d.Attempts, "attempts")
 
 	rcv.Respond(testkit.Response{Status: http.StatusOK})
 	sd.Redeliver(id)
-	d, attempts, err := sd.AwaitAttempts(ctx, id, 7)
-	if err != nil {
-		panic(err)
-	}
+	d, attempts := sd.AwaitAttempts(ctx, id, 7)
 	last := attempts[len(attempts)-1]
-	fmt.Printf("%s: attempt %d, manual %v, HTTP %d\n", d.State, last.Number, last.Manual, last.StatusCode)
+	fmt.Printf("%s: attempt %d, manual %v, HTTP %d\n", d.State, last.Number, last.Manual, last.Status)
 	// Output:
 	// failed after 6 attempts
 	// succeeded: attempt 7, manual true, HTTP 200
@@ -119,19 +102,15 @@ func ExampleStandin_EmitMany() {
 
 	sd := testkit.Start(h)
 	rcv := testkit.NewReceiver(h, "s3cret")
-	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL(), Events: []string{"sync_end"}, Secret: "s3cret"})
+	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL, Events: []string{"sync_end"}, Secret: "s3cret"})
 	events := make([]testkit.Event, 200)
 	for i := range events {
 		events[i] = testkit.Event{Event: "sync_end", Status: "SUCCESSFUL"}
 	}
 	emitted := sd.EmitMany(events...)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	reqs, err := rcv.AwaitRequests(ctx, len(emitted))
-	if err != nil {
-		panic(err)
-	}
+	ctx := h.Context() // in a test: t.Context()
+	reqs := rcv.AwaitRequests(ctx, len(emitted))
 	syncIDs, verified := map[string]bool{}, 0
 	for _, req := range reqs {
 		var body struct {

@@ -1,22 +1,24 @@
 package testkit
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sync"
 )
 
 // TB is the part of testing.TB that testkit uses: Start and NewReceiver
-// register their shutdown with Cleanup, keep their files in TempDir and
-// report failures with Errorf and Fatalf. *testing.T, *testing.B,
-// *testing.F and every testing.TB satisfy it, and so does *Harness, for code
-// that runs outside a test function.
+// register their shutdown with Cleanup, keep their files in TempDir, call
+// the API with Context and report failures with Errorf and Fatalf.
+// *testing.T, *testing.B, *testing.F and every testing.TB satisfy it, and so
+// does *Harness, for code that runs outside a test function.
 type TB interface {
 	Helper()
 	Cleanup(f func())
 	Errorf(format string, args ...any)
 	Fatalf(format string, args ...any)
 	TempDir() string
+	Context() context.Context
 }
 
 // Harness is a TB for running testkit outside a test function: in a
@@ -28,12 +30,15 @@ type TB interface {
 //	defer h.Close()
 //	sd := testkit.Start(h)
 //
-// Cleanup functions run in Close, last registered first; directories made by
-// TempDir are removed after them. Errorf prints to standard error and marks
-// the harness failed. Fatalf panics with the message: there is no test
-// goroutine to stop, and a panic fails an Example or a TestMain loudly.
-// A Harness is safe for concurrent use.
+// Close cancels the harness's Context, then runs the Cleanup functions,
+// last registered first; directories made by TempDir are removed after
+// them. Errorf prints to standard error and marks the harness failed.
+// Fatalf panics with the message: there is no test goroutine to stop, and a
+// panic fails an Example or a TestMain loudly. A Harness is safe for
+// concurrent use.
 type Harness struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
 	mu       sync.Mutex
 	cleanups []func()
 	dirs     []string
@@ -45,6 +50,20 @@ var _ TB = (*Harness)(nil)
 
 // NewHarness returns a Harness with nothing registered.
 func NewHarness() *Harness { return &Harness{} }
+
+// Context returns a context cancelled when Close begins, as
+// testing.TB.Context is cancelled before the test's cleanups run.
+func (h *Harness) Context() context.Context {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ctx == nil {
+		h.ctx, h.cancel = context.WithCancel(context.Background())
+		if h.closed {
+			h.cancel()
+		}
+	}
+	return h.ctx
+}
 
 // Helper does nothing; it is part of TB.
 func (*Harness) Helper() {}
@@ -101,6 +120,9 @@ func (h *Harness) Close() {
 		return
 	}
 	h.closed = true
+	if h.cancel != nil {
+		h.cancel()
+	}
 	h.mu.Unlock()
 	for {
 		h.mu.Lock()

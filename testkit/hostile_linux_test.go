@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/testkit"
 )
 
@@ -65,7 +64,7 @@ func TestHostileReceiverFullBacklog(t *testing.T) {
 	sd := testkit.Start(t, testkit.Config{TimeScale: scale, SendTimeout: timeout})
 
 	d, attempts := awaitFinal(t, sd, deliverTo(t, sd, "http://"+addr+"/hook"))
-	if d.State != store.DeliveryFailed {
+	if d.State != testkit.StateFailed {
 		t.Fatalf("state %s, want failed", d.State)
 	}
 	stuck := wantAttempt{err: timeoutErrors}

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/standin-dev/standin/delivery"
-	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/testkit"
 )
 
@@ -40,14 +39,11 @@ func deliverTo(t *testing.T, sd *testkit.Standin, url string) string {
 }
 
 // awaitFinal waits for the delivery to reach a final state.
-func awaitFinal(t *testing.T, sd *testkit.Standin, id string) (*store.Delivery, []*store.Attempt) {
+func awaitFinal(t *testing.T, sd *testkit.Standin, id string) (testkit.Delivery, []testkit.Attempt) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	d, attempts, err := sd.AwaitDelivery(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, attempts := sd.AwaitDelivery(ctx, id)
 	return d, attempts
 }
 
@@ -63,20 +59,20 @@ type wantAttempt struct {
 // they followed Fivetran's schedule under scale: attempt n+1 carries retry
 // n's emulated offset (0, 6m, 27m36s, …) and started no earlier than that
 // offset scaled to real time after the first.
-func checkAttempts(t *testing.T, attempts []*store.Attempt, scale float64, want []wantAttempt) {
+func checkAttempts(t *testing.T, attempts []testkit.Attempt, scale float64, want []wantAttempt) {
 	t.Helper()
 	if len(attempts) != len(want) {
 		for _, a := range attempts {
-			t.Logf("attempt %d: status %d error %q", a.Number, a.StatusCode, a.Error)
+			t.Logf("attempt %d: status %d error %q", a.Number, a.Status, a.Error)
 		}
 		t.Fatalf("%d attempts recorded, want %d", len(attempts), len(want))
 	}
 	schedule := delivery.ScheduleFor(delivery.ProfileFivetran)
 	for i, a := range attempts {
 		w := want[i]
-		if a.Number != i+1 || a.StatusCode != w.status || a.Succeeded != w.succeeded {
+		if a.Number != i+1 || a.Status != w.status || a.Succeeded != w.succeeded {
 			t.Errorf("attempt %d: number %d, status %d, succeeded %v; want %d, %d, %v",
-				i+1, a.Number, a.StatusCode, a.Succeeded, i+1, w.status, w.succeeded)
+				i+1, a.Number, a.Status, a.Succeeded, i+1, w.status, w.succeeded)
 		}
 		switch {
 		case len(w.err) == 0 && a.Error != "":
@@ -84,7 +80,7 @@ func checkAttempts(t *testing.T, attempts []*store.Attempt, scale float64, want 
 		case len(w.err) > 0 && !containsAny(a.Error, w.err):
 			t.Errorf("attempt %d: error %q, want one of %q", i+1, a.Error, w.err)
 		}
-		if !bytes.HasPrefix(a.ResponseExcerpt, []byte(w.excerpt)) || (w.excerpt == "" && len(a.ResponseExcerpt) > 0) {
+		if !strings.HasPrefix(a.ResponseExcerpt, w.excerpt) || (w.excerpt == "" && len(a.ResponseExcerpt) > 0) {
 			t.Errorf("attempt %d: excerpt %.100q, want %.100q", i+1, a.ResponseExcerpt, w.excerpt)
 		}
 		if len(a.ResponseExcerpt) > delivery.DefaultMaxExcerpt {
@@ -131,8 +127,8 @@ func TestHostileReceiverHangs(t *testing.T) {
 	rcv := testkit.NewReceiver(t, "hostile_secret")
 	rcv.Respond(testkit.Response{Hang: true}, testkit.Response{Hang: true}, testkit.Response{Body: "ok"})
 
-	d, attempts := awaitFinal(t, sd, deliverTo(t, sd, rcv.URL()+"/hook"))
-	if d.State != store.DeliverySucceeded {
+	d, attempts := awaitFinal(t, sd, deliverTo(t, sd, rcv.URL+"/hook"))
+	if d.State != testkit.StateSucceeded {
 		t.Fatalf("state %s, want succeeded", d.State)
 	}
 	hang := wantAttempt{err: timeoutErrors}
@@ -193,7 +189,7 @@ func TestHostileReceiverEndlessBody(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 
-	if d.State != store.DeliverySucceeded {
+	if d.State != testkit.StateSucceeded {
 		t.Fatalf("state %s, want succeeded", d.State)
 	}
 	excerpt := string(chunk[:delivery.DefaultMaxExcerpt])
@@ -250,7 +246,7 @@ func TestHostileReceiverRedirects(t *testing.T) {
 	sd := testkit.Start(t, testkit.Config{TimeScale: scale})
 
 	d, attempts := awaitFinal(t, sd, deliverTo(t, sd, srv.URL+"/hook"))
-	if d.State != store.DeliverySucceeded {
+	if d.State != testkit.StateSucceeded {
 		t.Fatalf("state %s, want succeeded", d.State)
 	}
 	checkAttempts(t, attempts, scale, []wantAttempt{
@@ -292,7 +288,7 @@ func TestHostileReceiverResets(t *testing.T) {
 	sd := testkit.Start(t, testkit.Config{TimeScale: scale})
 
 	d, attempts := awaitFinal(t, sd, deliverTo(t, sd, srv.URL+"/hook"))
-	if d.State != store.DeliverySucceeded {
+	if d.State != testkit.StateSucceeded {
 		t.Fatalf("state %s, want succeeded", d.State)
 	}
 	reset := wantAttempt{err: []string{"connection reset by peer"}}
@@ -323,7 +319,7 @@ func TestHostileReceiverSelfSignedTLS(t *testing.T) {
 		const scale = 1e6
 		sd := testkit.Start(t, testkit.Config{TimeScale: scale})
 		d, attempts := awaitFinal(t, sd, deliverTo(t, sd, srv.URL+"/hook"))
-		if d.State != store.DeliveryFailed {
+		if d.State != testkit.StateFailed {
 			t.Fatalf("state %s, want failed", d.State)
 		}
 		tlsErr := wantAttempt{err: []string{"x509: certificate signed by unknown authority"}}
@@ -339,7 +335,7 @@ func TestHostileReceiverSelfSignedTLS(t *testing.T) {
 			t.Parallel()
 			sd := testkit.Start(t, testkit.Config{TLSConfig: cfg})
 			d, attempts := awaitFinal(t, sd, deliverTo(t, sd, srv.URL+"/hook"))
-			if d.State != store.DeliverySucceeded {
+			if d.State != testkit.StateSucceeded {
 				t.Fatalf("state %s, want succeeded", d.State)
 			}
 			checkAttempts(t, attempts, 1, []wantAttempt{{status: 200, excerpt: "ok", succeeded: true}})
@@ -411,7 +407,7 @@ func TestHostileReceiverSlowAccept(t *testing.T) {
 	sd := testkit.Start(t, testkit.Config{TimeScale: scale, SendTimeout: hostileTimeout})
 
 	d, attempts := awaitFinal(t, sd, deliverTo(t, sd, srv.URL+"/hook"))
-	if d.State != store.DeliverySucceeded {
+	if d.State != testkit.StateSucceeded {
 		t.Fatalf("state %s, want succeeded", d.State)
 	}
 	stuck := wantAttempt{err: timeoutErrors}

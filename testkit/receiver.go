@@ -2,7 +2,6 @@ package testkit
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -30,10 +29,15 @@ type Response struct {
 
 // Request is one request a Receiver recorded.
 type Request struct {
-	Method     string
-	Path       string
-	Header     http.Header
-	Body       []byte
+	// Method is the request's method, POST for every delivery.
+	Method string
+	// Path is the request URI: the path and query the webhook URL named.
+	Path string
+	// Header holds the request's headers.
+	Header http.Header
+	// Body is the exact request body.
+	Body []byte
+	// ReceivedAt is when the request arrived.
 	ReceivedAt time.Time
 	// SignatureErr is the result of verifying the request with the
 	// Receiver's Secret and Signing: nil when it verified (or the Receiver
@@ -42,14 +46,17 @@ type Request struct {
 }
 
 // Receiver is a recording webhook receiver on 127.0.0.1, modelled on
-// httptest.Server. Its zero value is ready to use: the first call to URL
-// starts it; Close stops it. NewReceiver does both and registers the Close
-// with a test.
+// httptest.Server. NewReceiver starts one and closes it when the test ends.
+// The zero value is ready to configure: set its fields, then Start it with
+// the test; Close stops it early.
 //
 // Every request is recorded in order, its signature is verified when Secret
 // is set, and it is answered from the script given to Respond, then with
 // Default.
 type Receiver struct {
+	// URL is the receiver's base URL, http://127.0.0.1:port, set by Start.
+	// Any path under it is accepted.
+	URL string
 	// Secret verifies signatures with Signing; empty skips verification.
 	Secret string
 	// Signing is the scheme the webhook uses. The zero value is Fivetran's
@@ -60,6 +67,7 @@ type Receiver struct {
 	Default Response
 
 	once     sync.Once
+	tb       TB
 	srv      *httptest.Server
 	mu       sync.Mutex
 	script   []Response
@@ -73,35 +81,40 @@ type Receiver struct {
 func NewReceiver(tb TB, secret string) *Receiver {
 	tb.Helper()
 	r := &Receiver{Secret: secret}
-	r.start()
-	tb.Cleanup(r.Close)
+	r.Start(tb)
 	return r
 }
 
-func (r *Receiver) start() {
+// Start starts the receiver on 127.0.0.1 and sets URL; tb's Cleanup closes
+// it, and AwaitRequests fails tb. Secret, Signing and Default are read as
+// requests arrive: change them only while none is arriving, typically
+// before the receiver's URL is given to a webhook. Calling Start again does
+// nothing.
+func (r *Receiver) Start(tb TB) {
+	tb.Helper()
 	r.once.Do(func() {
 		r.mu.Lock()
 		if r.changed == nil {
 			r.changed = make(chan struct{})
 		}
 		r.closing = make(chan struct{})
+		r.tb = tb
 		r.mu.Unlock()
 		r.srv = httptest.NewServer(http.HandlerFunc(r.serveHTTP))
+		r.URL = r.srv.URL
+		tb.Cleanup(r.Close)
 	})
 }
 
-// URL returns the receiver's base URL, http://127.0.0.1:port, starting it if
-// needed. Any path under it is accepted.
-func (r *Receiver) URL() string {
-	r.start()
-	return r.srv.URL
-}
-
 // Close stops the receiver. Requests held by Hang or Delay are released
-// without an answer: their connections are dropped.
+// without an answer: their connections are dropped. Closing a receiver
+// that was not started, or again, does nothing.
 func (r *Receiver) Close() {
-	r.start()
 	r.mu.Lock()
+	if r.closing == nil {
+		r.mu.Unlock()
+		return
+	}
 	select {
 	case <-r.closing:
 	default:
@@ -139,8 +152,19 @@ func (r *Receiver) Requests() []Request {
 }
 
 // AwaitRequests waits until at least n requests were recorded and returns
-// them, or fails with a message saying how many arrived when ctx ends.
-func (r *Receiver) AwaitRequests(ctx context.Context, n int) ([]Request, error) {
+// them. When ctx ends first (or AwaitTimeout passes, for a ctx without a
+// deadline) it fails the test given to Start, saying how many arrived. It
+// must not be called before Start.
+func (r *Receiver) AwaitRequests(ctx context.Context, n int) []Request {
+	r.mu.Lock()
+	tb := r.tb
+	r.mu.Unlock()
+	if tb == nil {
+		panic("testkit: Receiver.AwaitRequests before Start")
+	}
+	tb.Helper()
+	ctx, cancel := awaitContext(ctx)
+	defer cancel()
 	for {
 		r.mu.Lock()
 		if r.changed == nil {
@@ -150,13 +174,14 @@ func (r *Receiver) AwaitRequests(ctx context.Context, n int) ([]Request, error) 
 		if got >= n {
 			out := append([]Request(nil), r.requests...)
 			r.mu.Unlock()
-			return out, nil
+			return out
 		}
 		r.mu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return r.Requests(), fmt.Errorf("receiver: waited for %d requests, got %d: %w", n, got, ctx.Err())
+			tb.Fatalf("testkit: receiver %s: waited for %d requests, got %d: %v", r.URL, n, got, ctx.Err())
+			return r.Requests()
 		}
 	}
 }

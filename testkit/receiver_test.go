@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/standin-dev/standin/delivery"
-	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/testkit"
 )
 
@@ -38,11 +37,11 @@ func TestReceiverScripts(t *testing.T) {
 		rcv := testkit.NewReceiver(t, "")
 		rcv.Default = testkit.Response{Status: http.StatusAccepted, Body: "later"}
 		rcv.Respond(testkit.Response{Status: http.StatusTeapot, Body: "short and stout", Header: http.Header{"X-Pot": {"1"}}})
-		resp, body, err := post(t, http.DefaultClient, rcv.URL()+"/a?x=1", `{"n":1}`)
+		resp, body, err := post(t, http.DefaultClient, rcv.URL+"/a?x=1", `{"n":1}`)
 		if err != nil || resp.StatusCode != http.StatusTeapot || body != "short and stout" || resp.Header.Get("X-Pot") != "1" {
 			t.Fatalf("scripted answer: %v %q %v", resp, body, err)
 		}
-		resp, body, err = post(t, http.DefaultClient, rcv.URL()+"/b", `{"n":2}`)
+		resp, body, err = post(t, http.DefaultClient, rcv.URL+"/b", `{"n":2}`)
 		if err != nil || resp.StatusCode != http.StatusAccepted || body != "later" {
 			t.Fatalf("default answer: %v %q %v", resp, body, err)
 		}
@@ -60,7 +59,7 @@ func TestReceiverScripts(t *testing.T) {
 		rcv.FailFirst(1, http.StatusBadGateway)
 		var got []int
 		for range 4 {
-			resp, _, err := post(t, http.DefaultClient, rcv.URL(), "{}")
+			resp, _, err := post(t, http.DefaultClient, rcv.URL, "{}")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +76,7 @@ func TestReceiverScripts(t *testing.T) {
 		const delay = 50 * time.Millisecond
 		rcv.Respond(testkit.Response{Delay: delay, Status: http.StatusCreated})
 		start := time.Now()
-		resp, _, err := post(t, http.DefaultClient, rcv.URL(), "{}")
+		resp, _, err := post(t, http.DefaultClient, rcv.URL, "{}")
 		if err != nil || resp.StatusCode != http.StatusCreated {
 			t.Fatalf("slow answer: %v %v", resp, err)
 		}
@@ -95,11 +94,11 @@ func TestReceiverScripts(t *testing.T) {
 		rcv := testkit.NewReceiver(t, "")
 		rcv.Respond(testkit.Response{Hang: true})
 		client := &http.Client{Timeout: 100 * time.Millisecond}
-		if resp, _, err := post(t, client, rcv.URL(), "{}"); err == nil {
+		if resp, _, err := post(t, client, rcv.URL, "{}"); err == nil {
 			t.Fatalf("a hanging receiver answered %v", resp)
 		}
 		// The next request gets the default again.
-		if resp, _, err := post(t, http.DefaultClient, rcv.URL(), "{}"); err != nil || resp.StatusCode != 200 {
+		if resp, _, err := post(t, http.DefaultClient, rcv.URL, "{}"); err != nil || resp.StatusCode != 200 {
 			t.Fatalf("after the hang: %v %v", resp, err)
 		}
 	})
@@ -110,14 +109,12 @@ func TestReceiverScripts(t *testing.T) {
 		rcv.Respond(testkit.Response{Hang: true})
 		done := make(chan error, 1)
 		go func() {
-			_, _, err := post(t, http.DefaultClient, rcv.URL(), "{}")
+			_, _, err := post(t, http.DefaultClient, rcv.URL, "{}")
 			done <- err
 		}()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := rcv.AwaitRequests(ctx, 1); err != nil {
-			t.Fatal(err)
-		}
+		rcv.AwaitRequests(ctx, 1)
 		rcv.Close()
 		select {
 		case err := <-done:
@@ -132,9 +129,18 @@ func TestReceiverScripts(t *testing.T) {
 	t.Run("zero value", func(t *testing.T) {
 		t.Parallel()
 		var rcv testkit.Receiver
-		t.Cleanup(rcv.Close)
-		if resp, _, err := post(t, http.DefaultClient, rcv.URL(), "{}"); err != nil || resp.StatusCode != 200 {
+		rcv.Close() // not started: nothing to do
+		rcv.Default = testkit.Response{Status: http.StatusAccepted}
+		rcv.Start(t)
+		rcv.Start(t) // again: nothing to do
+		if !strings.HasPrefix(rcv.URL, "http://127.0.0.1:") {
+			t.Fatalf("URL %q after Start", rcv.URL)
+		}
+		if resp, _, err := post(t, http.DefaultClient, rcv.URL, "{}"); err != nil || resp.StatusCode != http.StatusAccepted {
 			t.Fatalf("zero Receiver: %v %v", resp, err)
+		}
+		if reqs := rcv.AwaitRequests(t.Context(), 1); len(reqs) != 1 {
+			t.Errorf("%d requests recorded", len(reqs))
 		}
 	})
 }
@@ -164,21 +170,18 @@ func TestReceiverScriptsThroughStandin(t *testing.T) {
 		testkit.Response{Delay: delay, Status: http.StatusTeapot, Body: "brewing", Header: http.Header{"Retry-After": {"7"}}},
 		testkit.Response{Status: http.StatusOK},
 	)
-	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL(), Events: []string{"sync_start"}})
+	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL, Events: []string{"sync_start"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	d, attempts, err := sd.AwaitDelivery(ctx, sd.Emit(testkit.Event{Event: "sync_start"}).Deliveries[0].ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.State != store.DeliverySucceeded || len(attempts) != 3 {
+	d, attempts := sd.AwaitDelivery(ctx, sd.Emit(testkit.Event{Event: "sync_start"}).Deliveries[0].ID)
+	if d.State != testkit.StateSucceeded || len(attempts) != 3 {
 		t.Fatalf("state %s after %d attempts, want succeeded after 3", d.State, len(attempts))
 	}
 	hang, slow := attempts[0], attempts[1]
-	if hang.StatusCode != 0 || hang.Error == "" || hang.Latency < timeout {
-		t.Errorf("hanging receiver: HTTP %d error %q latency %v; want no status, a timeout error, latency ≥ %v", hang.StatusCode, hang.Error, hang.Latency, timeout)
+	if hang.Status != 0 || hang.Error == "" || hang.Latency < timeout {
+		t.Errorf("hanging receiver: HTTP %d error %q latency %v; want no status, a timeout error, latency ≥ %v", hang.Status, hang.Error, hang.Latency, timeout)
 	}
-	if slow.StatusCode != http.StatusTeapot || string(slow.ResponseExcerpt) != "brewing" ||
+	if slow.Status != http.StatusTeapot || string(slow.ResponseExcerpt) != "brewing" ||
 		slow.ResponseHeaders.Get("Retry-After") != "7" || slow.Latency < delay || slow.Succeeded {
 		t.Errorf("slow receiver: %+v", slow)
 	}
@@ -214,16 +217,14 @@ func TestReceiverVerifiesEverySigningScheme(t *testing.T) {
 		p := pair{good: testkit.NewReceiver(t, sc.secret), bad: testkit.NewReceiver(t, "wrong")}
 		p.good.Signing, p.bad.Signing = sc.signing, sc.signing
 		for _, r := range []*testkit.Receiver{p.good, p.bad} {
-			sd.CreateWebhook(testkit.WebhookParams{URL: r.URL(), Events: []string{"sync_end"}, Secret: sc.secret, Signing: &sc.signing})
+			sd.CreateWebhook(testkit.WebhookParams{URL: r.URL, Events: []string{"sync_end"}, Secret: sc.secret, Signing: &sc.signing})
 		}
 		receivers[i] = p
 	}
 	emitted := sd.Emit(testkit.Event{Event: "sync_end"})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := sd.AwaitEventDeliveries(ctx, emitted.ID, store.DeliverySucceeded); err != nil {
-		t.Fatal(err)
-	}
+	sd.AwaitEventDeliveries(ctx, emitted.ID, testkit.StateSucceeded)
 	for i, sc := range schemes {
 		t.Run(sc.name, func(t *testing.T) {
 			good, bad := receivers[i].good.Requests(), receivers[i].bad.Requests()

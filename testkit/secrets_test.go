@@ -19,7 +19,7 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
-	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/server/client"
 	"github.com/standin-dev/standin/testkit"
 )
 
@@ -117,15 +117,15 @@ func TestSecretsNeverLeak(t *testing.T) {
 		return env.Data.ID
 	}
 	hooks := map[string]string{
-		create(ok.URL()+"/fivetran", fivetran, ``):                                                                  "fivetran",
-		create(flaky.URL()+"/hmac", hmacKey, `,"signing":{"scheme":"hmac","algorithm":"sha512"}`):                   "hmac",
-		create(ok.URL()+"/token", token, `,"signing":{"scheme":"token","header":"X-Api-Token"}`):                    "token",
-		create(ok.URL()+"/standard", standard, `,"signing":{"scheme":"standard"}`):                                  "standard",
-		create(failing.URL()+"/inactive", refused, `,"active":false,"signing":{"scheme":"token","header":"X-Tok"}`): "inactive",
+		create(ok.URL+"/fivetran", fivetran, ``):                                                                  "fivetran",
+		create(flaky.URL+"/hmac", hmacKey, `,"signing":{"scheme":"hmac","algorithm":"sha512"}`):                   "hmac",
+		create(ok.URL+"/token", token, `,"signing":{"scheme":"token","header":"X-Api-Token"}`):                    "token",
+		create(ok.URL+"/standard", standard, `,"signing":{"scheme":"standard"}`):                                  "standard",
+		create(failing.URL+"/inactive", refused, `,"active":false,"signing":{"scheme":"token","header":"X-Tok"}`): "inactive",
 	}
 	// Refused requests: the URL check fails; a secret that cannot be sent.
-	call("POST", "/v1/webhooks/account", `{"url":"`+failing.URL()+`/x","events":["sync_end"],"secret":"`+refused+`","signing":{"scheme":"token","header":"X-Tok"}}`)
-	call("POST", "/v1/webhooks/account", `{"url":"`+ok.URL()+`/x","events":["sync_end"],"secret":"`+refused+`\n","signing":{"scheme":"token","header":"X-Tok"},"active":false}`)
+	call("POST", "/v1/webhooks/account", `{"url":"`+failing.URL+`/x","events":["sync_end"],"secret":"`+refused+`","signing":{"scheme":"token","header":"X-Tok"}}`)
+	call("POST", "/v1/webhooks/account", `{"url":"`+ok.URL+`/x","events":["sync_end"],"secret":"`+refused+`\n","signing":{"scheme":"token","header":"X-Tok"},"active":false}`)
 	for id, name := range hooks {
 		call("GET", "/v1/webhooks/"+id, "")
 		call("POST", "/v1/webhooks/"+id+"/test", `{"event":"sync_end"}`)
@@ -148,7 +148,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	webhooks := standinv1.NewWebhookServiceClient(sd.GRPCConn())
 	created, err := webhooks.CreateAccountWebhook(ctx, &standinv1.CreateAccountWebhookRequest{Webhook: &standinv1.WebhookSpec{
-		Url: ok.URL() + "/grpc", Events: []string{"sync_end"}, Secret: fivetran + "-grpc",
+		Url: ok.URL + "/grpc", Events: []string{"sync_end"}, Secret: fivetran + "-grpc",
 	}})
 	grpcSeen(created, err)
 	if err != nil {
@@ -160,27 +160,24 @@ func TestSecretsNeverLeak(t *testing.T) {
 	grpcSeen(webhooks.GetWebhook(ctx, &standinv1.GetWebhookRequest{Id: created.GetData().GetId()}))
 	grpcSeen(webhooks.ListWebhooks(ctx, &standinv1.ListWebhooksRequest{}))
 	grpcSeen(webhooks.CreateAccountWebhook(ctx, &standinv1.CreateAccountWebhookRequest{Webhook: &standinv1.WebhookSpec{
-		Url: failing.URL() + "/grpc", Events: []string{"sync_end"}, Secret: refused,
+		Url: failing.URL + "/grpc", Events: []string{"sync_end"}, Secret: refused,
 	}}))
 
 	// Deliveries: the hmac receiver fails twice, so there are retries.
 	flaky.FailFirst(2, 503)
 	raw := call("POST", "/standin/v1/events", `{"event":"sync_end","status":"FAILURE","reason":"boom"}`)
 	var emitted struct {
-		Data testkit.Emitted `json:"data"`
+		Data client.EmittedEvent `json:"data"`
 	}
 	if err := json.Unmarshal(raw, &emitted); err != nil || len(emitted.Data.Deliveries) != 5 {
 		t.Fatalf("emit: %s", raw)
 	}
 	waitCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var attempts []*store.Attempt
+	var attempts []testkit.Attempt
 	for _, d := range emitted.Data.Deliveries {
-		got, as, err := sd.AwaitDelivery(waitCtx, d.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.State != store.DeliverySucceeded {
+		got, as := sd.AwaitDelivery(waitCtx, d.ID)
+		if got.State != testkit.StateSucceeded {
 			t.Errorf("delivery to %s: %s", hooks[d.WebhookID], got.State)
 		}
 		if got.LastError != "" {
@@ -199,7 +196,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		_ = a.RequestHeaders.Write(&seen)
 		_ = a.ResponseHeaders.Write(&seen)
 		seen.WriteString(a.Error + "\n")
-		seen.Write(a.ResponseExcerpt)
+		seen.WriteString(a.ResponseExcerpt)
 		if v := a.RequestHeaders.Get("X-Api-Token"); v != "" {
 			tokenSeen = true
 			if v != delivery.Redacted {

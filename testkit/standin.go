@@ -1,12 +1,3 @@
-// Package testkit runs standin inside Go tests, the way net/http/httptest runs
-// an HTTP server: Start gives a real standin (API, workers, embedded SQLite in
-// a temp dir) on 127.0.0.1 random ports, stopped when the test ends, and a
-// Receiver records what standin sends. Await methods wait for deliveries and
-// requests without sleeping, and a time scale walks the 24-hour retry
-// schedule in well under a second. Typed helpers (ListDeliveries,
-// GetDelivery, Redeliver, CancelDelivery, ListEvents, GetEvent) read and act
-// on the delivery log through the API, and a Harness stands in for
-// *testing.T where there is none (Examples, TestMain).
 package testkit
 
 import (
@@ -148,7 +139,9 @@ func Start(tb TB, cfg ...Config) *Standin {
 }
 
 // Store gives direct access to standin's store, for assertions the API does
-// not offer.
+// not offer (a webhook's failing run, for instance). It is the one door to
+// standin's internals: its types are package store's, not testkit's, and
+// they may change between versions.
 func (s *Standin) Store() store.Store { return s.srv.Store() }
 
 // GRPCConn returns a gRPC client connection to the instance, closed when the
@@ -179,20 +172,24 @@ func (s *Standin) waitChange() <-chan struct{} {
 
 // Do sends a JSON request to the REST API with the configured credentials
 // and decodes the Fivetran envelope's data into out (when non-nil). path may
-// carry a query string. A response whose code is not "Success" is returned
-// as an *APIError. Every request but a GET wakes the Await methods, since it
-// may have changed a delivery (a cancel) without an attempt.
+// carry a query string. Unlike the typed helpers it does not fail the test:
+// a response whose code is not "Success" is returned as an *APIError, for
+// tests that assert refusals. Every request but a GET wakes the Await
+// methods, since it may have changed a delivery (a cancel) without an
+// attempt.
 func (s *Standin) Do(ctx context.Context, method, path string, in, out any) error {
 	if method != http.MethodGet {
 		defer s.signal()
 	}
 	_, err := s.api.Do(ctx, method, path, nil, in, out)
-	return err
+	return apiError(err)
 }
 
 // Client returns a client of the instance's REST API with the configured
 // credentials, for calls the typed helpers do not cover or that must not
-// fail the test. Unlike Do, its calls do not wake the Await methods.
+// fail the test. It speaks the client package's types and errors
+// (*client.Error), not testkit's. Unlike Do, its calls do not wake the Await
+// methods.
 func (s *Standin) Client() *client.Client { return s.api }
 
 // WebhookParams creates a webhook. GroupID makes a group webhook; otherwise
@@ -201,11 +198,18 @@ func (s *Standin) Client() *client.Client { return s.api }
 // its id): Fivetran, and standin, refuse a group webhook for an unknown
 // group with NotFound_Group.
 type WebhookParams struct {
+	// GroupID makes a group webhook of that group; empty makes an account
+	// webhook.
 	GroupID string
-	URL     string
-	Events  []string
-	Secret  string
-	Active  *bool
+	// URL receives the deliveries, e.g. a Receiver's URL plus a path.
+	URL string
+	// Events are the event names to subscribe to.
+	Events []string
+	// Secret is the webhook's secret. A Fivetran webhook signs with it; a
+	// Portable one only when Signing is set. Empty sends no signature.
+	Secret string
+	// Active defaults to true.
+	Active *bool
 	// Profile is "fivetran" (default) or "portable" (a standin extension).
 	Profile string
 	// Signing is a standin extension choosing another signing scheme.
@@ -220,22 +224,22 @@ func (s *Standin) CreateWebhook(p WebhookParams) Webhook {
 	if g := p.Signing; g != nil {
 		spec.Signing = &client.Signing{Scheme: string(g.Scheme), Algorithm: g.Algorithm, Encoding: g.Encoding, Header: g.Header, LowerHex: g.LowerHex, PrefixAlgorithm: g.PrefixAlgorithm}
 	}
-	return must(s, "create webhook", true, func(ctx context.Context) (*client.Response[Webhook], error) {
+	return webhookOf(must(s, "create webhook", true, func(ctx context.Context) (*client.Response[client.Webhook], error) {
 		if p.GroupID != "" {
 			if err := s.ensureGroup(ctx, p.GroupID); err != nil {
 				return nil, err
 			}
 		}
 		return s.api.CreateWebhook(ctx, p.GroupID, spec)
-	})
+	}))
 }
 
 // Emit emits an event through the emulator API and fails the test on error.
 func (s *Standin) Emit(e Event) Emitted {
 	s.tb.Helper()
-	return must(s, "emit "+e.Event, true, func(ctx context.Context) (*client.Response[Emitted], error) {
-		return s.api.Emit(ctx, e)
-	})
+	return emittedOf(must(s, "emit "+e.Event, true, func(ctx context.Context) (*client.Response[client.EmittedEvent], error) {
+		return s.api.Emit(ctx, emitRequestOf(e))
+	}))
 }
 
 // EmitMany emits events through the emulator API and returns them, in
@@ -248,7 +252,10 @@ func (s *Standin) EmitMany(events ...Event) []Emitted {
 	s.tb.Helper()
 	out := make([]Emitted, 0, len(events))
 	for start := 0; start < len(events); start += server.MaxEmitBatch {
-		batch := events[start:min(start+server.MaxEmitBatch, len(events))]
+		batch := make([]client.EmitRequest, 0, min(server.MaxEmitBatch, len(events)-start))
+		for _, e := range events[start:min(start+server.MaxEmitBatch, len(events))] {
+			batch = append(batch, emitRequestOf(e))
+		}
 		what := fmt.Sprintf("emit events[%d:%d]", start, start+len(batch))
 		emitted := must(s, what, true, func(ctx context.Context) (*client.Response[client.EmittedEvents], error) {
 			return s.api.EmitMany(ctx, batch)
@@ -257,50 +264,11 @@ func (s *Standin) EmitMany(events ...Event) []Emitted {
 			s.tb.Fatalf("testkit: %s: the answer has %d events", what, len(emitted.Items))
 			return out // a TB whose Fatalf returns
 		}
-		out = append(out, emitted.Items...)
+		for _, e := range emitted.Items {
+			out = append(out, emittedOf(e))
+		}
 	}
 	return out
-}
-
-// Delivery returns a delivery and its attempts from the store.
-func (s *Standin) Delivery(ctx context.Context, id string) (*store.Delivery, []*store.Attempt, error) {
-	d, err := s.Store().DeliveryGetByID(ctx, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	attempts, err := s.Store().AttemptListByDelivery(ctx, id)
-	return d, attempts, err
-}
-
-// AwaitDelivery waits until the delivery is in one of the given states (any
-// final state when none is given: succeeded, failed, cancelled) and returns
-// it with its attempts. It wakes on every attempt this instance records; it
-// never sleeps.
-func (s *Standin) AwaitDelivery(ctx context.Context, id string, states ...store.DeliveryState) (*store.Delivery, []*store.Attempt, error) {
-	if len(states) == 0 {
-		states = finalStates
-	}
-	for {
-		ch := s.waitChange()
-		rctx, cancel := readContext(ctx)
-		d, attempts, err := s.Delivery(rctx, id)
-		cancel()
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, nil, err
-		}
-		if d != nil {
-			for _, st := range states {
-				if d.State == st {
-					return d, attempts, nil
-				}
-			}
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return d, attempts, fmt.Errorf("testkit: delivery %s: waited for state %v, %s: %w", id, states, describe(d, attempts), ctx.Err())
-		}
-	}
 }
 
 // ensureGroup registers the group id unless it exists.

@@ -12,7 +12,7 @@ func TestEventsListShow(t *testing.T) {
 	t.Parallel()
 	st := fast(t)
 	rcv := testkit.NewReceiver(t, "s")
-	whID := newWebhook(t, st, rcv.URL(), "s")
+	whID := newWebhook(t, st, rcv.URL, "s")
 
 	var first, second struct {
 		ID         string
@@ -51,9 +51,7 @@ func TestEventsListShow(t *testing.T) {
 		t.Errorf("events list page 2 = %+v", page)
 	}
 
-	if _, _, err := st.AwaitDelivery(await(t), second.Deliveries[0].ID); err != nil {
-		t.Fatal(err)
-	}
+	st.AwaitDelivery(await(t), second.Deliveries[0].ID)
 	r = ok(t, api(st, "events", "show", second.ID)...)
 	for _, re := range []string{
 		`ID\s+` + second.ID,

@@ -218,7 +218,6 @@ func startListen(t testing.TB, args ...string) (*background, string) {
 func answering(t testing.TB, secret string, resp testkit.Response) *testkit.Receiver {
 	t.Helper()
 	r := &testkit.Receiver{Secret: secret, Default: resp}
-	t.Cleanup(r.Close)
-	r.URL() // starts it
+	r.Start(t)
 	return r
 }

@@ -132,7 +132,7 @@ func TestBinary(t *testing.T) {
 
 	st := testkit.Start(t)
 	rcv := testkit.NewReceiver(t, "s")
-	cmd := exec.CommandContext(ctx, bin, "webhooks", "create", "--url", rcv.URL(), "--events", "sync_end", "--secret", "s", "-o", "json")
+	cmd := exec.CommandContext(ctx, bin, "webhooks", "create", "--url", rcv.URL, "--events", "sync_end", "--secret", "s", "-o", "json")
 	cmd.Env = append(cmd.Environ(), "STANDIN_API_URL="+st.URL)
 	out, err = cmd.Output()
 	if err != nil || !strings.Contains(string(out), `"secret": "******"`) {

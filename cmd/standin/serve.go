@@ -40,6 +40,7 @@ type serveFlags struct {
 	logLevel             string
 	logFormat            string
 	pprofAddr            string
+	metricsAddr          string
 }
 
 func newServeCmd() *cobra.Command {
@@ -89,12 +90,14 @@ between several standin processes.`,
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this address (for profiling)")
 	_ = fl.MarkHidden("pprof-addr")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "also serve GET /metrics, unauthenticated, on this address (any role; the REST port has /metrics too)")
 	bindEnv(cmd, map[string]string{
 		"http-addr":            "STANDIN_HTTP_ADDR",
 		"grpc-addr":            "STANDIN_GRPC_ADDR",
 		"database-url":         "STANDIN_DATABASE_URL",
 		"skip-migrate":         "STANDIN_SKIP_MIGRATE",
 		"role":                 "STANDIN_ROLE",
+		"metrics-addr":         "STANDIN_METRICS_ADDR",
 		"api-key":              "STANDIN_API_KEY",
 		"api-secret":           "STANDIN_API_SECRET",
 		"time-scale":           "STANDIN_TIME_SCALE",
@@ -267,6 +270,13 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 			return fmt.Errorf("--pprof-addr: %w", err)
 		}
 		defer stopPprof()
+	}
+	if f.metricsAddr != "" {
+		stopMetrics, err := serveMetrics(ctx, f.metricsAddr, srv.MetricsHandler(), logger)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		defer stopMetrics()
 	}
 	logger.Info("standin starting", slog.String("version", buildVersion()),
 		slog.String("database", app.DescribeDatabase(f.databaseURL)), slog.String("role", f.role))

@@ -14,7 +14,7 @@ func TestSyncWait(t *testing.T) {
 	st := fast(t)
 	rcv := testkit.NewReceiver(t, "s")
 	rcv.FailFirst(1, 500)
-	whID := newWebhook(t, st, rcv.URL(), "s")
+	whID := newWebhook(t, st, rcv.URL, "s")
 
 	// assimilate_seem is one of the connections standin registers at start.
 	r := ok(t, api(st, "sync", "assimilate_seem", "--status", "FAILURE", "--reason", "disk full", "--duration", "5m",
@@ -56,7 +56,7 @@ func TestSyncJSONAndErrors(t *testing.T) {
 	st := testkit.Start(t) // real time: a sync of an hour is still running
 
 	rcv := testkit.NewReceiver(t, "")
-	ok(t, api(st, "webhooks", "create", "--url", rcv.URL(), "--events", "sync_start,sync_end,force_update_connector")...)
+	ok(t, api(st, "webhooks", "create", "--url", rcv.URL, "--events", "sync_start,sync_end,force_update_connector")...)
 
 	r := ok(t, api(st, "sync", "gather_harbor", "--duration", "1h", "-o", "json")...)
 	var s struct {
@@ -132,7 +132,7 @@ func TestSyncPortableFlow(t *testing.T) {
 	t.Parallel()
 	st := fast(t)
 	rcv := testkit.NewReceiver(t, "")
-	ok(t, api(st, "webhooks", "create", "--url", rcv.URL(), "--events", "sync_start,sync_end", "--profile", "portable")...)
+	ok(t, api(st, "webhooks", "create", "--url", rcv.URL, "--events", "sync_start,sync_end", "--profile", "portable")...)
 	r := ok(t, api(st, "sync", "--flow", "42", "--run-attempt", "4242", "--status", "FAILED", "--details", "source timed out",
 		"--duration", "10m", "--wait", "--poll-interval", "5ms")...)
 	if !strings.Contains(r.stdout, "Flow run has been started: flow 42, run attempt 4242") ||

@@ -62,7 +62,7 @@ func TestTriggerCount(t *testing.T) {
 	t.Parallel()
 	st := fast(t)
 	rcv := testkit.NewReceiver(t, "s")
-	whID := newWebhook(t, st, rcv.URL(), "s")
+	whID := newWebhook(t, st, rcv.URL, "s")
 
 	r := ok(t, api(st, "trigger", "sync_end", "--count", "3")...)
 	if !countSummaryRE.MatchString(r.stdout) {
@@ -94,10 +94,7 @@ func TestTriggerCount(t *testing.T) {
 	// Each copy has its own sync_id, unless --sync-id fixes it.
 	const fixed = "0b6c1a3e-5f7d-4e2a-9c8b-1d2e3f4a5b6c"
 	ok(t, api(st, "trigger", "sync_end", "--count", "2", "--sync-id", fixed)...)
-	reqs, err := rcv.AwaitRequests(await(t), 8)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reqs := rcv.AwaitRequests(await(t), 8)
 	ids := syncIDs(t, reqs)
 	fixedCount := strings.Count(strings.Join(ids, " "), fixed)
 	if distinct(ids) != 7 || fixedCount != 2 {
@@ -164,8 +161,8 @@ func TestTriggerCountWait(t *testing.T) {
 	st := fast(t)
 	rcv := testkit.NewReceiver(t, "s")
 	rcv.FailFirst(2, 500) // two deliveries go through a retry
-	wh1 := newWebhook(t, st, rcv.URL()+"/a", "s")
-	wh2 := newWebhook(t, st, rcv.URL()+"/b", "s")
+	wh1 := newWebhook(t, st, rcv.URL+"/a", "s")
+	wh2 := newWebhook(t, st, rcv.URL+"/b", "s")
 
 	r := ok(t, api(st, "trigger", "sync_end", "--count", "3", "--wait", "--poll-interval", "5ms")...)
 	for _, re := range []string{
@@ -208,7 +205,7 @@ func TestTriggerCountWaitFailedExits3(t *testing.T) {
 	t.Parallel()
 	st := fastest(t)
 	rcv := answering(t, "s", testkit.Response{Status: 500})
-	newWebhook(t, st, rcv.URL(), "s", "--profile", "portable")
+	newWebhook(t, st, rcv.URL, "s", "--profile", "portable")
 
 	r := cli(t, api(st, "trigger", "sync_start", "--count", "12", "--wait", "--poll-interval", "5ms")...)
 	if r.code != exitUndelivered || !strings.Contains(r.stderr, "12 of 12 deliveries did not succeed") {

@@ -17,7 +17,7 @@ func TestTriggerWaitFollowsRetries(t *testing.T) {
 	st := fast(t)
 	rcv := testkit.NewReceiver(t, "s3cret")
 	rcv.FailFirst(2, 500)
-	whID := newWebhook(t, st, rcv.URL(), "s3cret")
+	whID := newWebhook(t, st, rcv.URL, "s3cret")
 
 	r := ok(t, api(st, "trigger", "sync_end", "--connector", "assimilate_seem", "--group", "inappropriate_implode",
 		"--status", "FAILURE", "--reason", "disk full", "--wait", "--poll-interval", "5ms")...)
@@ -56,7 +56,7 @@ func TestTriggerWaitFailedExits3(t *testing.T) {
 	t.Parallel()
 	st := fastest(t)
 	rcv := answering(t, "s", testkit.Response{Status: 500})
-	newWebhook(t, st, rcv.URL(), "s", "--profile", "portable")
+	newWebhook(t, st, rcv.URL, "s", "--profile", "portable")
 
 	r := cli(t, api(st, "trigger", "sync_start", "--wait", "--poll-interval", "5ms", "-o", "json")...)
 	if r.code != exitUndelivered || !strings.Contains(r.stderr, "1 of 1 delivery did not succeed") {
@@ -90,7 +90,7 @@ func TestTriggerWaitInterrupted(t *testing.T) {
 	t.Parallel()
 	st := testkit.Start(t, testkit.Config{TimeScale: 60}) // first retry 6 s away
 	rcv := answering(t, "s", testkit.Response{Status: 503})
-	newWebhook(t, st, rcv.URL(), "s")
+	newWebhook(t, st, rcv.URL, "s")
 
 	bg := startCLI(t, api(st, "trigger", "sync_end", "--wait", "--poll-interval", "5ms")...)
 	// The next retry, in emulated and real time at ×60.
@@ -114,7 +114,7 @@ func TestTriggerWaitTimeout(t *testing.T) {
 	t.Parallel()
 	st := testkit.Start(t) // real time: the first retry is 6 minutes away
 	rcv := answering(t, "s", testkit.Response{Status: 500})
-	newWebhook(t, st, rcv.URL(), "s")
+	newWebhook(t, st, rcv.URL, "s")
 	r := cli(t, api(st, "trigger", "sync_end", "--wait", "--wait-timeout", "300ms", "--poll-interval", "5ms")...)
 	if r.code != exitFailure || !strings.Contains(r.stderr, "--wait-timeout 300ms: 1 delivery not final yet") {
 		t.Errorf("want exit 1 on timeout:\n%s", r)
@@ -125,7 +125,7 @@ func TestTriggerData(t *testing.T) {
 	t.Parallel()
 	st := fast(t)
 	rcv := testkit.NewReceiver(t, "s")
-	ok(t, api(st, "webhooks", "create", "--url", rcv.URL(), "--events", "edit_connector,transformation_run_failed", "--secret", "s")...)
+	ok(t, api(st, "webhooks", "create", "--url", rcv.URL, "--events", "edit_connector,transformation_run_failed", "--secret", "s")...)
 
 	file := filepath.Join(t.TempDir(), "data.json")
 	if err := os.WriteFile(file, []byte(`{"changed": ["schedule"]}`), 0o600); err != nil {
@@ -142,10 +142,7 @@ func TestTriggerData(t *testing.T) {
 		t.Fatalf("emitted %+v", ev)
 	}
 	ok(t, api(st, "trigger", "transformation_run_failed", "--data", `{"error":"boom"}`)...)
-	reqs, err := rcv.AwaitRequests(await(t), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reqs := rcv.AwaitRequests(await(t), 2)
 	bodies := string(reqs[0].Body) + string(reqs[1].Body)
 	if !strings.Contains(bodies, `"data":{"changed":["schedule"]}`) || !strings.Contains(bodies, `"data":{"error":"boom"}`) {
 		t.Errorf("bodies: %s", bodies)
@@ -163,7 +160,7 @@ func TestTriggerPortableFlow(t *testing.T) {
 	t.Parallel()
 	st := fast(t)
 	rcv := testkit.NewReceiver(t, "")
-	ok(t, api(st, "webhooks", "create", "--url", rcv.URL(), "--events", "sync_end", "--profile", "portable")...)
+	ok(t, api(st, "webhooks", "create", "--url", rcv.URL, "--events", "sync_end", "--profile", "portable")...)
 	r := ok(t, api(st, "trigger", "sync_end", "--flow", "42", "--run-attempt", "7", "--source-type", "hubspot_crm",
 		"--status", "FAILED", "--details", "source timed out", "--wait", "--poll-interval", "5ms")...)
 	if !strings.Contains(r.stdout, "succeeded after 1 attempt\n") {
@@ -214,15 +211,12 @@ func TestTriggerAgreesWithRegistry(t *testing.T) {
 	t.Parallel()
 	st := fast(t)
 	rcv := testkit.NewReceiver(t, "s")
-	newWebhook(t, st, rcv.URL(), "s")
+	newWebhook(t, st, rcv.URL, "s")
 
 	ok(t, api(st, "trigger", "sync_start", "--connector", "brisk_otter", "--sync-id", "b4703f73-6315-4e22-8d7a-3bfb18b2fed2")...)
 	ok(t, api(st, "trigger", "sync_start", "--sync-id", "b4703f73-6315-4e22-8d7a-3bfb18b2fed2")...)
 	ctx := await(t)
-	reqs, err := rcv.AwaitRequests(ctx, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reqs := rcv.AwaitRequests(ctx, 2)
 	bodies := map[string]bool{}
 	for _, r := range reqs {
 		b := string(r.Body)

@@ -13,8 +13,8 @@ func TestWebhooksLifecycle(t *testing.T) {
 	rcv := testkit.NewReceiver(t, "s3cret")
 
 	// create: human output names the webhook and never shows the secret.
-	r := ok(t, api(st, "webhooks", "create", "--url", rcv.URL()+"/hook", "--events", "sync_start", "--events", "sync_end", "--secret", "s3cret")...)
-	for _, want := range []string{"Account webhook has been created", rcv.URL() + "/hook", "sync_start, sync_end", "******"} {
+	r := ok(t, api(st, "webhooks", "create", "--url", rcv.URL+"/hook", "--events", "sync_start", "--events", "sync_end", "--secret", "s3cret")...)
+	for _, want := range []string{"Account webhook has been created", rcv.URL + "/hook", "sync_start, sync_end", "******"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("create output lacks %q:\n%s", want, r)
 		}
@@ -24,7 +24,7 @@ func TestWebhooksLifecycle(t *testing.T) {
 	}
 
 	// a group webhook with standin's extensions, as JSON.
-	r = ok(t, api(st, "webhooks", "create", "--group", "elegant_canyon", "--url", rcv.URL(), "--events", "sync_end",
+	r = ok(t, api(st, "webhooks", "create", "--group", "elegant_canyon", "--url", rcv.URL, "--events", "sync_end",
 		"--profile", "portable", "--signing-scheme", "token", "--signing-header", "X-Token", "--secret", "tok", "-o", "json")...)
 	var group struct {
 		ID, Type, GroupID, Profile string
@@ -170,7 +170,7 @@ func TestAPIReachabilityAndAuth(t *testing.T) {
 
 	// Nothing listens at this address any more.
 	gone := testkit.NewReceiver(t, "")
-	url := gone.URL()
+	url := gone.URL
 	gone.Close()
 	r = cli(t, "webhooks", "list", "--api-url", url)
 	if r.code != exitFailure || !strings.Contains(r.stderr, "cannot reach standin at "+url) {
@@ -179,7 +179,7 @@ func TestAPIReachabilityAndAuth(t *testing.T) {
 
 	// Something that is not standin.
 	other := answering(t, "", testkit.Response{Status: 200, Body: "<html>hello</html>"})
-	r = cli(t, "webhooks", "list", "--api-url", other.URL())
+	r = cli(t, "webhooks", "list", "--api-url", other.URL)
 	if r.code != exitFailure || !strings.Contains(r.stderr, "is not a standin API response") {
 		t.Errorf("not standin:\n%s", r)
 	}

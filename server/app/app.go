@@ -262,14 +262,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 		if !c.SkipSeed {
-			if _, err := simulate.New(simulate.Config{Store: s.store, Now: c.Now}).Seed(ctx); err != nil {
+			if _, err := simulate.New(simulate.Config{Store: s.api.Store(), Now: c.Now}).Seed(ctx); err != nil {
 				s.Close()
 				return nil, err
 			}
 		}
 	}
 	if c.Role.worker() {
-		rc, err := worker.RiverConfig(c.workerConfig(s.store))
+		workStore := s.store
+		if s.api != nil {
+			workStore = s.api.Store() // attempts reach the inspector's stream
+		}
+		rc, err := worker.RiverConfig(c.workerConfig(workStore))
 		if err != nil {
 			s.Close()
 			return nil, err

@@ -61,6 +61,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConnectionUpdate", testConnectionUpdate},
 		{"ConnectionExtraAndSchema", testConnectionExtraAndSchema},
 		{"JobMaxAttempts", testJobMaxAttempts},
+		{"Stats", testStats},
+		{"AttemptLastID", testAttemptLastID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
