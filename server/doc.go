@@ -29,8 +29,9 @@
 // secret is always "******", and created_by is CreatedBy ("_standin").
 // Creating an active webhook, or activating one, first POSTs Fivetran's
 // test_event to its URL (signed like a delivery) and refuses with 400 when
-// the receiver does not accept it; APIConfig.SkipURLCheck (app.Config.SkipURLCheck) turns that off,
-// and Portable webhooks are never checked (Portable has no URL check). A
+// the receiver does not accept it; APIConfig.SkipURLCheck
+// (app.Config.SkipURLCheck) turns that off, and Portable webhooks are never
+// checked (Portable has no URL check). A
 // group webhook needs a registered group (404 NotFound_Group otherwise).
 // Duplicate event names in a request are dropped (the first is kept) rather
 // than refused.
