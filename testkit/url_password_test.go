@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/testkit"
 )
 
@@ -23,7 +22,7 @@ func TestURLPasswordMasked(t *testing.T) {
 	const password = "Pa55w0rd"
 	sd := testkit.Start(t, testkit.Config{URLCheck: true})
 	rcv := testkit.NewReceiver(t, "")
-	hookURL := strings.Replace(rcv.URL(), "http://", "http://alice:"+password+"@", 1) + "/hook"
+	hookURL := strings.Replace(rcv.URL, "http://", "http://alice:"+password+"@", 1) + "/hook"
 	masked := strings.Replace(hookURL, password, "******", 1)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -51,9 +50,7 @@ func TestURLPasswordMasked(t *testing.T) {
 	}
 
 	emitted := sd.Emit(testkit.Event{Event: "sync_end"})
-	if _, _, err := sd.AwaitDelivery(ctx, emitted.Deliveries[0].ID, store.DeliverySucceeded); err != nil {
-		t.Fatal(err)
-	}
+	sd.AwaitDelivery(ctx, emitted.Deliveries[0].ID, testkit.StateSucceeded)
 	wantAuth := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:"+password))
 	reqs := rcv.Requests()
 	if len(reqs) != 2 { // the URL check and the delivery
@@ -72,7 +69,7 @@ func TestURLPasswordMasked(t *testing.T) {
 	if at.URL != masked {
 		t.Errorf("attempt URL %q, want %q", at.URL, masked)
 	}
-	if got := at.RequestHeaders["Authorization"]; got != "Basic ******" {
+	if got := at.RequestHeaders.Get("Authorization"); got != "Basic ******" {
 		t.Errorf("attempt request headers %v: Authorization %q, want Basic ******", at.RequestHeaders, got)
 	}
 	raw, err := json.Marshal(detail)

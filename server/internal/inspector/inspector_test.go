@@ -110,7 +110,7 @@ func TestStreamStatsAndMetrics(t *testing.T) {
 	sd := testkit.Start(t, testkit.Config{TimeScale: 1e4})
 	rcv := testkit.NewReceiver(t, "s3cret")
 	rcv.FailFirst(1, http.StatusServiceUnavailable)
-	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL(), Events: []string{"sync_end"}, Secret: "s3cret"})
+	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL, Events: []string{"sync_end"}, Secret: "s3cret"})
 
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
@@ -214,7 +214,7 @@ func TestCheck(t *testing.T) {
 	t.Parallel()
 	sd := testkit.Start(t)
 	rcv := testkit.NewReceiver(t, "s3cret")
-	wh := sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL(), Events: []string{"sync_end"}, Secret: "s3cret"})
+	wh := sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL, Events: []string{"sync_end"}, Secret: "s3cret"})
 
 	resp, body := post(t, sd.URL+"/standin/v1/checks", `{"webhook_id":"`+wh.ID+`","events":["sync_end"]}`)
 	require.Equal(t, http.StatusOK, resp.StatusCode, body)
@@ -231,7 +231,7 @@ func TestCheck(t *testing.T) {
 		} `json:"data"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(body), &report))
-	require.Equal(t, rcv.URL(), report.Data.URL)
+	require.Equal(t, rcv.URL, report.Data.URL)
 	require.True(t, report.Data.SecretSet, "the webhook's secret is used")
 	require.True(t, report.Data.Reachable)
 	require.NotEmpty(t, report.Data.Probes)

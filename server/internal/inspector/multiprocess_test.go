@@ -89,7 +89,7 @@ func TestStreamSeesOtherProcesses(t *testing.T) {
 	serve(t, url, server.RoleWorker)
 	rcv := testkit.NewReceiver(t, "s3cret")
 
-	resp, body := post(t, api+"/v1/webhooks/account", `{"url":"`+rcv.URL()+`","events":["sync_end"],"secret":"s3cret","active":true}`)
+	resp, body := post(t, api+"/v1/webhooks/account", `{"url":"`+rcv.URL+`","events":["sync_end"],"secret":"s3cret","active":true}`)
 	require.Equal(t, http.StatusOK, resp.StatusCode, body)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -124,6 +124,5 @@ func TestStreamSeesOtherProcesses(t *testing.T) {
 	}
 	require.Equal(t, []string{"event", "delivery", "resync"}, seen,
 		"the API process's own emit, then the worker process's attempt")
-	_, err = rcv.AwaitRequests(ctx, 1)
-	require.NoError(t, err)
+	rcv.AwaitRequests(ctx, 1)
 }
