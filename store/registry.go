@@ -65,6 +65,11 @@ type Connection struct {
 	// Version counts the updates of the connection, from 1 at creation; an
 	// update with IfVersion applies only to that version.
 	Version int64
+	// Extra holds the connection's other fields (service_version,
+	// connected_by, daily_sync_time, config, ...) as one JSON object that the
+	// store keeps byte for byte without interpreting it; nil when none. The
+	// API defines its shape.
+	Extra []byte
 }
 
 // ConnectionSync is one simulated sync: it started at StartedAt (when its
@@ -94,6 +99,9 @@ type ConnectionSync struct {
 type ConnectionListParams struct {
 	// GroupID, when set, lists only that group's connections.
 	GroupID string
+	// Schema, when set, lists only the connections with exactly this schema
+	// name; it combines with GroupID.
+	Schema string
 	// AfterSeq, when positive, starts the page after the connection with
 	// this Seq (exclusive).
 	AfterSeq int64
@@ -128,6 +136,9 @@ type ConnectionUpdateParams struct {
 	FailedAt      *time.Time
 	Sync          *ConnectionSync
 	ResyncPending *bool
+	// Extra, when non-nil, replaces the connection's Extra (a JSON object);
+	// merging is the caller's business (read, merge, update with IfVersion).
+	Extra []byte
 	// UpdatedAt is the new UpdatedAt; it also stamps cancelled deliveries.
 	UpdatedAt time.Time
 	// CancelEventID, when set, moves the pending and retrying deliveries of

@@ -18,7 +18,7 @@ import (
 const groupColumns = `seq, id, name, created_at`
 
 const connectionColumns = `seq, id, group_id, service, schema_name, paused, sync_frequency,
-	schedule_type, created_at, updated_at, succeeded_at, failed_at, sync, resync_pending, version`
+	schedule_type, created_at, updated_at, succeeded_at, failed_at, sync, resync_pending, version, extra`
 
 // WebhookHealthRecord clears the webhook's FailingSince on success and sets
 // it to params.At on failure unless it is set already.
@@ -135,11 +135,12 @@ func (s *Store) ConnectionCreate(ctx context.Context, params store.ConnectionCre
 	var seq int64
 	err = tx.QueryRow(ctx, `
 		INSERT INTO standin_connection (id, group_id, service, schema_name, paused, sync_frequency,
-			schedule_type, created_at, updated_at, succeeded_at, failed_at, sync, resync_pending, version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, 1)
+			schedule_type, created_at, updated_at, succeeded_at, failed_at, sync, resync_pending, version, extra)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, 1, $14)
 		RETURNING seq`,
 		c.ID, c.GroupID, c.Service, c.Schema, c.Paused, c.SyncFrequency, c.ScheduleType,
 		c.CreatedAt, c.UpdatedAt, c.SucceededAt, c.FailedAt, nullText(sync), c.ResyncPending,
+		nullText(c.Extra),
 	).Scan(&seq)
 	if err != nil {
 		return nil, fmt.Errorf("create connection %s: %w", c.ID, mapRegistryErr(err))
@@ -169,7 +170,7 @@ func (s *Store) ConnectionGetByID(ctx context.Context, id string) (*store.Connec
 }
 
 // ConnectionList returns up to params.Limit connections (of params.GroupID
-// when set) with Seq > params.AfterSeq in ascending Seq order.
+// and with params.Schema when set) with Seq > params.AfterSeq in ascending Seq order.
 func (s *Store) ConnectionList(ctx context.Context, params store.ConnectionListParams) ([]*store.Connection, error) {
 	if err := sqlrow.CheckLimit(params.Limit); err != nil {
 		return nil, fmt.Errorf("list connections: %w", err)
@@ -178,7 +179,11 @@ func (s *Store) ConnectionList(ctx context.Context, params store.ConnectionListP
 	args := []any{params.AfterSeq}
 	if params.GroupID != "" {
 		args = append(args, params.GroupID)
-		query += ` AND group_id = $2`
+		query += ` AND group_id = $` + strconv.Itoa(len(args))
+	}
+	if params.Schema != "" {
+		args = append(args, params.Schema)
+		query += ` AND schema_name = $` + strconv.Itoa(len(args))
 	}
 	args = append(args, params.Limit)
 	query += ` ORDER BY seq LIMIT $` + strconv.Itoa(len(args))
@@ -239,6 +244,9 @@ func (s *Store) ConnectionUpdate(ctx context.Context, params store.ConnectionUpd
 	if params.ResyncPending != nil {
 		set("resync_pending", *params.ResyncPending, "")
 	}
+	if params.Extra != nil {
+		set("extra", nullText(params.Extra), "")
+	}
 	if !params.UpdatedAt.IsZero() {
 		set("updated_at", sqlrow.Time(params.UpdatedAt), "")
 	}
@@ -297,14 +305,18 @@ func scanConnection(row pgx.Row) (*store.Connection, error) {
 		createdAt, updatedAt  time.Time
 		succeededAt, failedAt *time.Time
 		sync                  []byte
+		extra                 *string
 	)
 	err := row.Scan(&c.Seq, &c.ID, &c.GroupID, &c.Service, &c.Schema, &c.Paused, &c.SyncFrequency,
-		&c.ScheduleType, &createdAt, &updatedAt, &succeededAt, &failedAt, &sync, &c.ResyncPending, &c.Version)
+		&c.ScheduleType, &createdAt, &updatedAt, &succeededAt, &failedAt, &sync, &c.ResyncPending, &c.Version, &extra)
 	if err != nil {
 		return nil, err
 	}
 	if c.Sync, err = sqlrow.DecodeSync(sync); err != nil {
 		return nil, err
+	}
+	if extra != nil {
+		c.Extra = []byte(*extra)
 	}
 	c.CreatedAt = utc(createdAt)
 	c.UpdatedAt = utc(updatedAt)

@@ -17,7 +17,7 @@ import (
 const groupColumns = `seq, id, name, created_at`
 
 const connectionColumns = `seq, id, group_id, service, schema_name, paused, sync_frequency,
-	schedule_type, created_at, updated_at, succeeded_at, failed_at, sync, resync_pending, version`
+	schedule_type, created_at, updated_at, succeeded_at, failed_at, sync, resync_pending, version, extra`
 
 // WebhookHealthRecord clears the webhook's FailingSince on success and sets
 // it to params.At on failure unless it is set already.
@@ -162,12 +162,12 @@ func (s *Store) ConnectionCreate(ctx context.Context, params store.ConnectionCre
 	var seq int64
 	err = tx.QueryRowContext(ctx, `
 		INSERT INTO standin_connection (id, group_id, service, schema_name, paused, sync_frequency,
-			schedule_type, created_at, updated_at, succeeded_at, failed_at, sync, resync_pending, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+			schedule_type, created_at, updated_at, succeeded_at, failed_at, sync, resync_pending, version, extra)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
 		RETURNING seq`,
 		c.ID, c.GroupID, c.Service, c.Schema, c.Paused, c.SyncFrequency, c.ScheduleType,
 		micros(c.CreatedAt), micros(c.UpdatedAt), microsPtr(c.SucceededAt), microsPtr(c.FailedAt),
-		nullText(sync), c.ResyncPending,
+		nullText(sync), c.ResyncPending, nullText(c.Extra),
 	).Scan(&seq)
 	if err != nil {
 		return nil, fmt.Errorf("create connection %s: %w", c.ID, mapRegistryErr(err))
@@ -194,7 +194,7 @@ func (s *Store) ConnectionGetByID(ctx context.Context, id string) (*store.Connec
 }
 
 // ConnectionList returns up to params.Limit connections (of params.GroupID
-// when set) with Seq > params.AfterSeq in ascending Seq order.
+// and with params.Schema when set) with Seq > params.AfterSeq in ascending Seq order.
 func (s *Store) ConnectionList(ctx context.Context, params store.ConnectionListParams) ([]*store.Connection, error) {
 	if err := sqlrow.CheckLimit(params.Limit); err != nil {
 		return nil, fmt.Errorf("list connections: %w", err)
@@ -204,6 +204,10 @@ func (s *Store) ConnectionList(ctx context.Context, params store.ConnectionListP
 	if params.GroupID != "" {
 		query += ` AND group_id = ?`
 		args = append(args, params.GroupID)
+	}
+	if params.Schema != "" {
+		query += ` AND schema_name = ?`
+		args = append(args, params.Schema)
 	}
 	query += ` ORDER BY seq LIMIT ?`
 	args = append(args, params.Limit)
@@ -264,6 +268,9 @@ func (s *Store) ConnectionUpdate(ctx context.Context, params store.ConnectionUpd
 	if params.ResyncPending != nil {
 		set("resync_pending", *params.ResyncPending)
 	}
+	if params.Extra != nil {
+		set("extra", nullText(params.Extra))
+	}
 	if !params.UpdatedAt.IsZero() {
 		set("updated_at", micros(params.UpdatedAt))
 	}
@@ -319,14 +326,18 @@ func scanConnection(row scanner) (*store.Connection, error) {
 		createdAt, updatedAt  int64
 		succeededAt, failedAt sql.NullInt64
 		sync                  []byte
+		extra                 *string
 	)
 	err := row.Scan(&c.Seq, &c.ID, &c.GroupID, &c.Service, &c.Schema, &c.Paused, &c.SyncFrequency,
-		&c.ScheduleType, &createdAt, &updatedAt, &succeededAt, &failedAt, &sync, &c.ResyncPending, &c.Version)
+		&c.ScheduleType, &createdAt, &updatedAt, &succeededAt, &failedAt, &sync, &c.ResyncPending, &c.Version, &extra)
 	if err != nil {
 		return nil, err
 	}
 	if c.Sync, err = sqlrow.DecodeSync(sync); err != nil {
 		return nil, err
+	}
+	if extra != nil {
+		c.Extra = []byte(*extra)
 	}
 	c.CreatedAt = fromMicros(createdAt)
 	c.UpdatedAt = fromMicros(updatedAt)

@@ -371,3 +371,63 @@ func testWebhookHealth(t *testing.T, st store.Store) {
 	require.NoError(t, err)
 	require.Equal(t, other, untouched)
 }
+
+// testConnectionExtraAndSchema: a connection's Extra is kept byte for byte
+// (key order and spacing included) through create, read, list and update, an
+// update without Extra leaves it alone, and ConnectionList filters by exact
+// schema name, combined with the group.
+func testConnectionExtraAndSchema(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	require.NoError(t, st.GroupCreate(ctx, group("g1", "One")))
+	require.NoError(t, st.GroupCreate(ctx, group("g2", "Two")))
+	extra := []byte(`{"service_version":1,"daily_sync_time":"14:00","config":{"z":1, "a":"b"}}`)
+	c := connection("c_extra", "g1")
+	c.Schema = "hubspot"
+	c.Extra = extra
+	createConnection(t, st, c)
+	got, err := st.ConnectionGetByID(ctx, "c_extra")
+	require.NoError(t, err)
+	require.Equal(t, string(extra), string(got.Extra))
+
+	plain := connection("c_plain", "g2")
+	plain.Schema = "hubspot"
+	createConnection(t, st, plain)
+	got, err = st.ConnectionGetByID(ctx, "c_plain")
+	require.NoError(t, err)
+	require.Nil(t, got.Extra, "no extra fields read back as nil")
+	other := connection("c_other", "g1")
+	other.Schema = "hubspot_2"
+	createConnection(t, st, other)
+
+	// An update without Extra keeps it; with Extra replaces it.
+	got, _, err = st.ConnectionUpdate(ctx, store.ConnectionUpdateParams{ID: "c_extra", Paused: ptr(true), UpdatedAt: base})
+	require.NoError(t, err)
+	require.Equal(t, string(extra), string(got.Extra))
+	replaced := []byte(`{"daily_sync_time":"03:00","pause_after_trial":true}`)
+	got, _, err = st.ConnectionUpdate(ctx, store.ConnectionUpdateParams{ID: "c_extra", Extra: replaced, UpdatedAt: base})
+	require.NoError(t, err)
+	require.Equal(t, string(replaced), string(got.Extra))
+	got, err = st.ConnectionGetByID(ctx, "c_extra")
+	require.NoError(t, err)
+	require.Equal(t, string(replaced), string(got.Extra))
+
+	ids := func(p store.ConnectionListParams) []string {
+		t.Helper()
+		p.Limit = 100
+		list, err := st.ConnectionList(ctx, p)
+		require.NoError(t, err)
+		out := []string{}
+		for _, c := range list {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	require.Equal(t, []string{"c_extra", "c_plain"}, ids(store.ConnectionListParams{Schema: "hubspot"}), "exact match, not a prefix")
+	require.Equal(t, []string{"c_extra"}, ids(store.ConnectionListParams{Schema: "hubspot", GroupID: "g1"}))
+	require.Equal(t, []string{"c_plain"}, ids(store.ConnectionListParams{Schema: "hubspot", GroupID: "g2"}))
+	require.Equal(t, []string{"c_other"}, ids(store.ConnectionListParams{Schema: "hubspot_2"}))
+	require.Empty(t, ids(store.ConnectionListParams{Schema: "HUBSPOT"}))
+	list, err := st.ConnectionList(ctx, store.ConnectionListParams{Schema: "hubspot", Limit: 100})
+	require.NoError(t, err)
+	require.Equal(t, string(replaced), string(list[0].Extra), "lists carry Extra too")
+}

@@ -59,6 +59,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"GroupCRUD", testGroupCRUD},
 		{"ConnectionCreate", testConnectionCreate},
 		{"ConnectionUpdate", testConnectionUpdate},
+		{"ConnectionExtraAndSchema", testConnectionExtraAndSchema},
+		{"JobMaxAttempts", testJobMaxAttempts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -394,7 +396,7 @@ func testEventCreate(t *testing.T, st store.Store) {
 	require.Len(t, jobs, 3)
 	for i, job := range jobs {
 		require.Equal(t, store.DeliverArgs{DeliveryID: p.Deliveries[i].ID}, jobArgs(t, job))
-		require.Equal(t, 25, job.MaxAttempts)
+		require.Equal(t, store.JobMaxAttempts, job.MaxAttempts)
 		require.Equal(t, river.QueueDefault, job.Queue)
 	}
 	require.Equal(t, rivertype.JobStateScheduled, jobs[1].State)
@@ -890,4 +892,24 @@ func testQueueWorksJobs(t *testing.T, st store.Store) {
 	attempts, err := st.AttemptListByDelivery(ctx, "ev_1_d0")
 	require.NoError(t, err)
 	require.Len(t, attempts, 2)
+}
+
+// testJobMaxAttempts reads the max_attempts of the River jobs the store
+// inserts (for a new event's deliveries and for a redelivery) back from the
+// database: it is store.JobMaxAttempts, the one definition of that limit.
+func testJobMaxAttempts(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	createWebhook(t, st, webhook("wh_1", store.WebhookTypeAccount, "", "sync_end"))
+	_, err := st.EventCreate(ctx, event("ev_1", "sync_end", base, "wh_1", 1))
+	require.NoError(t, err)
+	ds, err := st.DeliveryList(ctx, store.DeliveryListParams{EventID: "ev_1", Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.NoError(t, st.DeliveryEnqueue(ctx, store.DeliverArgs{DeliveryID: ds[0].ID, Manual: true}))
+	jobs := deliverJobs(t, st)
+	require.Len(t, jobs, 2)
+	for _, job := range jobs {
+		require.Equal(t, store.JobMaxAttempts, job.MaxAttempts, "job %d (%s)", job.ID, job.EncodedArgs)
+	}
+	require.Equal(t, 1000, store.JobMaxAttempts, "long outages are survived: see the constant's comment")
 }

@@ -18,10 +18,6 @@ import (
 	"github.com/standin-dev/standin/store"
 )
 
-// MaxAttempts is the River attempt limit of a delivery job. The retry
-// schedule is enforced by the worker; this only bounds River's own retries.
-const MaxAttempts = 25
-
 // Time returns t as both backends store it: in UTC, truncated to the
 // microsecond (PostgreSQL's timestamptz precision), without a monotonic
 // clock reading.
@@ -37,13 +33,14 @@ func TimePtr(t *time.Time) *time.Time {
 }
 
 // DeliverJob returns the River insert parameters of one delivery job. A zero
-// runAt lets River schedule the job for now.
+// runAt lets River schedule the job for now. Its max_attempts is
+// store.JobMaxAttempts, the one definition of that limit.
 func DeliverJob(args store.DeliverArgs, runAt time.Time) river.InsertManyParams {
 	return river.InsertManyParams{
 		Args: args,
 		InsertOpts: &river.InsertOpts{
 			ScheduledAt: runAt,
-			MaxAttempts: MaxAttempts,
+			MaxAttempts: store.JobMaxAttempts,
 			Queue:       river.QueueDefault,
 		},
 	}
