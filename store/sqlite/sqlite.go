@@ -39,6 +39,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/store/internal/sqlq"
 )
 
 //go:embed migrations/*.sql
@@ -92,6 +93,8 @@ func (c Config) withDefaults() Config {
 // Store is store.Store on SQLite. Create it with Open; it is safe for
 // concurrent use.
 type Store struct {
+	sqlq.Tables // the statements SQLite shares with PostgreSQL, on db
+
 	db       *sql.DB
 	path     string
 	logger   *slog.Logger
@@ -164,6 +167,7 @@ func newStore(db *sql.DB, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("create river migrator: %w", err)
 	}
 	return &Store{
+		Tables:   sqlq.Tables{D: dialect, Q: conn{db}},
 		db:       db,
 		path:     cfg.Path,
 		logger:   cfg.Logger,
