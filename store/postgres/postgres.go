@@ -32,6 +32,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/store/internal/sqlq"
 )
 
 //go:embed migrations/*.sql
@@ -107,6 +108,8 @@ func (c Config) validate() error {
 // Store is store.Store on PostgreSQL. Create it with Open; it is safe for
 // concurrent use.
 type Store struct {
+	sqlq.Tables // the statements PostgreSQL shares with SQLite, on pool
+
 	pool     *pgxpool.Pool
 	sqlDB    *sql.DB // the pool seen through database/sql, for goose
 	schema   string
@@ -199,6 +202,7 @@ func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("create river migrator: %w", err)
 	}
 	return &Store{
+		Tables:   sqlq.Tables{D: dialect, Q: conn{pool}},
 		pool:     pool,
 		sqlDB:    sqlDB,
 		schema:   cfg.Schema,
