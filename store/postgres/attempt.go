@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/store/internal/sqlq"
 	"github.com/standin-dev/standin/store/internal/sqlrow"
 )
 
@@ -18,11 +19,7 @@ import (
 // meanwhile stays cancelled unless the attempt succeeded. Concurrent records
 // for one delivery serialize on its row lock.
 func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordParams) (*store.Attempt, error) {
-	attempts, err := s.AttemptRecordMany(ctx, []store.AttemptRecordParams{params})
-	if err != nil {
-		return nil, err
-	}
-	return attempts[0], nil
+	return sqlq.First(s.AttemptRecordMany(ctx, []store.AttemptRecordParams{params}))
 }
 
 // AttemptRecordMany records every attempt of params as AttemptRecord does,

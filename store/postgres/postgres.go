@@ -293,50 +293,11 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, e
 	if err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, gooseTable).Scan(&versioned); err != nil {
 		return nil, fmt.Errorf("standin migration status: %w", err)
 	}
-	statuses := pendingSources(s.goose)
-	if versioned {
-		var err error
-		if statuses, err = s.goose.Status(ctx); err != nil {
-			return nil, fmt.Errorf("standin migration status: %w", err)
-		}
-	}
-	out := make([]store.MigrationStatus, 0, len(statuses))
-	for _, st := range statuses {
-		ms := store.MigrationStatus{
-			Component: "standin",
-			Version:   st.Source.Version,
-			Name:      st.Source.Path,
-			Applied:   st.State == goose.StateApplied,
-		}
-		if ms.Applied {
-			at := st.AppliedAt.UTC()
-			ms.AppliedAt = &at
-		}
-		out = append(out, ms)
-	}
 	applied, err := s.riverApplied(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range s.river.AllVersions() {
-		ms := store.MigrationStatus{Component: "river", Version: int64(m.Version), Name: m.Name}
-		if at, ok := applied[m.Version]; ok {
-			ms.Applied = true
-			ms.AppliedAt = &at
-		}
-		out = append(out, ms)
-	}
-	return out, nil
-}
-
-// pendingSources is goose's status of a database with no version table:
-// every migration pending.
-func pendingSources(p *goose.Provider) []*goose.MigrationStatus {
-	var out []*goose.MigrationStatus
-	for _, src := range p.ListSources() {
-		out = append(out, &goose.MigrationStatus{Source: src, State: goose.StatePending})
-	}
-	return out
+	return sqlq.MigrationStatus(ctx, s.goose, versioned, s.river.AllVersions(), applied)
 }
 
 // riverApplied returns River's applied migration versions and when each was

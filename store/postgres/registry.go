@@ -45,11 +45,8 @@ func (s *Store) WebhookHealthRecord(ctx context.Context, params store.WebhookHea
 // in one transaction.
 func (s *Store) ConnectionCreate(ctx context.Context, params store.ConnectionCreateParams) ([]*store.Delivery, error) {
 	c := params.Connection
-	if err := sqlrow.CheckConnection(c); err != nil {
-		return nil, fmt.Errorf("create connection: %w", err)
-	}
-	if err := sqlrow.CheckEventsCreate(params.Events); err != nil {
-		return nil, fmt.Errorf("create connection %s: %w", c.ID, err)
+	if err := sqlrow.CheckConnectionCreate(params); err != nil {
+		return nil, err
 	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {

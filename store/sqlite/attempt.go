@@ -16,11 +16,7 @@ import (
 // state clears it. A delivery cancelled meanwhile stays cancelled
 // unless the attempt succeeded.
 func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordParams) (*store.Attempt, error) {
-	attempts, err := s.AttemptRecordMany(ctx, []store.AttemptRecordParams{params})
-	if err != nil {
-		return nil, err
-	}
-	return attempts[0], nil
+	return sqlq.First(s.AttemptRecordMany(ctx, []store.AttemptRecordParams{params}))
 }
 
 // AttemptRecordMany records every attempt of params as AttemptRecord does,

@@ -253,29 +253,11 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, e
 	if err != nil {
 		return nil, fmt.Errorf("standin migration status: %w", err)
 	}
-	var out []store.MigrationStatus
-	if versioned {
-		if out, err = gooseStatus(ctx, s.goose); err != nil {
-			return nil, err
-		}
-	} else {
-		for _, src := range s.goose.ListSources() {
-			out = append(out, store.MigrationStatus{Component: "standin", Version: src.Version, Name: src.Path})
-		}
-	}
 	applied, err := s.riverApplied(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range s.river.AllVersions() {
-		st := store.MigrationStatus{Component: "river", Version: int64(m.Version), Name: m.Name}
-		if at, ok := applied[m.Version]; ok {
-			st.Applied = true
-			st.AppliedAt = &at
-		}
-		out = append(out, st)
-	}
-	return out, nil
+	return sqlq.MigrationStatus(ctx, s.goose, versioned, s.river.AllVersions(), applied)
 }
 
 // riverApplied returns River's applied migration versions and when each was
@@ -307,28 +289,6 @@ func (s *Store) riverApplied(ctx context.Context) (map[int]time.Time, error) {
 		return nil, fmt.Errorf("river migration status: %w", err)
 	}
 	return applied, nil
-}
-
-func gooseStatus(ctx context.Context, p *goose.Provider) ([]store.MigrationStatus, error) {
-	statuses, err := p.Status(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("standin migration status: %w", err)
-	}
-	out := make([]store.MigrationStatus, 0, len(statuses))
-	for _, st := range statuses {
-		ms := store.MigrationStatus{
-			Component: "standin",
-			Version:   st.Source.Version,
-			Name:      st.Source.Path,
-			Applied:   st.State == goose.StateApplied,
-		}
-		if ms.Applied {
-			at := st.AppliedAt.UTC()
-			ms.AppliedAt = &at
-		}
-		out = append(out, ms)
-	}
-	return out, nil
 }
 
 // mapErr turns SQLite's constraint violations into store sentinels.

@@ -193,3 +193,13 @@ func NullText(b []byte) any {
 	}
 	return string(b)
 }
+
+// First returns the first of list, or err: a one-item call of a batch
+// method, such as AttemptRecord of AttemptRecordMany.
+func First[T any](list []T, err error) (T, error) {
+	if err != nil || len(list) == 0 {
+		var zero T
+		return zero, err
+	}
+	return list[0], nil
+}
