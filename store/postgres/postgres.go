@@ -293,41 +293,7 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, e
 	if err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, gooseTable).Scan(&versioned); err != nil {
 		return nil, fmt.Errorf("standin migration status: %w", err)
 	}
-	applied, err := s.riverApplied(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return sqlq.MigrationStatus(ctx, s.goose, versioned, s.river.AllVersions(), applied)
-}
-
-// riverApplied returns River's applied migration versions and when each was
-// applied.
-func (s *Store) riverApplied(ctx context.Context) (map[int]time.Time, error) {
-	existing, err := s.river.ExistingVersions(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("river migration status: %w", err)
-	}
-	applied := make(map[int]time.Time, len(existing))
-	if len(existing) == 0 {
-		return applied, nil
-	}
-	rows, err := s.pool.Query(ctx, `SELECT version, created_at FROM river_migration WHERE line = 'main'`)
-	if err != nil {
-		return nil, fmt.Errorf("river migration status: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var version int
-		var at time.Time
-		if err := rows.Scan(&version, &at); err != nil {
-			return nil, fmt.Errorf("river migration status: %w", err)
-		}
-		applied[version] = at.UTC()
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("river migration status: %w", err)
-	}
-	return applied, nil
+	return s.Tables.MigrationStatus(ctx, s.goose, versioned, s.river, "created_at")
 }
 
 // mapErr turns a unique violation into store.ErrConflict and no rows into

@@ -253,42 +253,8 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, e
 	if err != nil {
 		return nil, fmt.Errorf("standin migration status: %w", err)
 	}
-	applied, err := s.riverApplied(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return sqlq.MigrationStatus(ctx, s.goose, versioned, s.river.AllVersions(), applied)
-}
-
-// riverApplied returns River's applied migration versions and when each was
-// applied (to the second: River's SQLite column is text).
-func (s *Store) riverApplied(ctx context.Context) (map[int]time.Time, error) {
-	existing, err := s.river.ExistingVersions(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("river migration status: %w", err)
-	}
-	applied := make(map[int]time.Time, len(existing))
-	if len(existing) == 0 {
-		return applied, nil
-	}
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT version, coalesce(unixepoch(created_at), 0) FROM river_migration WHERE line = 'main'`)
-	if err != nil {
-		return nil, fmt.Errorf("river migration status: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var version int
-		var at int64
-		if err := rows.Scan(&version, &at); err != nil {
-			return nil, fmt.Errorf("river migration status: %w", err)
-		}
-		applied[version] = time.Unix(at, 0).UTC()
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("river migration status: %w", err)
-	}
-	return applied, nil
+	// River's SQLite created_at is text: applied times are to the second.
+	return s.Tables.MigrationStatus(ctx, s.goose, versioned, s.river, "coalesce(unixepoch(created_at), 0) * 1000000")
 }
 
 // mapErr turns SQLite's constraint violations into store sentinels.

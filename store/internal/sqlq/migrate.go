@@ -11,14 +11,24 @@ import (
 	"github.com/standin-dev/standin/store"
 )
 
+// Migrations is what MigrationStatus reads of a backend's River migrator.
+type Migrations interface {
+	AllVersions() []rivermigrate.Migration
+	ExistingVersions(ctx context.Context) ([]rivermigrate.Migration, error)
+}
+
 // MigrationStatus lists standin's migrations, then River's. versioned says
 // whether goose's version table exists: without it every standin migration
-// is pending (goose would create the table to read it). applied holds when
-// each applied River migration was applied.
-func MigrationStatus(ctx context.Context, p *goose.Provider, versioned bool, river []rivermigrate.Migration, applied map[int]time.Time) ([]store.MigrationStatus, error) {
+// is pending (goose would create the table to read it). riverAt is the SQL
+// expression of river_migration's created_at in the dialect's stored form
+// of a time.
+func (t Tables) MigrationStatus(ctx context.Context, p *goose.Provider, versioned bool, river Migrations, riverAt string) ([]store.MigrationStatus, error) {
+	applied, err := t.riverApplied(ctx, river, riverAt)
+	if err != nil {
+		return nil, err
+	}
 	var statuses []*goose.MigrationStatus
 	if versioned {
-		var err error
 		if statuses, err = p.Status(ctx); err != nil {
 			return nil, fmt.Errorf("standin migration status: %w", err)
 		}
@@ -27,7 +37,8 @@ func MigrationStatus(ctx context.Context, p *goose.Provider, versioned bool, riv
 			statuses = append(statuses, &goose.MigrationStatus{Source: src, State: goose.StatePending})
 		}
 	}
-	out := make([]store.MigrationStatus, 0, len(statuses)+len(river))
+	all := river.AllVersions()
+	out := make([]store.MigrationStatus, 0, len(statuses)+len(all))
 	for _, st := range statuses {
 		ms := store.MigrationStatus{
 			Component: "standin",
@@ -41,7 +52,7 @@ func MigrationStatus(ctx context.Context, p *goose.Provider, versioned bool, riv
 		}
 		out = append(out, ms)
 	}
-	for _, m := range river {
+	for _, m := range all {
 		ms := store.MigrationStatus{Component: "river", Version: int64(m.Version), Name: m.Name}
 		if at, ok := applied[m.Version]; ok {
 			ms.Applied = true
@@ -50,4 +61,34 @@ func MigrationStatus(ctx context.Context, p *goose.Provider, versioned bool, riv
 		out = append(out, ms)
 	}
 	return out, nil
+}
+
+// riverApplied returns River's applied migration versions and when each was
+// applied.
+func (t Tables) riverApplied(ctx context.Context, river Migrations, at string) (map[int]time.Time, error) {
+	existing, err := river.ExistingVersions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("river migration status: %w", err)
+	}
+	applied := make(map[int]time.Time, len(existing))
+	if len(existing) == 0 {
+		return applied, nil // river_migration may not exist
+	}
+	rows, err := t.Q.Query(ctx, `SELECT version, `+at+` FROM river_migration WHERE line = 'main'`)
+	if err != nil {
+		return nil, fmt.Errorf("river migration status: %w", err)
+	}
+	_, err = collect(rows, func(row Row) (int, error) {
+		var version int
+		var at NullTime
+		if err := row.Scan(&version, &at); err != nil {
+			return 0, err
+		}
+		applied[version] = at.Time
+		return version, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("river migration status: %w", err)
+	}
+	return applied, nil
 }
