@@ -311,14 +311,3 @@ func mapErr(err error) error {
 
 // rollback ends tx when it was not committed, even if ctx is done.
 func rollback(ctx context.Context, tx pgx.Tx) { _ = tx.Rollback(context.WithoutCancel(ctx)) }
-
-// utc returns t in UTC: pgx reads timestamptz in the local zone.
-func utc(t time.Time) time.Time { return t.UTC() }
-
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := t.UTC()
-	return &v
-}
