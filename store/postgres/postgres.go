@@ -105,10 +105,14 @@ func (c Config) validate() error {
 	return nil
 }
 
+// tables embeds the shared statements in Store without exporting them as a
+// field: their methods are Store's.
+type tables = sqlq.Tables
+
 // Store is store.Store on PostgreSQL. Create it with Open; it is safe for
 // concurrent use.
 type Store struct {
-	sqlq.Tables // the statements PostgreSQL shares with SQLite, on pool
+	tables // the statements PostgreSQL shares with SQLite, on pool
 
 	pool     *pgxpool.Pool
 	sqlDB    *sql.DB // the pool seen through database/sql, for goose
@@ -202,7 +206,7 @@ func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("create river migrator: %w", err)
 	}
 	return &Store{
-		Tables:   sqlq.Tables{D: dialect, Q: conn{pool}},
+		tables:   sqlq.Tables{D: dialect, Q: conn{pool}},
 		pool:     pool,
 		sqlDB:    sqlDB,
 		schema:   cfg.Schema,
@@ -293,7 +297,7 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, e
 	if err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, gooseTable).Scan(&versioned); err != nil {
 		return nil, fmt.Errorf("standin migration status: %w", err)
 	}
-	return s.Tables.MigrationStatus(ctx, s.goose, versioned, s.river, "created_at")
+	return sqlq.MigrationStatus(ctx, s.tables.Q, s.goose, versioned, s.river, "created_at")
 }
 
 // mapErr turns a unique violation into store.ErrConflict and no rows into

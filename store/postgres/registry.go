@@ -53,7 +53,7 @@ func (s *Store) ConnectionCreate(ctx context.Context, params store.ConnectionCre
 		return nil, fmt.Errorf("create connection %s: %w", c.ID, err)
 	}
 	defer rollback(ctx, tx)
-	if err := s.Tables.In(conn{tx}).ConnectionInsert(ctx, c); err != nil {
+	if err := inTx(tx).ConnectionInsert(ctx, c); err != nil {
 		return nil, fmt.Errorf("create connection %s: %w", c.ID, mapRegistryErr(err))
 	}
 	deliveries, err := s.createEvents(ctx, tx, params.Events)
@@ -81,7 +81,7 @@ func (s *Store) ConnectionUpdate(ctx context.Context, params store.ConnectionUpd
 		return nil, nil, fmt.Errorf("update connection %s: %w", params.ID, err)
 	}
 	defer rollback(ctx, tx)
-	c, err := s.Tables.In(conn{tx}).ConnectionUpdate(ctx, params)
+	c, err := inTx(tx).ConnectionUpdate(ctx, params)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -64,3 +64,6 @@ func (c conn) Exec(ctx context.Context, query string, args ...any) (int64, error
 	tag, err := c.q.Exec(ctx, query, args...)
 	return tag.RowsAffected(), err
 }
+
+// inTx runs the shared statements in tx.
+func inTx(tx pgx.Tx) sqlq.Tables { return sqlq.Tables{D: dialect, Q: conn{tx}} }

@@ -84,7 +84,7 @@ func (s *Store) DeliveryCancel(ctx context.Context, id string, at time.Time) (*s
 		return nil, fmt.Errorf("cancel delivery %s: %w", id, err)
 	}
 	defer rollback(tx)
-	d, err := s.Tables.In(conn{tx}).DeliveryCancel(ctx, id, at)
+	d, err := inTx(tx).DeliveryCancel(ctx, id, at)
 	if err != nil {
 		return nil, err
 	}

@@ -90,10 +90,14 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// tables embeds the shared statements in Store without exporting them as a
+// field: their methods are Store's.
+type tables = sqlq.Tables
+
 // Store is store.Store on SQLite. Create it with Open; it is safe for
 // concurrent use.
 type Store struct {
-	sqlq.Tables // the statements SQLite shares with PostgreSQL, on db
+	tables // the statements SQLite shares with PostgreSQL, on db
 
 	db       *sql.DB
 	path     string
@@ -167,7 +171,7 @@ func newStore(db *sql.DB, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("create river migrator: %w", err)
 	}
 	return &Store{
-		Tables:   sqlq.Tables{D: dialect, Q: conn{db}},
+		tables:   sqlq.Tables{D: dialect, Q: conn{db}},
 		db:       db,
 		path:     cfg.Path,
 		logger:   cfg.Logger,
@@ -254,7 +258,7 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, e
 		return nil, fmt.Errorf("standin migration status: %w", err)
 	}
 	// River's SQLite created_at is text: applied times are to the second.
-	return s.Tables.MigrationStatus(ctx, s.goose, versioned, s.river, "coalesce(unixepoch(created_at), 0) * 1000000")
+	return sqlq.MigrationStatus(ctx, s.tables.Q, s.goose, versioned, s.river, "coalesce(unixepoch(created_at), 0) * 1000000")
 }
 
 // mapErr turns SQLite's constraint violations into store sentinels.

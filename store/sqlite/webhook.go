@@ -74,3 +74,6 @@ func (r sqlRows) Close() { _ = r.Rows.Close() }
 
 // micros is the stored form of a time: microseconds since the Unix epoch.
 func micros(t time.Time) int64 { return sqlrow.Time(t).UnixMicro() }
+
+// inTx runs the shared statements in tx.
+func inTx(tx *sql.Tx) sqlq.Tables { return sqlq.Tables{D: dialect, Q: conn{tx}} }

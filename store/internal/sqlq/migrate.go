@@ -17,13 +17,13 @@ type Migrations interface {
 	ExistingVersions(ctx context.Context) ([]rivermigrate.Migration, error)
 }
 
-// MigrationStatus lists standin's migrations, then River's. versioned says
+// MigrationStatus lists standin's migrations, then River's, read on q. versioned says
 // whether goose's version table exists: without it every standin migration
 // is pending (goose would create the table to read it). riverAt is the SQL
 // expression of river_migration's created_at in the dialect's stored form
 // of a time.
-func (t Tables) MigrationStatus(ctx context.Context, p *goose.Provider, versioned bool, river Migrations, riverAt string) ([]store.MigrationStatus, error) {
-	applied, err := t.riverApplied(ctx, river, riverAt)
+func MigrationStatus(ctx context.Context, q Querier, p *goose.Provider, versioned bool, river Migrations, riverAt string) ([]store.MigrationStatus, error) {
+	applied, err := riverApplied(ctx, q, river, riverAt)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func (t Tables) MigrationStatus(ctx context.Context, p *goose.Provider, versione
 
 // riverApplied returns River's applied migration versions and when each was
 // applied.
-func (t Tables) riverApplied(ctx context.Context, river Migrations, at string) (map[int]time.Time, error) {
+func riverApplied(ctx context.Context, q Querier, river Migrations, at string) (map[int]time.Time, error) {
 	existing, err := river.ExistingVersions(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("river migration status: %w", err)
@@ -74,7 +74,7 @@ func (t Tables) riverApplied(ctx context.Context, river Migrations, at string) (
 	if len(existing) == 0 {
 		return applied, nil // river_migration may not exist
 	}
-	rows, err := t.Q.Query(ctx, `SELECT version, `+at+` FROM river_migration WHERE line = 'main'`)
+	rows, err := q.Query(ctx, `SELECT version, `+at+` FROM river_migration WHERE line = 'main'`)
 	if err != nil {
 		return nil, fmt.Errorf("river migration status: %w", err)
 	}

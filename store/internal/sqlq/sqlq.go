@@ -120,15 +120,12 @@ type Querier interface {
 }
 
 // Tables runs the shared statements on Q in dialect D. A backend's Store
-// embeds one on its pool, and makes one on a transaction when a statement
-// must join it.
+// embeds one on its pool (its methods are then the Store's), and makes one
+// on a transaction when a statement must join it.
 type Tables struct {
 	D *Dialect
 	Q Querier
 }
-
-// In returns t running on q (a transaction).
-func (t Tables) In(q Querier) Tables { return Tables{D: t.D, Q: q} }
 
 // NullTime scans a time column of either backend: SQLite's microseconds
 // since the Unix epoch, PostgreSQL's timestamptz. NULL leaves Valid false.
