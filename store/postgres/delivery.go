@@ -38,7 +38,7 @@ func (s *Store) DeliveryGetManyWithWebhook(ctx context.Context, ids []string) (m
 		if err != nil {
 			return err
 		}
-		deliveries, err := sqlq.ScanDeliveries(rows)
+		deliveries, err := dialect.ScanDeliveries(rows)
 		if err != nil {
 			return err
 		}
@@ -46,7 +46,7 @@ func (s *Store) DeliveryGetManyWithWebhook(ctx context.Context, ids []string) (m
 		if err != nil {
 			return err
 		}
-		webhooks, err := sqlq.ScanWebhooks(rows)
+		webhooks, err := dialect.ScanWebhooks(rows)
 		if err != nil {
 			return err
 		}

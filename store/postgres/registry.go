@@ -34,7 +34,7 @@ func (s *Store) WebhookHealthRecord(ctx context.Context, params store.WebhookHea
 		SELECT ` + sqlq.WebhookColumns + ` FROM u
 		UNION ALL
 		SELECT ` + sqlq.WebhookColumns + ` FROM standin_webhook WHERE id = $1 AND NOT EXISTS (SELECT FROM u)`
-	wh, err := sqlq.ScanWebhook(s.pool.QueryRow(ctx, query, args...))
+	wh, err := dialect.ScanWebhook(s.pool.QueryRow(ctx, query, args...))
 	if err != nil {
 		return nil, fmt.Errorf("record health of webhook %s: %w", params.ID, mapErr(err))
 	}

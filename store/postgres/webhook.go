@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/store/internal/sqlq"
@@ -25,7 +26,7 @@ func (s *Store) WebhookListSubscribed(ctx context.Context, eventName, groupID st
 	if err != nil {
 		return nil, fmt.Errorf("list webhooks subscribed to %s: %w", eventName, err)
 	}
-	list, err := sqlq.ScanWebhooks(rows)
+	list, err := dialect.ScanWebhooks(rows)
 	if err != nil {
 		return nil, fmt.Errorf("list webhooks subscribed to %s: %w", eventName, err)
 	}
@@ -40,6 +41,24 @@ var dialect = &sqlq.Dialect{
 	TimeCast: "::timestamptz",
 	Time:     func(t time.Time) any { return sqlrow.Time(t) },
 	MapErr:   mapErr,
+	ScanTime: func(n *sqlq.NullTime) any { return pgTime{n} },
+}
+
+// pgTime scans a timestamptz into a sqlq.NullTime by pgx's own path for
+// times, not through database/sql's Scanner (a boxed value per column).
+type pgTime struct{ n *sqlq.NullTime }
+
+// ScanTimestamptz implements pgtype.TimestamptzScanner.
+func (p pgTime) ScanTimestamptz(v pgtype.Timestamptz) error {
+	switch {
+	case !v.Valid:
+		*p.n = sqlq.NullTime{}
+	case v.InfinityModifier != pgtype.Finite:
+		return fmt.Errorf("scan timestamptz: %s is not a time", v.InfinityModifier)
+	default:
+		*p.n = sqlq.NullTime{Time: v.Time.UTC(), Valid: true}
+	}
+	return nil
 }
 
 // querier is what a pool and a transaction share.

@@ -32,7 +32,7 @@ func (s *Store) DeliveryGetManyWithWebhook(ctx context.Context, ids []string) (m
 	if err != nil {
 		return nil, fmt.Errorf("get %d deliveries: %w", len(ids), err)
 	}
-	deliveries, err := sqlq.ScanDeliveries(sqlRows{rows})
+	deliveries, err := dialect.ScanDeliveries(sqlRows{rows})
 	if err != nil {
 		return nil, fmt.Errorf("get %d deliveries: %w", len(ids), err)
 	}

@@ -27,10 +27,10 @@ func (s *Store) WebhookHealthRecord(ctx context.Context, params store.WebhookHea
 		query = `UPDATE standin_webhook SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL RETURNING ` + sqlq.WebhookColumns
 		args = args[1:]
 	}
-	wh, err := sqlq.ScanWebhook(s.db.QueryRowContext(ctx, query, args...))
+	wh, err := dialect.ScanWebhook(s.db.QueryRowContext(ctx, query, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		// Unchanged (or missing: then ErrNotFound below).
-		wh, err = sqlq.ScanWebhook(s.db.QueryRowContext(ctx, `SELECT `+sqlq.WebhookColumns+` FROM standin_webhook WHERE id = ?`, params.ID))
+		wh, err = dialect.ScanWebhook(s.db.QueryRowContext(ctx, `SELECT `+sqlq.WebhookColumns+` FROM standin_webhook WHERE id = ?`, params.ID))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("record health of webhook %s: %w", params.ID, mapErr(err))

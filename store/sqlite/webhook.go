@@ -30,7 +30,7 @@ func (s *Store) WebhookListSubscribed(ctx context.Context, eventName, groupID st
 	if err != nil {
 		return nil, fmt.Errorf("list webhooks subscribed to %s: %w", eventName, err)
 	}
-	list, err := sqlq.ScanWebhooks(sqlRows{rows})
+	list, err := dialect.ScanWebhooks(sqlRows{rows})
 	if err != nil {
 		return nil, fmt.Errorf("list webhooks subscribed to %s: %w", eventName, err)
 	}

@@ -24,7 +24,7 @@ const eventColumns = `id, name, group_id, source, created_at`
 
 // DeliveryGetByID returns the delivery with id.
 func (t Tables) DeliveryGetByID(ctx context.Context, id string) (*store.Delivery, error) {
-	d, err := ScanDelivery(t.Q.QueryRow(ctx, t.D.Rebind(`SELECT `+DeliveryColumns+` FROM standin_delivery WHERE id = ?`), id))
+	d, err := t.D.ScanDelivery(t.Q.QueryRow(ctx, t.D.Rebind(`SELECT `+DeliveryColumns+` FROM standin_delivery WHERE id = ?`), id))
 	if err != nil {
 		return nil, fmt.Errorf("get delivery %s: %w", id, t.D.MapErr(err))
 	}
@@ -56,7 +56,7 @@ func (t Tables) DeliveryList(ctx context.Context, params store.DeliveryListParam
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: cursor delivery %s: %w", params.BeforeID, err)
 	}
-	list, err := query(ctx, t.Q, ScanDelivery, selectNewestFirst(DeliveryColumns, "standin_delivery", where, a, params.Limit), a.List()...)
+	list, err := query(ctx, t.Q, t.D.ScanDelivery, selectNewestFirst(DeliveryColumns, "standin_delivery", where, a, params.Limit), a.List()...)
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
@@ -78,7 +78,7 @@ func (t Tables) newestFirst(ctx context.Context, a *Args, where []string, table 
 		return where, nil
 	}
 	var createdAt NullTime
-	err := t.Q.QueryRow(ctx, t.D.Rebind(`SELECT created_at FROM `+table+` WHERE id = ?`), beforeID).Scan(&createdAt)
+	err := t.Q.QueryRow(ctx, t.D.Rebind(`SELECT created_at FROM `+table+` WHERE id = ?`), beforeID).Scan(t.D.timeDest(&createdAt))
 	if err != nil {
 		return nil, t.D.MapErr(err)
 	}
@@ -100,7 +100,7 @@ func selectNewestFirst(columns, table string, where []string, a *Args, limit int
 // store.ErrConflict.
 func (t Tables) DeliveryCancel(ctx context.Context, id string, at time.Time) (*store.Delivery, error) {
 	ts := t.D.Time(at)
-	d, err := ScanDelivery(t.Q.QueryRow(ctx, t.D.Rebind(`UPDATE standin_delivery
+	d, err := t.D.ScanDelivery(t.Q.QueryRow(ctx, t.D.Rebind(`UPDATE standin_delivery
 		SET state = ?, finished_at = ?, updated_at = ?, next_attempt_at = NULL
 		WHERE id = ? AND state IN (?, ?)
 		RETURNING `+DeliveryColumns),
@@ -120,7 +120,7 @@ func (t Tables) DeliveryCancel(ctx context.Context, id string, at time.Time) (*s
 }
 
 // ScanDelivery reads a row of DeliveryColumns.
-func ScanDelivery(row Row) (*store.Delivery, error) {
+func (dia *Dialect) ScanDelivery(row Row) (*store.Delivery, error) {
 	var (
 		d                           store.Delivery
 		profile                     string
@@ -128,8 +128,8 @@ func ScanDelivery(row Row) (*store.Delivery, error) {
 		createdAt, updatedAt        NullTime
 	)
 	err := row.Scan(&d.ID, &d.EventID, &d.EventName, &d.WebhookID, &profile, &d.Body, &d.State,
-		&d.Attempts, &firstAt, &nextAt, &d.LastStatus, &d.LastError, &createdAt, &updatedAt, &finishedAt,
-		&d.ManualAttempts)
+		&d.Attempts, dia.timeDest(&firstAt), dia.timeDest(&nextAt), &d.LastStatus, &d.LastError,
+		dia.timeDest(&createdAt), dia.timeDest(&updatedAt), dia.timeDest(&finishedAt), &d.ManualAttempts)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +147,7 @@ func ScanDelivery(row Row) (*store.Delivery, error) {
 
 // EventGetByID returns the event with id.
 func (t Tables) EventGetByID(ctx context.Context, id string) (*store.Event, error) {
-	ev, err := scanEvent(t.Q.QueryRow(ctx, t.D.Rebind(`SELECT `+eventColumns+` FROM standin_event WHERE id = ?`), id))
+	ev, err := t.D.scanEvent(t.Q.QueryRow(ctx, t.D.Rebind(`SELECT `+eventColumns+` FROM standin_event WHERE id = ?`), id))
 	if err != nil {
 		return nil, fmt.Errorf("get event %s: %w", id, t.D.MapErr(err))
 	}
@@ -170,20 +170,20 @@ func (t Tables) EventList(ctx context.Context, params store.EventListParams) ([]
 	if err != nil {
 		return nil, fmt.Errorf("list events: cursor event %s: %w", params.BeforeID, err)
 	}
-	list, err := query(ctx, t.Q, scanEvent, selectNewestFirst(eventColumns, "standin_event", where, a, params.Limit), a.List()...)
+	list, err := query(ctx, t.Q, t.D.scanEvent, selectNewestFirst(eventColumns, "standin_event", where, a, params.Limit), a.List()...)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
 	return list, nil
 }
 
-func scanEvent(row Row) (*store.Event, error) {
+func (dia *Dialect) scanEvent(row Row) (*store.Event, error) {
 	var (
 		ev        store.Event
 		source    []byte
 		createdAt NullTime
 	)
-	if err := row.Scan(&ev.ID, &ev.Name, &ev.GroupID, &source, &createdAt); err != nil {
+	if err := row.Scan(&ev.ID, &ev.Name, &ev.GroupID, &source, dia.timeDest(&createdAt)); err != nil {
 		return nil, err
 	}
 	ev.Source = sqlrow.Bytes(source)
@@ -194,7 +194,7 @@ func scanEvent(row Row) (*store.Event, error) {
 // AttemptListByDelivery returns the delivery's attempts by Number; none
 // (not an error) when the delivery does not exist.
 func (t Tables) AttemptListByDelivery(ctx context.Context, deliveryID string) ([]*store.Attempt, error) {
-	list, err := query(ctx, t.Q, scanAttempt, t.D.Rebind(`SELECT `+attemptColumns+` FROM standin_attempt
+	list, err := query(ctx, t.Q, t.D.scanAttempt, t.D.Rebind(`SELECT `+attemptColumns+` FROM standin_attempt
 		WHERE delivery_id = ? ORDER BY number`), deliveryID)
 	if err != nil {
 		return nil, fmt.Errorf("list attempts of delivery %s: %w", deliveryID, err)
@@ -202,14 +202,14 @@ func (t Tables) AttemptListByDelivery(ctx context.Context, deliveryID string) ([
 	return list, nil
 }
 
-func scanAttempt(row Row) (*store.Attempt, error) {
+func (dia *Dialect) scanAttempt(row Row) (*store.Attempt, error) {
 	var (
 		a                       store.Attempt
 		startedAt               NullTime
 		delay, latency          int64
 		reqHeaders, respHeaders []byte
 	)
-	err := row.Scan(&a.ID, &a.DeliveryID, &a.Number, &a.Manual, &a.URL, &startedAt, &delay,
+	err := row.Scan(&a.ID, &a.DeliveryID, &a.Number, &a.Manual, &a.URL, dia.timeDest(&startedAt), &delay,
 		&reqHeaders, &a.StatusCode, &latency, &a.Error, &respHeaders, &a.ResponseExcerpt, &a.Succeeded)
 	if err != nil {
 		return nil, err
@@ -228,4 +228,6 @@ func scanAttempt(row Row) (*store.Attempt, error) {
 }
 
 // ScanDeliveries reads every row of rows with ScanDelivery and closes rows.
-func ScanDeliveries(rows Rows) ([]*store.Delivery, error) { return collect(rows, ScanDelivery) }
+func (dia *Dialect) ScanDeliveries(rows Rows) ([]*store.Delivery, error) {
+	return collect(rows, dia.ScanDelivery)
+}

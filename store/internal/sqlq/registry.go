@@ -32,7 +32,7 @@ func (t Tables) GroupCreate(ctx context.Context, g *store.Group) error {
 
 // GroupGetByID returns the group with id.
 func (t Tables) GroupGetByID(ctx context.Context, id string) (*store.Group, error) {
-	g, err := scanGroup(t.Q.QueryRow(ctx, t.D.Rebind(`SELECT `+groupColumns+` FROM standin_group WHERE id = ?`), id))
+	g, err := t.D.scanGroup(t.Q.QueryRow(ctx, t.D.Rebind(`SELECT `+groupColumns+` FROM standin_group WHERE id = ?`), id))
 	if err != nil {
 		return nil, fmt.Errorf("get group %s: %w", id, t.D.MapErr(err))
 	}
@@ -45,7 +45,7 @@ func (t Tables) GroupList(ctx context.Context, params store.GroupListParams) ([]
 	if err := sqlrow.CheckLimit(params.Limit); err != nil {
 		return nil, fmt.Errorf("list groups: %w", err)
 	}
-	list, err := query(ctx, t.Q, scanGroup, t.D.Rebind(`SELECT `+groupColumns+` FROM standin_group
+	list, err := query(ctx, t.Q, t.D.scanGroup, t.D.Rebind(`SELECT `+groupColumns+` FROM standin_group
 		WHERE seq > ? ORDER BY seq LIMIT ?`), params.AfterSeq, params.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list groups: %w", err)
@@ -53,12 +53,12 @@ func (t Tables) GroupList(ctx context.Context, params store.GroupListParams) ([]
 	return list, nil
 }
 
-func scanGroup(row Row) (*store.Group, error) {
+func (dia *Dialect) scanGroup(row Row) (*store.Group, error) {
 	var (
 		g         store.Group
 		createdAt NullTime
 	)
-	if err := row.Scan(&g.Seq, &g.ID, &g.Name, &createdAt); err != nil {
+	if err := row.Scan(&g.Seq, &g.ID, &g.Name, dia.timeDest(&createdAt)); err != nil {
 		return nil, err
 	}
 	g.CreatedAt = createdAt.Time
@@ -90,7 +90,7 @@ func (t Tables) ConnectionInsert(ctx context.Context, c *store.Connection) error
 
 // ConnectionGetByID returns the connection with id.
 func (t Tables) ConnectionGetByID(ctx context.Context, id string) (*store.Connection, error) {
-	c, err := ScanConnection(t.Q.QueryRow(ctx,
+	c, err := t.D.ScanConnection(t.Q.QueryRow(ctx,
 		t.D.Rebind(`SELECT `+ConnectionColumns+` FROM standin_connection WHERE id = ?`), id))
 	if err != nil {
 		return nil, fmt.Errorf("get connection %s: %w", id, t.D.MapErr(err))
@@ -113,7 +113,7 @@ func (t Tables) ConnectionList(ctx context.Context, params store.ConnectionListP
 		q += ` AND schema_name = ` + a.Add(params.Schema)
 	}
 	q += ` ORDER BY seq LIMIT ` + a.Add(params.Limit)
-	list, err := query(ctx, t.Q, ScanConnection, q, a.List()...)
+	list, err := query(ctx, t.Q, t.D.ScanConnection, q, a.List()...)
 	if err != nil {
 		return nil, fmt.Errorf("list connections: %w", err)
 	}
@@ -162,7 +162,7 @@ func (t Tables) ConnectionUpdate(ctx context.Context, params store.ConnectionUpd
 	if params.IfVersion > 0 {
 		where += " AND version = " + a.Add(params.IfVersion)
 	}
-	c, err := ScanConnection(t.Q.QueryRow(ctx, `UPDATE standin_connection SET `+strings.Join(sets, ", ")+`
+	c, err := t.D.ScanConnection(t.Q.QueryRow(ctx, `UPDATE standin_connection SET `+strings.Join(sets, ", ")+`
 		WHERE `+where+` RETURNING `+ConnectionColumns, a.List()...))
 	if err != nil && params.IfVersion > 0 && errors.Is(t.D.MapErr(err), store.ErrNotFound) {
 		var version int64
@@ -189,7 +189,7 @@ func (t Tables) ConnectionUpdate(ctx context.Context, params store.ConnectionUpd
 }
 
 // ScanConnection reads a row of ConnectionColumns.
-func ScanConnection(row Row) (*store.Connection, error) {
+func (dia *Dialect) ScanConnection(row Row) (*store.Connection, error) {
 	var (
 		c                     store.Connection
 		createdAt, updatedAt  NullTime
@@ -198,7 +198,8 @@ func ScanConnection(row Row) (*store.Connection, error) {
 		extra                 *string
 	)
 	err := row.Scan(&c.Seq, &c.ID, &c.GroupID, &c.Service, &c.Schema, &c.Paused, &c.SyncFrequency,
-		&c.ScheduleType, &createdAt, &updatedAt, &succeededAt, &failedAt, &sync, &c.ResyncPending, &c.Version, &extra)
+		&c.ScheduleType, dia.timeDest(&createdAt), dia.timeDest(&updatedAt), dia.timeDest(&succeededAt),
+		dia.timeDest(&failedAt), &sync, &c.ResyncPending, &c.Version, &extra)
 	if err != nil {
 		return nil, err
 	}

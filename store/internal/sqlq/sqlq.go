@@ -32,26 +32,38 @@ type Dialect struct {
 	// MapErr turns the driver's errors into store sentinels: no rows into
 	// store.ErrNotFound, a unique violation into store.ErrConflict.
 	MapErr func(error) error
+	// ScanTime returns the scan destination that fills n from a time
+	// column, for a driver with a faster path than sql.Scanner; nil scans
+	// into n itself.
+	ScanTime func(n *NullTime) any
 
 	rebound sync.Map // query with ? -> query with $n
 }
 
 // TimePtr is Time for an optional time; nil is NULL.
-func (d *Dialect) TimePtr(t *time.Time) any {
+func (dia *Dialect) TimePtr(t *time.Time) any {
 	if t == nil {
 		return nil
 	}
-	return d.Time(*t)
+	return dia.Time(*t)
+}
+
+// timeDest is the scan destination that fills n from a time column.
+func (dia *Dialect) timeDest(n *NullTime) any {
+	if dia.ScanTime == nil {
+		return n
+	}
+	return dia.ScanTime(n)
 }
 
 // Rebind returns query with its ? placeholders numbered when the dialect
 // numbers them. query must not use ? otherwise (such as PostgreSQL's jsonb
 // operator).
-func (d *Dialect) Rebind(query string) string {
-	if !d.Numbered {
+func (dia *Dialect) Rebind(query string) string {
+	if !dia.Numbered {
 		return query
 	}
-	if q, ok := d.rebound.Load(query); ok {
+	if q, ok := dia.rebound.Load(query); ok {
 		return q.(string)
 	}
 	var b strings.Builder
@@ -64,7 +76,7 @@ func (d *Dialect) Rebind(query string) string {
 		}
 		b.WriteRune(r)
 	}
-	d.rebound.Store(query, b.String())
+	dia.rebound.Store(query, b.String())
 	return b.String()
 }
 
@@ -77,7 +89,7 @@ type Args struct {
 }
 
 // Args starts the arguments of a statement in dialect d.
-func (d *Dialect) Args() *Args { return &Args{d: d} }
+func (dia *Dialect) Args() *Args { return &Args{d: dia} }
 
 // Add appends v and returns its placeholder.
 func (a *Args) Add(v any) string {

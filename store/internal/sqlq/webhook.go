@@ -46,7 +46,7 @@ func (t Tables) WebhookCreate(ctx context.Context, wh *store.Webhook) error {
 
 // WebhookGetByID returns the webhook with id.
 func (t Tables) WebhookGetByID(ctx context.Context, id string) (*store.Webhook, error) {
-	wh, err := ScanWebhook(t.Q.QueryRow(ctx, t.D.Rebind(`SELECT `+WebhookColumns+` FROM standin_webhook WHERE id = ?`), id))
+	wh, err := t.D.ScanWebhook(t.Q.QueryRow(ctx, t.D.Rebind(`SELECT `+WebhookColumns+` FROM standin_webhook WHERE id = ?`), id))
 	if err != nil {
 		return nil, fmt.Errorf("get webhook %s: %w", id, t.D.MapErr(err))
 	}
@@ -59,7 +59,7 @@ func (t Tables) WebhookList(ctx context.Context, params store.WebhookListParams)
 	if err := sqlrow.CheckLimit(params.Limit); err != nil {
 		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
-	list, err := query(ctx, t.Q, ScanWebhook, t.D.Rebind(`SELECT `+WebhookColumns+` FROM standin_webhook
+	list, err := query(ctx, t.Q, t.D.ScanWebhook, t.D.Rebind(`SELECT `+WebhookColumns+` FROM standin_webhook
 		WHERE seq > ? ORDER BY seq LIMIT ?`), params.AfterSeq, params.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list webhooks: %w", err)
@@ -113,7 +113,7 @@ func (t Tables) WebhookUpdate(ctx context.Context, params store.WebhookUpdatePar
 	}
 	q := `UPDATE standin_webhook SET ` + strings.Join(sets, ", ") + `
 		WHERE id = ` + a.Add(params.ID) + ` RETURNING ` + WebhookColumns
-	wh, err := ScanWebhook(t.Q.QueryRow(ctx, q, a.List()...))
+	wh, err := t.D.ScanWebhook(t.Q.QueryRow(ctx, q, a.List()...))
 	if err != nil {
 		return nil, fmt.Errorf("update webhook %s: %w", params.ID, t.D.MapErr(err))
 	}
@@ -134,7 +134,7 @@ func (t Tables) WebhookDelete(ctx context.Context, id string) error {
 }
 
 // ScanWebhook reads a row of WebhookColumns.
-func ScanWebhook(row Row) (*store.Webhook, error) {
+func (dia *Dialect) ScanWebhook(row Row) (*store.Webhook, error) {
 	var (
 		wh                   store.Webhook
 		events, signing      []byte
@@ -143,8 +143,8 @@ func ScanWebhook(row Row) (*store.Webhook, error) {
 		failingSince         NullTime
 	)
 	err := row.Scan(&wh.Seq, &wh.ID, &wh.Type, &wh.GroupID, &wh.URL, &events, &wh.Active,
-		&wh.Secret, &createdAt, &wh.CreatedBy, &updatedAt, &profile, &signing, &wh.DisabledReason,
-		&failingSince)
+		&wh.Secret, dia.timeDest(&createdAt), &wh.CreatedBy, dia.timeDest(&updatedAt), &profile, &signing, &wh.DisabledReason,
+		dia.timeDest(&failingSince))
 	if err != nil {
 		return nil, err
 	}
@@ -162,4 +162,6 @@ func ScanWebhook(row Row) (*store.Webhook, error) {
 }
 
 // ScanWebhooks reads every row of rows with ScanWebhook and closes rows.
-func ScanWebhooks(rows Rows) ([]*store.Webhook, error) { return collect(rows, ScanWebhook) }
+func (dia *Dialect) ScanWebhooks(rows Rows) ([]*store.Webhook, error) {
+	return collect(rows, dia.ScanWebhook)
+}
