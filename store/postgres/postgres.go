@@ -38,9 +38,6 @@ import (
 //go:embed migrations/*.sql
 var migrationsFS embed.FS
 
-// gooseTable is the table goose records standin's migrations in.
-const gooseTable = "standin_migration"
-
 // schemaRE is what Config.Schema may look like: an identifier that needs no
 // quoting and that River accepts (River also limits its length).
 var schemaRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
@@ -114,14 +111,13 @@ type tables = sqlq.Tables
 type Store struct {
 	tables // the statements PostgreSQL shares with SQLite, on pool
 
-	pool     *pgxpool.Pool
-	sqlDB    *sql.DB // the pool seen through database/sql, for goose
-	schema   string
-	logger   *slog.Logger
-	inserter *river.Client[pgx.Tx] // insert-only: no queues, never started
-	goose    *goose.Provider
-	river    *rivermigrate.Migrator[pgx.Tx]
-	notifier *jobNotifier // wakes the workers after jobs commit (notify.go)
+	pool       *pgxpool.Pool
+	sqlDB      *sql.DB // the pool seen through database/sql, for goose
+	schema     string
+	logger     *slog.Logger
+	inserter   *river.Client[pgx.Tx] // insert-only: no queues, never started
+	migrations sqlq.Migrations
+	notifier   *jobNotifier // wakes the workers after jobs commit (notify.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -192,7 +188,7 @@ func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	}
 	sqlDB := stdlib.OpenDBFromPool(pool)
 	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations,
-		goose.WithTableName(gooseTable),
+		goose.WithTableName(sqlq.GooseTable),
 		goose.WithDisableGlobalRegistry(true),
 		goose.WithSlog(cfg.Logger),
 	)
@@ -212,8 +208,12 @@ func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		schema:   cfg.Schema,
 		logger:   cfg.Logger,
 		inserter: inserter,
-		goose:    provider,
-		river:    migrator,
+		migrations: sqlq.Migrations{
+			Goose:       provider,
+			River:       migrator,
+			TableExists: `SELECT to_regclass($1) IS NOT NULL`,
+			RiverAt:     "created_at",
+		},
 		notifier: startJobNotifier(pool, cfg.Schema, cfg.Logger),
 	}, nil
 }
@@ -280,24 +280,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate: create schema %s: %w", s.schema, err)
 		}
 	}
-	if _, err := s.goose.Up(ctx); err != nil {
-		return fmt.Errorf("migrate standin: %w", err)
-	}
-	if _, err := s.river.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("migrate river: %w", err)
-	}
-	return nil
+	return s.migrations.Up(ctx)
 }
 
 // MigrationStatus lists standin's migrations, then River's. It only reads:
 // on a database standin never migrated, every migration is pending.
 func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error) {
-	// goose creates its version table to read it; skip it when missing.
-	var versioned bool
-	if err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, gooseTable).Scan(&versioned); err != nil {
-		return nil, fmt.Errorf("standin migration status: %w", err)
-	}
-	return sqlq.MigrationStatus(ctx, s.tables.Q, s.goose, versioned, s.river, "created_at")
+	return s.migrations.Status(ctx, s.tables.Q)
 }
 
 // mapErr turns a unique violation into store.ErrConflict and no rows into

@@ -62,9 +62,6 @@ const FetchPollInterval = 10 * time.Millisecond
 // the file before failing with SQLITE_BUSY.
 const busyTimeout = 10 * time.Second
 
-// gooseTable is the table goose records standin's migrations in.
-const gooseTable = "standin_migration"
-
 // Config configures Open.
 type Config struct {
 	// Path is the database file, created if missing, or MemoryPath
@@ -99,13 +96,12 @@ type tables = sqlq.Tables
 type Store struct {
 	tables // the statements SQLite shares with PostgreSQL, on db
 
-	db       *sql.DB
-	path     string
-	logger   *slog.Logger
-	inserter *river.Client[*sql.Tx] // insert-only: no queues, never started
-	goose    *goose.Provider
-	river    *rivermigrate.Migrator[*sql.Tx]
-	lock     *os.File // held while this store is the file's only user; see orphans.go
+	db         *sql.DB
+	path       string
+	logger     *slog.Logger
+	inserter   *river.Client[*sql.Tx] // insert-only: no queues, never started
+	migrations sqlq.Migrations
+	lock       *os.File // held while this store is the file's only user; see orphans.go
 }
 
 var _ store.Store = (*Store)(nil)
@@ -159,7 +155,7 @@ func newStore(db *sql.DB, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("open migrations: %w", err)
 	}
 	provider, err := goose.NewProvider(goose.DialectSQLite3, db, migrations,
-		goose.WithTableName(gooseTable),
+		goose.WithTableName(sqlq.GooseTable),
 		goose.WithDisableGlobalRegistry(true),
 		goose.WithSlog(cfg.Logger),
 	)
@@ -176,8 +172,13 @@ func newStore(db *sql.DB, cfg Config) (*Store, error) {
 		path:     cfg.Path,
 		logger:   cfg.Logger,
 		inserter: inserter,
-		goose:    provider,
-		river:    migrator,
+		migrations: sqlq.Migrations{
+			Goose:       provider,
+			River:       migrator,
+			TableExists: `SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?`,
+			// River's SQLite created_at is text: to the second.
+			RiverAt: "coalesce(unixepoch(created_at), 0) * 1000000",
+		},
 	}, nil
 }
 
@@ -238,27 +239,13 @@ func (s *Store) Queue(config *river.Config) (store.Queue, error) {
 
 // Migrate applies standin's pending migrations, then River's.
 func (s *Store) Migrate(ctx context.Context) error {
-	if _, err := s.goose.Up(ctx); err != nil {
-		return fmt.Errorf("migrate standin: %w", err)
-	}
-	if _, err := s.river.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("migrate river: %w", err)
-	}
-	return nil
+	return s.migrations.Up(ctx)
 }
 
 // MigrationStatus lists standin's migrations, then River's. It only reads:
 // on a database standin never migrated, every migration is pending.
 func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error) {
-	// goose creates its version table to read it; skip it when missing.
-	var versioned bool
-	err := s.db.QueryRowContext(ctx,
-		`SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?`, gooseTable).Scan(&versioned)
-	if err != nil {
-		return nil, fmt.Errorf("standin migration status: %w", err)
-	}
-	// River's SQLite created_at is text: applied times are to the second.
-	return sqlq.MigrationStatus(ctx, s.tables.Q, s.goose, versioned, s.river, "coalesce(unixepoch(created_at), 0) * 1000000")
+	return s.migrations.Status(ctx, s.tables.Q)
 }
 
 // mapErr turns SQLite's constraint violations into store sentinels.

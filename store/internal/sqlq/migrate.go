@@ -11,19 +11,50 @@ import (
 	"github.com/standin-dev/standin/store"
 )
 
-// Migrations is what MigrationStatus reads of a backend's River migrator.
-type Migrations interface {
+// GooseTable is the table goose records standin's migrations in.
+const GooseTable = "standin_migration"
+
+// RiverMigrator is what Migrations uses of a backend's River migrator.
+type RiverMigrator interface {
 	AllVersions() []rivermigrate.Migration
 	ExistingVersions(ctx context.Context) ([]rivermigrate.Migration, error)
+	Migrate(ctx context.Context, direction rivermigrate.Direction, opts *rivermigrate.MigrateOpts) (*rivermigrate.MigrateResult, error)
 }
 
-// MigrationStatus lists standin's migrations, then River's, read on q. versioned says
-// whether goose's version table exists: without it every standin migration
-// is pending (goose would create the table to read it). riverAt is the SQL
-// expression of river_migration's created_at in the dialect's stored form
-// of a time.
-func MigrationStatus(ctx context.Context, q Querier, p *goose.Provider, versioned bool, river Migrations, riverAt string) ([]store.MigrationStatus, error) {
-	applied, err := riverApplied(ctx, q, river, riverAt)
+// Migrations are a backend's migrations: goose's of standin's tables, then
+// River's, and the SQL that reads their state.
+type Migrations struct {
+	Goose *goose.Provider
+	River RiverMigrator
+	// TableExists is a query, with a table's name as its one argument,
+	// that returns whether the table exists.
+	TableExists string
+	// RiverAt is the SQL expression of river_migration's created_at in the
+	// stored form of a time.
+	RiverAt string
+}
+
+// Up applies standin's pending migrations, then River's.
+func (m Migrations) Up(ctx context.Context) error {
+	if _, err := m.Goose.Up(ctx); err != nil {
+		return fmt.Errorf("migrate standin: %w", err)
+	}
+	if _, err := m.River.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("migrate river: %w", err)
+	}
+	return nil
+}
+
+// Status lists standin's migrations, then River's, read on q. It only
+// reads: on a database standin never migrated, every migration is pending
+// (goose would create its version table to read it).
+func (m Migrations) Status(ctx context.Context, q Querier) ([]store.MigrationStatus, error) {
+	var versioned bool
+	if err := q.QueryRow(ctx, m.TableExists, GooseTable).Scan(&versioned); err != nil {
+		return nil, fmt.Errorf("standin migration status: %w", err)
+	}
+	p, river := m.Goose, m.River
+	applied, err := riverApplied(ctx, q, river, m.RiverAt)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +96,7 @@ func MigrationStatus(ctx context.Context, q Querier, p *goose.Provider, versione
 
 // riverApplied returns River's applied migration versions and when each was
 // applied.
-func riverApplied(ctx context.Context, q Querier, river Migrations, at string) (map[int]time.Time, error) {
+func riverApplied(ctx context.Context, q Querier, river RiverMigrator, at string) (map[int]time.Time, error) {
 	existing, err := river.ExistingVersions(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("river migration status: %w", err)
