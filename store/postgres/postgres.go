@@ -201,7 +201,7 @@ func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("create river migrator: %w", err)
 	}
-	return &Store{
+	st := &Store{
 		tables:   sqlq.Tables{D: dialect, Q: conn{pool}},
 		pool:     pool,
 		sqlDB:    sqlDB,
@@ -215,7 +215,9 @@ func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 			RiverAt:     "created_at",
 		},
 		notifier: startJobNotifier(pool, cfg.Schema, cfg.Logger),
-	}, nil
+	}
+	st.tables.WithEvents = st.withEvents
+	return st, nil
 }
 
 // Close closes the pool. Clients returned by Queue must be stopped first.

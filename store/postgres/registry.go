@@ -41,61 +41,28 @@ func (s *Store) WebhookHealthRecord(ctx context.Context, params store.WebhookHea
 	return wh, nil
 }
 
-// ConnectionCreate inserts the connection (Version 1) and creates its events
-// in one transaction.
-func (s *Store) ConnectionCreate(ctx context.Context, params store.ConnectionCreateParams) ([]*store.Delivery, error) {
-	c := params.Connection
-	if err := sqlrow.CheckConnectionCreate(params); err != nil {
-		return nil, err
-	}
+// withEvents runs fn on a transaction, then creates events in it, commits
+// and wakes the workers when there are deliveries (sqlq.Tables.WithEvents).
+func (s *Store) withEvents(ctx context.Context, events []store.EventCreateParams, fn func(sqlq.Tables) error) ([]*store.Delivery, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("create connection %s: %w", c.ID, err)
+		return nil, err
 	}
 	defer rollback(ctx, tx)
-	if err := inTx(tx).ConnectionInsert(ctx, c); err != nil {
-		return nil, fmt.Errorf("create connection %s: %w", c.ID, mapRegistryErr(err))
+	if err := fn(inTx(tx)); err != nil {
+		return nil, err
 	}
-	deliveries, err := s.createEvents(ctx, tx, params.Events)
+	deliveries, err := s.createEvents(ctx, tx, events)
 	if err != nil {
-		return nil, fmt.Errorf("create connection %s: %w", c.ID, err)
+		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("create connection %s: commit: %w", c.ID, err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
 	if len(deliveries) > 0 {
 		s.notifier.wake()
 	}
 	return deliveries, nil
-}
-
-// ConnectionUpdate applies params in one transaction: the connection's
-// fields (and Version + 1), the cancellation of CancelEventID's open
-// deliveries, and the events.
-func (s *Store) ConnectionUpdate(ctx context.Context, params store.ConnectionUpdateParams) (*store.Connection, []*store.Delivery, error) {
-	if err := sqlrow.CheckEventsCreate(params.Events); err != nil {
-		return nil, nil, fmt.Errorf("update connection %s: %w", params.ID, err)
-	}
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("update connection %s: %w", params.ID, err)
-	}
-	defer rollback(ctx, tx)
-	c, err := inTx(tx).ConnectionUpdate(ctx, params)
-	if err != nil {
-		return nil, nil, err
-	}
-	deliveries, err := s.createEvents(ctx, tx, params.Events)
-	if err != nil {
-		return nil, nil, fmt.Errorf("update connection %s: %w", params.ID, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, nil, fmt.Errorf("update connection %s: commit: %w", params.ID, err)
-	}
-	if len(deliveries) > 0 {
-		s.notifier.wake()
-	}
-	return c, deliveries, nil
 }
 
 // mapRegistryErr is mapErr plus a foreign key violation (a connection's

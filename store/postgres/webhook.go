@@ -36,12 +36,13 @@ func (s *Store) WebhookListSubscribed(ctx context.Context, eventName, groupID st
 // dialect is PostgreSQL's form of the shared statements: numbered
 // placeholders, JSON cast to jsonb, times as timestamptz.
 var dialect = &sqlq.Dialect{
-	Numbered: true,
-	JSONCast: "::jsonb",
-	TimeCast: "::timestamptz",
-	Time:     func(t time.Time) any { return sqlrow.Time(t) },
-	MapErr:   mapErr,
-	ScanTime: func(n *sqlq.NullTime) any { return pgTime{n} },
+	Numbered:       true,
+	JSONCast:       "::jsonb",
+	TimeCast:       "::timestamptz",
+	Time:           func(t time.Time) any { return sqlrow.Time(t) },
+	MapErr:         mapErr,
+	MapRegistryErr: mapRegistryErr,
+	ScanTime:       func(n *sqlq.NullTime) any { return pgTime{n} },
 }
 
 // pgTime scans a timestamptz into a sqlq.NullTime by pgx's own path for

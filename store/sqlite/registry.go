@@ -44,21 +44,35 @@ func (s *Store) EventCreateMany(ctx context.Context, params []store.EventCreateP
 	if err := sqlrow.CheckEventsCreate(params); err != nil {
 		return nil, fmt.Errorf("create events: %w", err)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	deliveries, err := s.withEvents(ctx, params, nil)
 	if err != nil {
 		return nil, fmt.Errorf("create events: %w", err)
-	}
-	defer rollback(tx)
-	deliveries, err := s.createEvents(ctx, tx, params)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("create events: commit: %w", err)
 	}
 	return deliveries, nil
 }
 
+// withEvents runs fn (when not nil) on a transaction, then creates events
+// in it and commits (sqlq.Tables.WithEvents).
+func (s *Store) withEvents(ctx context.Context, events []store.EventCreateParams, fn func(sqlq.Tables) error) ([]*store.Delivery, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rollback(tx)
+	if fn != nil {
+		if err := fn(inTx(tx)); err != nil {
+			return nil, err
+		}
+	}
+	deliveries, err := s.createEvents(ctx, tx, events)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return deliveries, nil
+}
 func (s *Store) createEvents(ctx context.Context, tx *sql.Tx, params []store.EventCreateParams) ([]*store.Delivery, error) {
 	all := []*store.Delivery{}
 	for _, p := range params {
@@ -69,57 +83,6 @@ func (s *Store) createEvents(ctx context.Context, tx *sql.Tx, params []store.Eve
 		all = append(all, ds...)
 	}
 	return all, nil
-}
-
-// ConnectionCreate inserts the connection (Version 1) and creates its events
-// in one transaction.
-func (s *Store) ConnectionCreate(ctx context.Context, params store.ConnectionCreateParams) ([]*store.Delivery, error) {
-	c := params.Connection
-	if err := sqlrow.CheckConnectionCreate(params); err != nil {
-		return nil, err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("create connection %s: %w", c.ID, err)
-	}
-	defer rollback(tx)
-	if err := inTx(tx).ConnectionInsert(ctx, c); err != nil {
-		return nil, fmt.Errorf("create connection %s: %w", c.ID, mapRegistryErr(err))
-	}
-	deliveries, err := s.createEvents(ctx, tx, params.Events)
-	if err != nil {
-		return nil, fmt.Errorf("create connection %s: %w", c.ID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("create connection %s: commit: %w", c.ID, err)
-	}
-	return deliveries, nil
-}
-
-// ConnectionUpdate applies params in one transaction: the connection's
-// fields (and Version + 1), the cancellation of CancelEventID's open
-// deliveries, and the events.
-func (s *Store) ConnectionUpdate(ctx context.Context, params store.ConnectionUpdateParams) (*store.Connection, []*store.Delivery, error) {
-	if err := sqlrow.CheckEventsCreate(params.Events); err != nil {
-		return nil, nil, fmt.Errorf("update connection %s: %w", params.ID, err)
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("update connection %s: %w", params.ID, err)
-	}
-	defer rollback(tx)
-	c, err := inTx(tx).ConnectionUpdate(ctx, params)
-	if err != nil {
-		return nil, nil, err
-	}
-	deliveries, err := s.createEvents(ctx, tx, params.Events)
-	if err != nil {
-		return nil, nil, fmt.Errorf("update connection %s: %w", params.ID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, nil, fmt.Errorf("update connection %s: commit: %w", params.ID, err)
-	}
-	return c, deliveries, nil
 }
 
 // mapRegistryErr is mapErr plus a foreign key violation (a connection's

@@ -166,7 +166,7 @@ func newStore(db *sql.DB, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create river migrator: %w", err)
 	}
-	return &Store{
+	st := &Store{
 		tables:   sqlq.Tables{D: dialect, Q: conn{db}},
 		db:       db,
 		path:     cfg.Path,
@@ -179,7 +179,9 @@ func newStore(db *sql.DB, cfg Config) (*Store, error) {
 			// River's SQLite created_at is text: to the second.
 			RiverAt: "coalesce(unixepoch(created_at), 0) * 1000000",
 		},
-	}, nil
+	}
+	st.tables.WithEvents = st.withEvents
+	return st, nil
 }
 
 // dsn returns the modernc.org/sqlite data source name of path: a file: URI

@@ -14,8 +14,9 @@ import (
 // dialect is SQLite's form of the shared statements: ? placeholders, JSON
 // as TEXT, times as microseconds since the Unix epoch.
 var dialect = &sqlq.Dialect{
-	Time:   func(t time.Time) any { return micros(t) },
-	MapErr: mapErr,
+	Time:           func(t time.Time) any { return micros(t) },
+	MapErr:         mapErr,
+	MapRegistryErr: mapRegistryErr,
 }
 
 // WebhookListSubscribed returns, in Seq order, the active account webhooks

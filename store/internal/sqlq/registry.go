@@ -65,10 +65,23 @@ func (dia *Dialect) scanGroup(row Row) (*store.Group, error) {
 	return &g, nil
 }
 
-// ConnectionInsert checks and inserts c (Version 1), normalizing its times,
-// and sets its Seq and Version. Its error is the driver's, unmapped, so the
-// backend can name a missing group.
-func (t Tables) ConnectionInsert(ctx context.Context, c *store.Connection) error {
+// ConnectionCreate inserts the connection (Version 1) and creates its events
+// in one transaction.
+func (t Tables) ConnectionCreate(ctx context.Context, params store.ConnectionCreateParams) ([]*store.Delivery, error) {
+	if err := sqlrow.CheckConnectionCreate(params); err != nil {
+		return nil, err
+	}
+	c := params.Connection
+	deliveries, err := t.WithEvents(ctx, params.Events, func(tx Tables) error { return tx.connectionInsert(ctx, c) })
+	if err != nil {
+		return nil, fmt.Errorf("create connection %s: %w", c.ID, err)
+	}
+	return deliveries, nil
+}
+
+// connectionInsert inserts c (Version 1), normalizing its times, and sets
+// its Seq and Version.
+func (t Tables) connectionInsert(ctx context.Context, c *store.Connection) error {
 	sqlrow.NormalizeConnection(c)
 	sync, err := sqlrow.EncodeSync(c.Sync)
 	if err != nil {
@@ -82,7 +95,7 @@ func (t Tables) ConnectionInsert(ctx context.Context, c *store.Connection) error
 		a.Add(t.D.TimePtr(c.SucceededAt)), a.Add(t.D.TimePtr(c.FailedAt)), a.JSON(NullText(sync)),
 		a.Add(c.ResyncPending), "1", a.Add(NullText(c.Extra))}, ", ") + `) RETURNING seq`
 	if err := t.Q.QueryRow(ctx, q, a.List()...).Scan(&c.Seq); err != nil {
-		return err
+		return t.D.MapRegistryErr(err)
 	}
 	c.Version = 1
 	return nil
@@ -120,10 +133,27 @@ func (t Tables) ConnectionList(ctx context.Context, params store.ConnectionListP
 	return list, nil
 }
 
-// ConnectionUpdate applies the connection's fields of params (and Version +
-// 1) and cancels CancelEventID's open deliveries. Run it in the transaction
-// that creates params.Events.
-func (t Tables) ConnectionUpdate(ctx context.Context, params store.ConnectionUpdateParams) (*store.Connection, error) {
+// ConnectionUpdate applies params in one transaction: the connection's
+// fields (and Version + 1), the cancellation of CancelEventID's open
+// deliveries, and the events.
+func (t Tables) ConnectionUpdate(ctx context.Context, params store.ConnectionUpdateParams) (*store.Connection, []*store.Delivery, error) {
+	if err := sqlrow.CheckEventsCreate(params.Events); err != nil {
+		return nil, nil, fmt.Errorf("update connection %s: %w", params.ID, err)
+	}
+	var c *store.Connection
+	deliveries, err := t.WithEvents(ctx, params.Events, func(tx Tables) (err error) {
+		c, err = tx.connectionUpdate(ctx, params)
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("update connection %s: %w", params.ID, err)
+	}
+	return c, deliveries, nil
+}
+
+// connectionUpdate applies the connection's fields of params (and Version +
+// 1) and cancels CancelEventID's open deliveries.
+func (t Tables) connectionUpdate(ctx context.Context, params store.ConnectionUpdateParams) (*store.Connection, error) {
 	a := t.D.Args()
 	sets := []string{"version = version + 1"}
 	set := func(column, placeholder string) { sets = append(sets, column+" = "+placeholder) }
@@ -168,12 +198,12 @@ func (t Tables) ConnectionUpdate(ctx context.Context, params store.ConnectionUpd
 		var version int64
 		err := t.Q.QueryRow(ctx, t.D.Rebind(`SELECT version FROM standin_connection WHERE id = ?`), params.ID).Scan(&version)
 		if err != nil {
-			return nil, fmt.Errorf("update connection %s: %w", params.ID, t.D.MapErr(err))
+			return nil, t.D.MapErr(err)
 		}
-		return nil, fmt.Errorf("update connection %s: version is %d, not %d: %w", params.ID, version, params.IfVersion, store.ErrConflict)
+		return nil, fmt.Errorf("version is %d, not %d: %w", version, params.IfVersion, store.ErrConflict)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("update connection %s: %w", params.ID, t.D.MapErr(err))
+		return nil, t.D.MapErr(err)
 	}
 	if params.CancelEventID != "" {
 		at := t.D.Time(params.UpdatedAt)
@@ -182,7 +212,7 @@ func (t Tables) ConnectionUpdate(ctx context.Context, params store.ConnectionUpd
 			WHERE event_id = ? AND state IN (?, ?)`),
 			store.DeliveryCancelled, at, at, params.CancelEventID, store.DeliveryPending, store.DeliveryRetrying)
 		if err != nil {
-			return nil, fmt.Errorf("update connection %s: cancel deliveries of event %s: %w", params.ID, params.CancelEventID, err)
+			return nil, fmt.Errorf("cancel deliveries of event %s: %w", params.CancelEventID, err)
 		}
 	}
 	return c, nil

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/standin-dev/standin/store"
 )
 
 // Dialect is what differs between the backends in the SQL text and the
@@ -32,6 +34,9 @@ type Dialect struct {
 	// MapErr turns the driver's errors into store sentinels: no rows into
 	// store.ErrNotFound, a unique violation into store.ErrConflict.
 	MapErr func(error) error
+	// MapRegistryErr is MapErr plus a foreign key violation (a
+	// connection's group does not exist) as store.ErrNotFound.
+	MapRegistryErr func(error) error
 	// ScanTime returns the scan destination that fills n from a time
 	// column, for a driver with a faster path than sql.Scanner; nil scans
 	// into n itself.
@@ -137,6 +142,10 @@ type Querier interface {
 type Tables struct {
 	D *Dialect
 	Q Querier
+	// WithEvents runs fn on a transaction, then creates events (their
+	// deliveries and River jobs) in it and commits. A backend's Store sets
+	// it; a Tables on a transaction has none.
+	WithEvents func(ctx context.Context, events []store.EventCreateParams, fn func(tx Tables) error) ([]*store.Delivery, error)
 }
 
 // NullTime scans a time column of either backend: SQLite's microseconds
