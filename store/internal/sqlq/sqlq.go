@@ -2,9 +2,11 @@
 // share: the SQL that is the same on both but for placeholders, the encoding
 // of times and the casts of JSON values, built once behind a Dialect and run
 // on a Querier that each backend adapts from its driver. Each backend keeps
-// what truly differs: its driver, transactions, migrations, job insertion,
-// and the statements whose SQL is not the same (attempt recording, the
-// worker's batched read, subscription filters, health records).
+// what truly differs: its driver and error codes, its transactions
+// (Tables.WithEvents), its migration files and locking, event and job
+// insertion, notify and rescue, and the statements whose SQL is not the same
+// (attempt recording, the worker's batched read, subscription filters,
+// health records). Only the backends name their transaction types.
 package sqlq
 
 import (
