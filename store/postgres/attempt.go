@@ -8,11 +8,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/store/internal/sqlq"
 	"github.com/standin-dev/standin/store/internal/sqlrow"
 )
-
-const attemptColumns = `id, delivery_id, number, manual, url, started_at, emulated_delay_ns,
-	request_headers, status_code, latency_ns, error, response_headers, response_excerpt, succeeded`
 
 // AttemptRecord inserts the attempt, numbered after the delivery's previous
 // attempts, and moves the delivery to params.State in one statement (so one
@@ -21,11 +19,7 @@ const attemptColumns = `id, delivery_id, number, manual, url, started_at, emulat
 // meanwhile stays cancelled unless the attempt succeeded. Concurrent records
 // for one delivery serialize on its row lock.
 func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordParams) (*store.Attempt, error) {
-	attempts, err := s.AttemptRecordMany(ctx, []store.AttemptRecordParams{params})
-	if err != nil {
-		return nil, err
-	}
-	return attempts[0], nil
+	return sqlq.First(s.AttemptRecordMany(ctx, []store.AttemptRecordParams{params}))
 }
 
 // AttemptRecordMany records every attempt of params as AttemptRecord does,
@@ -249,44 +243,4 @@ func checkedAttempt(params store.AttemptRecordParams) (*store.Attempt, error) {
 	a.StartedAt = sqlrow.Time(a.StartedAt)
 	a.ResponseExcerpt = sqlrow.Bytes(a.ResponseExcerpt)
 	return &a, nil
-}
-
-// AttemptListByDelivery returns the delivery's attempts by Number; none
-// (not an error) when the delivery does not exist.
-func (s *Store) AttemptListByDelivery(ctx context.Context, deliveryID string) ([]*store.Attempt, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT `+attemptColumns+` FROM standin_attempt WHERE delivery_id = $1 ORDER BY number`, deliveryID)
-	if err != nil {
-		return nil, fmt.Errorf("list attempts of delivery %s: %w", deliveryID, err)
-	}
-	defer rows.Close()
-	list := []*store.Attempt{}
-	for rows.Next() {
-		var (
-			a                       store.Attempt
-			startedAt               time.Time
-			delay, latency          int64
-			reqHeaders, respHeaders []byte
-		)
-		err := rows.Scan(&a.ID, &a.DeliveryID, &a.Number, &a.Manual, &a.URL, &startedAt, &delay,
-			&reqHeaders, &a.StatusCode, &latency, &a.Error, &respHeaders, &a.ResponseExcerpt, &a.Succeeded)
-		if err != nil {
-			return nil, fmt.Errorf("list attempts of delivery %s: %w", deliveryID, err)
-		}
-		a.StartedAt = utc(startedAt)
-		a.EmulatedDelay = time.Duration(delay)
-		a.Latency = time.Duration(latency)
-		if a.RequestHeaders, err = sqlrow.DecodeHeader(reqHeaders); err != nil {
-			return nil, fmt.Errorf("list attempts of delivery %s: %w", deliveryID, err)
-		}
-		if a.ResponseHeaders, err = sqlrow.DecodeHeader(respHeaders); err != nil {
-			return nil, fmt.Errorf("list attempts of delivery %s: %w", deliveryID, err)
-		}
-		a.ResponseExcerpt = sqlrow.Bytes(a.ResponseExcerpt)
-		list = append(list, &a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list attempts of delivery %s: %w", deliveryID, err)
-	}
-	return list, nil
 }

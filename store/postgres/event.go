@@ -143,24 +143,6 @@ func queueEvents(batch *pgx.Batch, params []store.EventCreateParams) ([]*store.D
 	return deliveries, jobs
 }
 
-// EventGetByID returns the event with id.
-func (s *Store) EventGetByID(ctx context.Context, id string) (*store.Event, error) {
-	var (
-		ev        store.Event
-		source    []byte
-		createdAt time.Time
-	)
-	err := s.pool.QueryRow(ctx, `
-		SELECT id, name, group_id, source, created_at FROM standin_event WHERE id = $1`, id,
-	).Scan(&ev.ID, &ev.Name, &ev.GroupID, &source, &createdAt)
-	if err != nil {
-		return nil, fmt.Errorf("get event %s: %w", id, mapErr(err))
-	}
-	ev.Source = sqlrow.Bytes(source)
-	ev.CreatedAt = utc(createdAt)
-	return &ev, nil
-}
-
 // nullText is the text of an optional JSON document; empty is NULL.
 func nullText(b []byte) *string {
 	if len(b) == 0 {

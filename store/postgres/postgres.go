@@ -32,13 +32,11 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/store/internal/sqlq"
 )
 
 //go:embed migrations/*.sql
 var migrationsFS embed.FS
-
-// gooseTable is the table goose records standin's migrations in.
-const gooseTable = "standin_migration"
 
 // schemaRE is what Config.Schema may look like: an identifier that needs no
 // quoting and that River accepts (River also limits its length).
@@ -104,17 +102,22 @@ func (c Config) validate() error {
 	return nil
 }
 
+// tables embeds the shared statements in Store without exporting them as a
+// field: their methods are Store's.
+type tables = sqlq.Tables
+
 // Store is store.Store on PostgreSQL. Create it with Open; it is safe for
 // concurrent use.
 type Store struct {
-	pool     *pgxpool.Pool
-	sqlDB    *sql.DB // the pool seen through database/sql, for goose
-	schema   string
-	logger   *slog.Logger
-	inserter *river.Client[pgx.Tx] // insert-only: no queues, never started
-	goose    *goose.Provider
-	river    *rivermigrate.Migrator[pgx.Tx]
-	notifier *jobNotifier // wakes the workers after jobs commit (notify.go)
+	tables // the statements PostgreSQL shares with SQLite, on pool
+
+	pool       *pgxpool.Pool
+	sqlDB      *sql.DB // the pool seen through database/sql, for goose
+	schema     string
+	logger     *slog.Logger
+	inserter   *river.Client[pgx.Tx] // insert-only: no queues, never started
+	migrations sqlq.Migrations
+	notifier   *jobNotifier // wakes the workers after jobs commit (notify.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -185,7 +188,7 @@ func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	}
 	sqlDB := stdlib.OpenDBFromPool(pool)
 	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations,
-		goose.WithTableName(gooseTable),
+		goose.WithTableName(sqlq.GooseTable),
 		goose.WithDisableGlobalRegistry(true),
 		goose.WithSlog(cfg.Logger),
 	)
@@ -198,16 +201,23 @@ func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("create river migrator: %w", err)
 	}
-	return &Store{
+	st := &Store{
+		tables:   sqlq.Tables{D: dialect, Q: conn{pool}},
 		pool:     pool,
 		sqlDB:    sqlDB,
 		schema:   cfg.Schema,
 		logger:   cfg.Logger,
 		inserter: inserter,
-		goose:    provider,
-		river:    migrator,
+		migrations: sqlq.Migrations{
+			Goose:       provider,
+			River:       migrator,
+			TableExists: `SELECT to_regclass($1) IS NOT NULL`,
+			RiverAt:     "created_at",
+		},
 		notifier: startJobNotifier(pool, cfg.Schema, cfg.Logger),
-	}, nil
+	}
+	st.tables.WithEvents = st.withEvents
+	return st, nil
 }
 
 // Close closes the pool. Clients returned by Queue must be stopped first.
@@ -272,97 +282,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate: create schema %s: %w", s.schema, err)
 		}
 	}
-	if _, err := s.goose.Up(ctx); err != nil {
-		return fmt.Errorf("migrate standin: %w", err)
-	}
-	if _, err := s.river.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("migrate river: %w", err)
-	}
-	return nil
+	return s.migrations.Up(ctx)
 }
 
 // MigrationStatus lists standin's migrations, then River's. It only reads:
 // on a database standin never migrated, every migration is pending.
 func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error) {
-	// goose creates its version table to read it; skip it when missing.
-	var versioned bool
-	if err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, gooseTable).Scan(&versioned); err != nil {
-		return nil, fmt.Errorf("standin migration status: %w", err)
-	}
-	statuses := pendingSources(s.goose)
-	if versioned {
-		var err error
-		if statuses, err = s.goose.Status(ctx); err != nil {
-			return nil, fmt.Errorf("standin migration status: %w", err)
-		}
-	}
-	out := make([]store.MigrationStatus, 0, len(statuses))
-	for _, st := range statuses {
-		ms := store.MigrationStatus{
-			Component: "standin",
-			Version:   st.Source.Version,
-			Name:      st.Source.Path,
-			Applied:   st.State == goose.StateApplied,
-		}
-		if ms.Applied {
-			at := st.AppliedAt.UTC()
-			ms.AppliedAt = &at
-		}
-		out = append(out, ms)
-	}
-	applied, err := s.riverApplied(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range s.river.AllVersions() {
-		ms := store.MigrationStatus{Component: "river", Version: int64(m.Version), Name: m.Name}
-		if at, ok := applied[m.Version]; ok {
-			ms.Applied = true
-			ms.AppliedAt = &at
-		}
-		out = append(out, ms)
-	}
-	return out, nil
-}
-
-// pendingSources is goose's status of a database with no version table:
-// every migration pending.
-func pendingSources(p *goose.Provider) []*goose.MigrationStatus {
-	var out []*goose.MigrationStatus
-	for _, src := range p.ListSources() {
-		out = append(out, &goose.MigrationStatus{Source: src, State: goose.StatePending})
-	}
-	return out
-}
-
-// riverApplied returns River's applied migration versions and when each was
-// applied.
-func (s *Store) riverApplied(ctx context.Context) (map[int]time.Time, error) {
-	existing, err := s.river.ExistingVersions(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("river migration status: %w", err)
-	}
-	applied := make(map[int]time.Time, len(existing))
-	if len(existing) == 0 {
-		return applied, nil
-	}
-	rows, err := s.pool.Query(ctx, `SELECT version, created_at FROM river_migration WHERE line = 'main'`)
-	if err != nil {
-		return nil, fmt.Errorf("river migration status: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var version int
-		var at time.Time
-		if err := rows.Scan(&version, &at); err != nil {
-			return nil, fmt.Errorf("river migration status: %w", err)
-		}
-		applied[version] = at.UTC()
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("river migration status: %w", err)
-	}
-	return applied, nil
+	return s.migrations.Status(ctx, s.tables.Q)
 }
 
 // mapErr turns a unique violation into store.ErrConflict and no rows into
@@ -380,14 +306,3 @@ func mapErr(err error) error {
 
 // rollback ends tx when it was not committed, even if ctx is done.
 func rollback(ctx context.Context, tx pgx.Tx) { _ = tx.Rollback(context.WithoutCancel(ctx)) }
-
-// utc returns t in UTC: pgx reads timestamptz in the local zone.
-func utc(t time.Time) time.Time { return t.UTC() }
-
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := t.UTC()
-	return &v
-}

@@ -4,14 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/store/internal/sqlq"
 	"github.com/standin-dev/standin/store/internal/sqlrow"
 )
-
-const attemptColumns = `id, delivery_id, number, manual, url, started_at, emulated_delay_ns,
-	request_headers, status_code, latency_ns, error, response_headers, response_excerpt, succeeded`
 
 // AttemptRecord inserts the attempt, numbered after the delivery's previous
 // attempts, and moves the delivery to params.State in one transaction. A
@@ -19,11 +16,7 @@ const attemptColumns = `id, delivery_id, number, manual, url, started_at, emulat
 // state clears it. A delivery cancelled meanwhile stays cancelled
 // unless the attempt succeeded.
 func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordParams) (*store.Attempt, error) {
-	attempts, err := s.AttemptRecordMany(ctx, []store.AttemptRecordParams{params})
-	if err != nil {
-		return nil, err
-	}
-	return attempts[0], nil
+	return sqlq.First(s.AttemptRecordMany(ctx, []store.AttemptRecordParams{params}))
 }
 
 // AttemptRecordMany records every attempt of params as AttemptRecord does,
@@ -89,8 +82,8 @@ func recordAttempt(ctx context.Context, tx *sql.Tx, params store.AttemptRecordPa
 		RETURNING attempts`,
 		store.DeliveryCancelled, keep, params.State,
 		manualCount(a.Manual),
-		microsPtr(params.FirstAttemptAt),
-		store.DeliveryCancelled, keep, microsPtr(params.NextAttemptAt),
+		dialect.TimePtr(params.FirstAttemptAt),
+		store.DeliveryCancelled, keep, dialect.TimePtr(params.NextAttemptAt),
 		a.StatusCode, a.Error, micros(params.UpdatedAt),
 		store.DeliveryCancelled, keep, finishedAt,
 		a.DeliveryID,
@@ -107,52 +100,13 @@ func recordAttempt(ctx context.Context, tx *sql.Tx, params store.AttemptRecordPa
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`,
 		a.DeliveryID, a.Number, a.Manual, a.URL, micros(a.StartedAt), int64(a.EmulatedDelay),
-		nullText(reqHeaders), a.StatusCode, int64(a.Latency), a.Error, nullText(respHeaders),
+		sqlq.NullText(reqHeaders), a.StatusCode, int64(a.Latency), a.Error, sqlq.NullText(respHeaders),
 		a.ResponseExcerpt, a.Succeeded,
 	).Scan(&a.ID)
 	if err != nil {
 		return nil, fmt.Errorf("record attempt %d of delivery %s: %w", a.Number, a.DeliveryID, mapErr(err))
 	}
 	return &a, nil
-}
-
-// AttemptListByDelivery returns the delivery's attempts by Number; none
-// (not an error) when the delivery does not exist.
-func (s *Store) AttemptListByDelivery(ctx context.Context, deliveryID string) ([]*store.Attempt, error) {
-	rows, err := s.db.QueryContext(ctx, `
-		SELECT `+attemptColumns+` FROM standin_attempt WHERE delivery_id = ? ORDER BY number`, deliveryID)
-	if err != nil {
-		return nil, fmt.Errorf("list attempts of delivery %s: %w", deliveryID, err)
-	}
-	defer rows.Close()
-	list := []*store.Attempt{}
-	for rows.Next() {
-		var (
-			a                         store.Attempt
-			startedAt, delay, latency int64
-			reqHeaders, respHeaders   []byte
-		)
-		err := rows.Scan(&a.ID, &a.DeliveryID, &a.Number, &a.Manual, &a.URL, &startedAt, &delay,
-			&reqHeaders, &a.StatusCode, &latency, &a.Error, &respHeaders, &a.ResponseExcerpt, &a.Succeeded)
-		if err != nil {
-			return nil, fmt.Errorf("list attempts of delivery %s: %w", deliveryID, err)
-		}
-		a.StartedAt = fromMicros(startedAt)
-		a.EmulatedDelay = time.Duration(delay)
-		a.Latency = time.Duration(latency)
-		if a.RequestHeaders, err = sqlrow.DecodeHeader(reqHeaders); err != nil {
-			return nil, fmt.Errorf("list attempts of delivery %s: %w", deliveryID, err)
-		}
-		if a.ResponseHeaders, err = sqlrow.DecodeHeader(respHeaders); err != nil {
-			return nil, fmt.Errorf("list attempts of delivery %s: %w", deliveryID, err)
-		}
-		a.ResponseExcerpt = sqlrow.Bytes(a.ResponseExcerpt)
-		list = append(list, &a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list attempts of delivery %s: %w", deliveryID, err)
-	}
-	return list, nil
 }
 
 // manualCount is what a manual attempt adds to its delivery's

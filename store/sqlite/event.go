@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/store/internal/sqlq"
 	"github.com/standin-dev/standin/store/internal/sqlrow"
 )
 
@@ -44,7 +45,7 @@ func (s *Store) createEvent(ctx context.Context, tx *sql.Tx, params store.EventC
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO standin_event (id, name, group_id, source, created_at)
 		VALUES (?, ?, ?, ?, ?)`,
-		ev.ID, ev.Name, ev.GroupID, nullText(ev.Source), micros(ev.CreatedAt))
+		ev.ID, ev.Name, ev.GroupID, sqlq.NullText(ev.Source), micros(ev.CreatedAt))
 	if err != nil {
 		return nil, fmt.Errorf("create event %s: %w", ev.ID, mapErr(err))
 	}
@@ -79,35 +80,9 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, batch []*store.Delivery) 
 		}
 		b.WriteString(row)
 		args = append(args, d.ID, d.EventID, d.EventName, d.WebhookID, string(d.Profile),
-			d.Body, d.State, d.Attempts, microsPtr(d.NextAttemptAt), d.LastStatus, d.LastError,
+			d.Body, d.State, d.Attempts, dialect.TimePtr(d.NextAttemptAt), d.LastStatus, d.LastError,
 			micros(d.CreatedAt), micros(d.UpdatedAt))
 	}
 	_, err := tx.ExecContext(ctx, b.String(), args...)
 	return err
-}
-
-// EventGetByID returns the event with id.
-func (s *Store) EventGetByID(ctx context.Context, id string) (*store.Event, error) {
-	var (
-		ev        store.Event
-		source    []byte
-		createdAt int64
-	)
-	err := s.db.QueryRowContext(ctx, `
-		SELECT id, name, group_id, source, created_at FROM standin_event WHERE id = ?`, id,
-	).Scan(&ev.ID, &ev.Name, &ev.GroupID, &source, &createdAt)
-	if err != nil {
-		return nil, fmt.Errorf("get event %s: %w", id, mapErr(err))
-	}
-	ev.Source = sqlrow.Bytes(source)
-	ev.CreatedAt = fromMicros(createdAt)
-	return &ev, nil
-}
-
-// nullText is the TEXT value of an optional JSON document; empty is NULL.
-func nullText(b []byte) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return string(b)
 }

@@ -39,6 +39,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/store/internal/sqlq"
 )
 
 //go:embed migrations/*.sql
@@ -60,9 +61,6 @@ const FetchPollInterval = 10 * time.Millisecond
 // busyTimeout is how long a statement waits for another process's lock on
 // the file before failing with SQLITE_BUSY.
 const busyTimeout = 10 * time.Second
-
-// gooseTable is the table goose records standin's migrations in.
-const gooseTable = "standin_migration"
 
 // Config configures Open.
 type Config struct {
@@ -89,16 +87,21 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// tables embeds the shared statements in Store without exporting them as a
+// field: their methods are Store's.
+type tables = sqlq.Tables
+
 // Store is store.Store on SQLite. Create it with Open; it is safe for
 // concurrent use.
 type Store struct {
-	db       *sql.DB
-	path     string
-	logger   *slog.Logger
-	inserter *river.Client[*sql.Tx] // insert-only: no queues, never started
-	goose    *goose.Provider
-	river    *rivermigrate.Migrator[*sql.Tx]
-	lock     *os.File // held while this store is the file's only user; see orphans.go
+	tables // the statements SQLite shares with PostgreSQL, on db
+
+	db         *sql.DB
+	path       string
+	logger     *slog.Logger
+	inserter   *river.Client[*sql.Tx] // insert-only: no queues, never started
+	migrations sqlq.Migrations
+	lock       *os.File // held while this store is the file's only user; see orphans.go
 }
 
 var _ store.Store = (*Store)(nil)
@@ -152,7 +155,7 @@ func newStore(db *sql.DB, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("open migrations: %w", err)
 	}
 	provider, err := goose.NewProvider(goose.DialectSQLite3, db, migrations,
-		goose.WithTableName(gooseTable),
+		goose.WithTableName(sqlq.GooseTable),
 		goose.WithDisableGlobalRegistry(true),
 		goose.WithSlog(cfg.Logger),
 	)
@@ -163,14 +166,22 @@ func newStore(db *sql.DB, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create river migrator: %w", err)
 	}
-	return &Store{
+	st := &Store{
+		tables:   sqlq.Tables{D: dialect, Q: conn{db}},
 		db:       db,
 		path:     cfg.Path,
 		logger:   cfg.Logger,
 		inserter: inserter,
-		goose:    provider,
-		river:    migrator,
-	}, nil
+		migrations: sqlq.Migrations{
+			Goose:       provider,
+			River:       migrator,
+			TableExists: `SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?`,
+			// River's SQLite created_at is text: to the second.
+			RiverAt: "coalesce(unixepoch(created_at), 0) * 1000000",
+		},
+	}
+	st.tables.WithEvents = st.withEvents
+	return st, nil
 }
 
 // dsn returns the modernc.org/sqlite data source name of path: a file: URI
@@ -230,101 +241,13 @@ func (s *Store) Queue(config *river.Config) (store.Queue, error) {
 
 // Migrate applies standin's pending migrations, then River's.
 func (s *Store) Migrate(ctx context.Context) error {
-	if _, err := s.goose.Up(ctx); err != nil {
-		return fmt.Errorf("migrate standin: %w", err)
-	}
-	if _, err := s.river.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("migrate river: %w", err)
-	}
-	return nil
+	return s.migrations.Up(ctx)
 }
 
 // MigrationStatus lists standin's migrations, then River's. It only reads:
 // on a database standin never migrated, every migration is pending.
 func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error) {
-	// goose creates its version table to read it; skip it when missing.
-	var versioned bool
-	err := s.db.QueryRowContext(ctx,
-		`SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?`, gooseTable).Scan(&versioned)
-	if err != nil {
-		return nil, fmt.Errorf("standin migration status: %w", err)
-	}
-	var out []store.MigrationStatus
-	if versioned {
-		if out, err = gooseStatus(ctx, s.goose); err != nil {
-			return nil, err
-		}
-	} else {
-		for _, src := range s.goose.ListSources() {
-			out = append(out, store.MigrationStatus{Component: "standin", Version: src.Version, Name: src.Path})
-		}
-	}
-	applied, err := s.riverApplied(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range s.river.AllVersions() {
-		st := store.MigrationStatus{Component: "river", Version: int64(m.Version), Name: m.Name}
-		if at, ok := applied[m.Version]; ok {
-			st.Applied = true
-			st.AppliedAt = &at
-		}
-		out = append(out, st)
-	}
-	return out, nil
-}
-
-// riverApplied returns River's applied migration versions and when each was
-// applied (to the second: River's SQLite column is text).
-func (s *Store) riverApplied(ctx context.Context) (map[int]time.Time, error) {
-	existing, err := s.river.ExistingVersions(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("river migration status: %w", err)
-	}
-	applied := make(map[int]time.Time, len(existing))
-	if len(existing) == 0 {
-		return applied, nil
-	}
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT version, coalesce(unixepoch(created_at), 0) FROM river_migration WHERE line = 'main'`)
-	if err != nil {
-		return nil, fmt.Errorf("river migration status: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var version int
-		var at int64
-		if err := rows.Scan(&version, &at); err != nil {
-			return nil, fmt.Errorf("river migration status: %w", err)
-		}
-		applied[version] = time.Unix(at, 0).UTC()
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("river migration status: %w", err)
-	}
-	return applied, nil
-}
-
-func gooseStatus(ctx context.Context, p *goose.Provider) ([]store.MigrationStatus, error) {
-	statuses, err := p.Status(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("standin migration status: %w", err)
-	}
-	out := make([]store.MigrationStatus, 0, len(statuses))
-	for _, st := range statuses {
-		ms := store.MigrationStatus{
-			Component: "standin",
-			Version:   st.Source.Version,
-			Name:      st.Source.Path,
-			Applied:   st.State == goose.StateApplied,
-		}
-		if ms.Applied {
-			at := st.AppliedAt.UTC()
-			ms.AppliedAt = &at
-		}
-		out = append(out, ms)
-	}
-	return out, nil
+	return s.migrations.Status(ctx, s.tables.Q)
 }
 
 // mapErr turns SQLite's constraint violations into store sentinels.

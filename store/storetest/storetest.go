@@ -810,6 +810,9 @@ func testMigrate(t *testing.T, st store.Store) {
 	for _, ms := range status {
 		require.True(t, ms.Applied, "%s migration %d (%s) is not applied", ms.Component, ms.Version, ms.Name)
 		require.NotNil(t, ms.AppliedAt)
+		// Applied by this test's store: minutes ago at most (River's SQLite
+		// times are to the second).
+		require.WithinDuration(t, time.Now(), *ms.AppliedAt, 10*time.Minute, "%s migration %d", ms.Component, ms.Version)
 		require.NotEmpty(t, ms.Name)
 		require.Positive(t, ms.Version)
 		components[ms.Component]++

@@ -45,7 +45,7 @@ func sample() *store.Stats {
 		}
 	}
 	return &store.Stats{
-		Events: 7,
+		Events:     7,
 		Deliveries: map[string]int64{"pending": 1, "retrying": 2, "succeeded": 5, "failed": 3, "cancelled": 4},
 		Attempts: []store.AttemptCount{
 			{Succeeded: false, StatusClass: "5xx", Count: 6},

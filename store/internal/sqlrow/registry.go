@@ -91,3 +91,15 @@ func DecodeSync(b []byte) (*store.ConnectionSync, error) {
 	}
 	return NormalizeSync(&s), nil
 }
+
+// CheckConnectionCreate rejects a connection, or one of its events, that
+// cannot be stored; the error names the operation.
+func CheckConnectionCreate(p store.ConnectionCreateParams) error {
+	if err := CheckConnection(p.Connection); err != nil {
+		return fmt.Errorf("create connection: %w", err)
+	}
+	if err := CheckEventsCreate(p.Events); err != nil {
+		return fmt.Errorf("create connection %s: %w", p.Connection.ID, err)
+	}
+	return nil
+}

@@ -1,7 +1,7 @@
 // Package sqlrow holds what the SQL backends share: how record fields become
 // column values and back, the checks on parameters, and the River job that
 // works a delivery. It keeps store/sqlite and store/postgres from drifting
-// apart on semantics while each keeps its own SQL.
+// apart on semantics; the SQL they share is in store/internal/sqlq.
 package sqlrow
 
 import (
