@@ -18,7 +18,9 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/internal/emit"
 	"github.com/standin-dev/standin/server/internal/live"
+	"github.com/standin-dev/standin/server/internal/simulate"
 	"github.com/standin-dev/standin/store"
 )
 
@@ -58,7 +60,7 @@ const MaxEventFieldLength = 256
 // MaxEmitDeliveries is the most deliveries one emit request (one event, or
 // one POST /standin/v1/events:batch) may create; a request that would create
 // more is refused with 400 InvalidInput and nothing is stored.
-const MaxEmitDeliveries = 10000
+const MaxEmitDeliveries = emit.MaxDeliveries
 
 // List page sizes.
 const (
@@ -101,7 +103,7 @@ type APIConfig struct {
 	TimeScale float64
 	// SyncDuration is how long, in emulated time, a simulated sync or
 	// Portable flow run lasts when the caller does not say. Defaults to
-	// DefaultSyncDuration (5 minutes).
+	// simulate.DefaultSyncDuration (5 minutes).
 	SyncDuration time.Duration
 	// Logger receives request logs (debug) and internal errors (error).
 	// Defaults to slog.Default().
@@ -120,7 +122,7 @@ func (c APIConfig) withDefaults() APIConfig {
 	}
 	c.TimeScale = delivery.Timeline{Scale: c.TimeScale}.TimeScale()
 	if c.SyncDuration <= 0 {
-		c.SyncDuration = DefaultSyncDuration
+		c.SyncDuration = simulate.DefaultSyncDuration
 	}
 	return c
 }
@@ -146,7 +148,8 @@ type API struct {
 	cfg     APIConfig
 	creds   *credentials // nil: authentication is off
 	health  *health.Server
-	emitter *Emitter
+	emitter *emit.Emitter
+	sim     *simulate.Simulator
 	handler http.Handler
 	grpc    *grpc.Server
 	hub     *live.Hub // changes of cfg.Store, for GET /standin/v1/stream
@@ -173,8 +176,15 @@ func NewAPI(cfg APIConfig) (*API, error) {
 		cfg:     cfg,
 		creds:   newCredentials(cfg.APIKey, cfg.APISecret),
 		health:  health.NewServer(),
-		emitter: newEmitter(cfg.Store, cfg.Now),
+		emitter: emit.New(cfg.Store, cfg.Now),
 	}
+	a.sim = simulate.New(simulate.Config{
+		Store:        cfg.Store,
+		Emitter:      a.emitter,
+		Now:          cfg.Now,
+		Timeline:     delivery.Timeline{Scale: cfg.TimeScale},
+		SyncDuration: cfg.SyncDuration,
+	})
 	a.webhooks = &webhookServer{api: a}
 	a.events = &eventServer{api: a}
 	a.deliveries = &deliveryServer{api: a}
@@ -218,10 +228,6 @@ func (a *API) SetServing(serving bool) {
 		a.hub.Disconnect() // open inspector streams would hold up the HTTP server's shutdown
 	}
 }
-
-// Emitter returns the API's emitter, for callers that emit events without
-// going through the API (the sync simulator).
-func (a *API) Emitter() *Emitter { return a.emitter }
 
 // GRPCServer returns the API's gRPC server (the same one on every call):
 // standin's services, the health service and server reflection. Credentials

@@ -48,7 +48,7 @@ func newSimEnv(t *testing.T, opts ...func(*server.APIConfig)) (*testEnv, *clock,
 		c.TimeScale = simScale
 	}}, opts...)
 	e := newEnvGroups(t, nil, opts...)
-	seeded, err := e.api.Seed(context.Background())
+	seeded, err := server.Seed(context.Background(), e.api)
 	if err != nil || !seeded {
 		t.Fatalf("Seed = %v, %v; want true, nil", seeded, err)
 	}
@@ -174,7 +174,7 @@ func TestGroupsAPI(t *testing.T) {
 	e.mustDo(404, "GET", "/v1/groups/nope/connections", "")
 
 	// Seeding again does nothing.
-	if seeded, err := e.api.Seed(context.Background()); seeded || err != nil {
+	if seeded, err := server.Seed(context.Background(), e.api); seeded || err != nil {
 		t.Errorf("second Seed = %v, %v", seeded, err)
 	}
 }

@@ -9,14 +9,15 @@ import (
 	"time"
 )
 
-// Connection and request-read bounds of the HTTP API (see Config).
+// Connection and request-read bounds of the HTTP API (see app.Config).
 const (
-	// DefaultMaxConnections is the default of Config.MaxConnections.
+	// DefaultMaxConnections is the default of app.Config.MaxConnections.
 	DefaultMaxConnections = 1024
-	// DefaultRequestReadTimeout is the default of Config.RequestReadTimeout.
+	// DefaultRequestReadTimeout is the default of
+	// app.Config.RequestReadTimeout.
 	DefaultRequestReadTimeout = 30 * time.Second
 	// ReserveConnections is how many connections the HTTP API accepts past
-	// Config.MaxConnections so that /healthz is answered while the limit is
+	// app.Config.MaxConnections so that /healthz is answered while the limit is
 	// reached: on those, /healthz is served and every other path answers
 	// 503 ServiceUnavailable at once; each is closed after one request or
 	// ReserveConnectionLifetime, whichever comes first.
@@ -155,4 +156,21 @@ func newHTTPServer(h http.Handler, maxConns int, readTimeout time.Duration) *htt
 		IdleTimeout:       idleTimeout,
 		ConnContext:       connContext,
 	}
+}
+
+// LimitListener returns l holding at most max connections open at once,
+// plus reserve connections when reserve > 0: on those, an http.Server from
+// API.HTTPServer serves /healthz only and answers 503 to every other path.
+// Accept waits, leaving further connections in the kernel's backlog, while
+// every slot is taken.
+func LimitListener(l net.Listener, max, reserve int) net.Listener {
+	return newConnLimiter(l, max, reserve)
+}
+
+// HTTPServer returns an http.Server for the REST API (HTTPHandler) with
+// standin's read timeouts: readTimeout for a whole request, at most 10 s of
+// it for the headers. maxConns is the limit given to LimitListener, whose
+// reserve connections it recognises.
+func (a *API) HTTPServer(maxConns int, readTimeout time.Duration) *http.Server {
+	return newHTTPServer(a.HTTPHandler(), maxConns, readTimeout)
 }

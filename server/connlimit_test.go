@@ -14,21 +14,22 @@ import (
 	"time"
 
 	"github.com/standin-dev/standin/server"
+	"github.com/standin-dev/standin/server/app"
 	"github.com/standin-dev/standin/store/sqlite"
 )
 
 // serveLimited runs a standin API (no workers) with cfg's connection bounds
 // on 127.0.0.1:0 and returns its base URL.
-func serveLimited(t *testing.T, cfg server.Config) string {
+func serveLimited(t *testing.T, cfg app.Config) string {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "db"), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	cfg.Store, cfg.Role, cfg.SkipSeed, cfg.SkipURLCheck = st, server.RoleAPI, true, true
+	cfg.Store, cfg.Role, cfg.SkipSeed, cfg.SkipURLCheck = st, app.RoleAPI, true, true
 	cfg.Logger = slog.New(slog.DiscardHandler)
-	srv, err := server.New(context.Background(), cfg)
+	srv, err := app.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func serveLimited(t *testing.T, cfg server.Config) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, server.Listeners{HTTP: lis}) }()
+	go func() { done <- srv.Serve(ctx, app.Listeners{HTTP: lis}) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -126,7 +127,7 @@ func waitStatus(t *testing.T, what string, ch <-chan int, want int) {
 func TestSlowBodiesBounded(t *testing.T) {
 	t.Parallel()
 	const limit = 4
-	base := serveLimited(t, server.Config{MaxConnections: limit, RequestReadTimeout: 3 * time.Second})
+	base := serveLimited(t, app.Config{MaxConnections: limit, RequestReadTimeout: 3 * time.Second})
 	addr := strings.TrimPrefix(base, "http://")
 
 	var holders []<-chan int

@@ -16,6 +16,7 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/internal/apierr"
 	"github.com/standin-dev/standin/store"
 )
 
@@ -49,7 +50,7 @@ func (s *deliveryServer) list(ctx context.Context, req *standinv1.ListDeliveries
 		return nil, err
 	}
 	if st := req.GetStatus(); st != "" && !slices.Contains(deliveryStates, st) {
-		return nil, invalidInput("Invalid value '%s' for field 'status': must be one of %s", st, strings.Join(deliveryStates, ", "))
+		return nil, apierr.Invalid("Invalid value '%s' for field 'status': must be one of %s", st, strings.Join(deliveryStates, ", "))
 	}
 	since, until, err := parseTimeRange(req.GetSince(), req.GetUntil())
 	if err != nil {
@@ -63,7 +64,7 @@ func (s *deliveryServer) list(ctx context.Context, req *standinv1.ListDeliveries
 		Since:     since,
 		Until:     until,
 	}
-	errCursor := invalidInput("Invalid value for field 'cursor'")
+	errCursor := apierr.Invalid("Invalid value for field 'cursor'")
 	var before string
 	if c := req.GetCursor(); c != "" {
 		pos, ok := decodeCursor(cursorDeliveries, c)
@@ -112,11 +113,11 @@ func (s *deliveryServer) get(ctx context.Context, id string) (*standinv1.Deliver
 	st := s.api.cfg.Store
 	d, err := st.DeliveryGetByID(ctx, id)
 	if err != nil {
-		return nil, errNotFound("Delivery", id, err)
+		return nil, apierr.NotFound("Delivery", id, err)
 	}
 	ev, err := st.EventGetByID(ctx, d.EventID)
 	if err != nil {
-		return nil, errNotFound("Event", d.EventID, err)
+		return nil, apierr.NotFound("Event", d.EventID, err)
 	}
 	attempts, err := st.AttemptListByDelivery(ctx, d.ID)
 	if err != nil {
@@ -157,19 +158,19 @@ func (s *deliveryServer) redeliver(ctx context.Context, id string) (*store.Deliv
 	st := s.api.cfg.Store
 	d, err := st.DeliveryGetByID(ctx, id)
 	if err != nil {
-		return nil, errNotFound("Delivery", id, err)
+		return nil, apierr.NotFound("Delivery", id, err)
 	}
 	if _, err := st.WebhookGetByID(ctx, d.WebhookID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, &conflictError{
-				msg: fmt.Sprintf("Cannot redeliver delivery '%s': its webhook '%s' was deleted", id, d.WebhookID),
-				err: err,
+			return nil, &apierr.ConflictError{
+				Msg: fmt.Sprintf("Cannot redeliver delivery '%s': its webhook '%s' was deleted", id, d.WebhookID),
+				Err: err,
 			}
 		}
 		return nil, err
 	}
 	if err := st.DeliveryEnqueue(ctx, store.DeliverArgs{DeliveryID: id, Manual: true}); err != nil {
-		return nil, errNotFound("Delivery", id, err)
+		return nil, apierr.NotFound("Delivery", id, err)
 	}
 	return d, nil
 }
@@ -197,13 +198,13 @@ func (s *deliveryServer) cancel(ctx context.Context, id string) (*store.Delivery
 		if cur, gerr := st.DeliveryGetByID(ctx, id); gerr == nil {
 			state = string(cur.State)
 		}
-		return nil, &conflictError{
-			msg: fmt.Sprintf("Cannot cancel delivery '%s' in state '%s': only pending and retrying deliveries can be cancelled", id, state),
-			err: err,
+		return nil, &apierr.ConflictError{
+			Msg: fmt.Sprintf("Cannot cancel delivery '%s' in state '%s': only pending and retrying deliveries can be cancelled", id, state),
+			Err: err,
 		}
 	}
 	if err != nil {
-		return nil, errNotFound("Delivery", id, err)
+		return nil, apierr.NotFound("Delivery", id, err)
 	}
 	return d, nil
 }
@@ -218,7 +219,7 @@ func parseTimeRange(since, until string) (time.Time, time.Time, error) {
 		}
 		t, err := time.Parse(time.RFC3339Nano, f.value)
 		if err != nil {
-			return time.Time{}, time.Time{}, invalidInput("Invalid value '%s' for field '%s': must be an RFC 3339 time", f.value, f.name)
+			return time.Time{}, time.Time{}, apierr.Invalid("Invalid value '%s' for field '%s': must be an RFC 3339 time", f.value, f.name)
 		}
 		out[i] = t
 	}

@@ -1,7 +1,10 @@
 // Package server is standin's API layer: the gRPC services of
 // proto/standin/v1, the same services over REST through an in-process
 // grpc-gateway mux, Fivetran's response envelope and error mapping, HTTP
-// Basic authentication, and health.
+// Basic authentication, and health. It maps protobuf to and from the
+// emitter (internal/emit) and the sync simulator (internal/simulate), which
+// have no protobuf in them. A whole process, store and workers included, is
+// built by the composition root, server/app.
 //
 // The facts about Fivetran and Portable it emulates, their sources, and the
 // default and switch of each uncertain one, are in the repository's
@@ -26,8 +29,9 @@
 // secret is always "******", and created_by is CreatedBy ("_standin").
 // Creating an active webhook, or activating one, first POSTs Fivetran's
 // test_event to its URL (signed like a delivery) and refuses with 400 when
-// the receiver does not accept it; APIConfig.SkipURLCheck turns that off,
-// and Portable webhooks are never checked (Portable has no URL check). A
+// the receiver does not accept it; APIConfig.SkipURLCheck
+// (app.Config.SkipURLCheck) turns that off, and Portable webhooks are never
+// checked (Portable has no URL check). A
 // group webhook needs a registered group (404 NotFound_Group otherwise).
 // Duplicate event names in a request are dropped (the first is kept) rather
 // than refused.
@@ -35,7 +39,7 @@
 // Fivetran's group and connection calls are served too, backed by the sync
 // simulator's registry (connection routes under both /v1/connections and
 // the older /v1/connectors); the calls that start work emit the events
-// Fivetran would (see sync.go and README.md):
+// Fivetran would (see internal/simulate and README.md):
 //
 //	GET   /v1/groups, /v1/groups/{id}, /v1/groups/{id}/connections[?schema=]
 //	GET   /v1/connections[?group_id=&schema=], /v1/connections/{id}

@@ -102,7 +102,7 @@ func TestEmitter(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, skipURLCheck)
 	wh := e.createWebhook("/v1/webhooks/account", `{"url":"http://127.0.0.1:1/hook","events":["sync_start"]}`)
-	em := e.api.Emitter()
+	em := server.Emitter(e.api)
 	runAt := testNow.Add(time.Minute)
 	ev, ds, err := em.Emit(context.Background(), delivery.Source{Event: delivery.EventSyncStart}, runAt)
 	if err != nil {
@@ -444,7 +444,7 @@ func TestEmitterEmitMany(t *testing.T) {
 	e := newEnv(t, skipURLCheck)
 	a := e.createWebhook("/v1/webhooks/account", `{"url":"http://127.0.0.1:1/a","events":["sync_start","sync_end"]}`)
 	b := e.createWebhook("/v1/webhooks/group/g1", `{"url":"http://127.0.0.1:1/b","events":["sync_end"]}`)
-	em := e.api.Emitter()
+	em := server.Emitter(e.api)
 	ctx := context.Background()
 	runAt := testNow.Add(time.Minute)
 	out, err := em.EmitMany(ctx, []delivery.Source{

@@ -19,6 +19,7 @@ import (
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/standin-dev/standin/server/internal/apierr"
 	"github.com/standin-dev/standin/store"
 )
 
@@ -73,56 +74,6 @@ func storeUnavailable(err error) bool {
 // errorDomain is the Domain of the google.rpc.ErrorInfo on every error status.
 const errorDomain = "standin.dev"
 
-// inputError is a request that cannot be served as given. Its message is
-// shown to the client as-is, in Fivetran's style ("Field 'url' is required").
-type inputError struct {
-	msg string
-	err error // optional cause, for errors.Is
-}
-
-func invalidInput(format string, args ...any) error {
-	return &inputError{msg: fmt.Sprintf(format, args...)}
-}
-
-func (e *inputError) Error() string { return e.msg }
-func (e *inputError) Unwrap() error { return e.err }
-
-// notFoundError is a missing entity of a known kind ("Webhook", "Delivery").
-type notFoundError struct {
-	entity, id string
-	// hint, when set, follows Fivetran's message: how to fix it in standin.
-	hint string
-	err  error
-}
-
-// errNotFound wraps a store error as a missing entity when it is
-// store.ErrNotFound and returns it unchanged otherwise.
-func errNotFound(entity, id string, err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return &notFoundError{entity: entity, id: id, err: err}
-	}
-	return err
-}
-
-func (e *notFoundError) Error() string {
-	msg := fmt.Sprintf("Cannot find entity '%s' with id '%s'", e.entity, e.id)
-	if e.hint != "" {
-		msg += ". " + e.hint
-	}
-	return msg
-}
-func (e *notFoundError) Unwrap() error { return e.err }
-
-// conflictError is a request the entity's current state does not allow
-// (cancelling a finished delivery). Its message is shown as-is.
-type conflictError struct {
-	msg string
-	err error // optional cause, for errors.Is
-}
-
-func (e *conflictError) Error() string { return e.msg }
-func (e *conflictError) Unwrap() error { return e.err }
-
 // authError is a request without valid credentials.
 type authError struct{ msg string }
 
@@ -149,9 +100,9 @@ func (a *API) status(ctx context.Context, err error) error {
 		return err
 	}
 	var (
-		inErr   *inputError
-		nfErr   *notFoundError
-		cfErr   *conflictError
+		inErr   *apierr.InputError
+		nfErr   *apierr.NotFoundError
+		cfErr   *apierr.ConflictError
 		auErr   *authError
 		bigErr  *tooLargeError
 		code    codes.Code
@@ -160,11 +111,11 @@ func (a *API) status(ctx context.Context, err error) error {
 	)
 	switch {
 	case errors.As(err, &inErr):
-		code, reason, message = codes.InvalidArgument, codeInvalidInput, inErr.msg
+		code, reason, message = codes.InvalidArgument, codeInvalidInput, inErr.Msg
 	case errors.As(err, &nfErr):
-		code, reason, message = codes.NotFound, codeNotFound+"_"+nfErr.entity, nfErr.Error()
+		code, reason, message = codes.NotFound, codeNotFound+"_"+nfErr.Entity, nfErr.Error()
 	case errors.As(err, &cfErr):
-		code, reason, message = codes.FailedPrecondition, codeConflict, cfErr.msg
+		code, reason, message = codes.FailedPrecondition, codeConflict, cfErr.Msg
 	case errors.As(err, &auErr):
 		code, reason, message = codes.Unauthenticated, codeUnauthorized, auErr.msg
 	case errors.As(err, &bigErr):

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/internal/apierr"
 	"github.com/standin-dev/standin/store"
 )
 
@@ -34,7 +35,7 @@ func (s *eventServer) list(ctx context.Context, req *standinv1.ListEventsRequest
 		Since: since,
 		Until: until,
 	}
-	errCursor := invalidInput("Invalid value for field 'cursor'")
+	errCursor := apierr.Invalid("Invalid value for field 'cursor'")
 	var before string
 	if c := req.GetCursor(); c != "" {
 		pos, ok := decodeCursor(cursorEvents, c)
@@ -84,7 +85,7 @@ func (s *eventServer) get(ctx context.Context, id string) (*standinv1.EventDetai
 	st := s.api.cfg.Store
 	ev, err := st.EventGetByID(ctx, id)
 	if err != nil {
-		return nil, errNotFound("Event", id, err)
+		return nil, apierr.NotFound("Event", id, err)
 	}
 	var all []*store.Delivery
 	params := store.DeliveryListParams{EventID: id, Limit: eventDeliveriesPage}

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/internal/apierr"
 )
 
 // Paths served next to the gateway routes.
@@ -182,8 +183,8 @@ func (queryParser) Parse(msg proto.Message, values url.Values, filter *utilities
 		scratch := proto.Clone(msg)
 		proto.Reset(scratch)
 		if def.Parse(scratch, url.Values{key: values[key]}, filter) != nil {
-			return invalidInput("Invalid value '%s' for parameter '%s'", strings.Join(values[key], ","), key)
+			return apierr.Invalid("Invalid value '%s' for parameter '%s'", strings.Join(values[key], ","), key)
 		}
 	}
-	return invalidInput("Invalid query parameters: %s", err)
+	return apierr.Invalid("Invalid query parameters: %s", err)
 }

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/internal/apierr"
 )
 
 const contentTypeJSON = "application/json"
@@ -71,7 +72,7 @@ func (jsonMarshaler) Unmarshal(data []byte, v any) error {
 		}
 	}
 	if err := unmarshalOptions.Unmarshal(data, m); err != nil {
-		return &inputError{msg: "Invalid request body: " + protoErrorText(err), err: err}
+		return &apierr.InputError{Msg: "Invalid request body: " + protoErrorText(err), Err: err}
 	}
 	keepDataBytes(data, m)
 	return nil

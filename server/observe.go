@@ -10,6 +10,7 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	"github.com/standin-dev/standin/delivery/check"
+	"github.com/standin-dev/standin/server/internal/apierr"
 	"github.com/standin-dev/standin/server/internal/inspector"
 	"github.com/standin-dev/standin/server/internal/metrics"
 	"github.com/standin-dev/standin/store"
@@ -79,16 +80,16 @@ func (a *API) serveCheck(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		a.writeError(w, r, invalidInput("Invalid JSON body: %s", err))
+		a.writeError(w, r, apierr.Invalid("Invalid JSON body: %s", err))
 		return
 	}
 	if req.WebhookID == "" {
-		a.writeError(w, r, invalidInput("Missing field 'webhook_id'"))
+		a.writeError(w, r, apierr.Invalid("Missing field 'webhook_id'"))
 		return
 	}
 	wh, err := a.cfg.Store.WebhookGetByID(r.Context(), req.WebhookID)
 	if err != nil {
-		a.writeError(w, r, errNotFound("Webhook", req.WebhookID, err))
+		a.writeError(w, r, apierr.NotFound("Webhook", req.WebhookID, err))
 		return
 	}
 	cfg := check.Config{
@@ -105,7 +106,7 @@ func (a *API) serveCheck(w http.ResponseWriter, r *http.Request) {
 			TLSConfig: s.TLSConfig, UserAgent: s.UserAgent, Now: s.Now}
 	}
 	if err := cfg.Validate(); err != nil {
-		a.writeError(w, r, invalidInput("%s", err))
+		a.writeError(w, r, apierr.Invalid("%s", err))
 		return
 	}
 	report, err := check.Run(r.Context(), cfg)
@@ -132,5 +133,8 @@ func writeData(w http.ResponseWriter, data any) {
 	_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
-// store returns the API's store, whose writes feed GET /standin/v1/stream.
-func (a *API) store() store.Store { return a.cfg.Store }
+// Store returns the store the API writes through: the configured one,
+// wrapped so that its writes feed GET /standin/v1/stream. A worker in the
+// same process writes through it too, so that its attempts reach the
+// stream at once.
+func (a *API) Store() store.Store { return a.cfg.Store }

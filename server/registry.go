@@ -10,6 +10,8 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/internal/apierr"
+	"github.com/standin-dev/standin/server/internal/simulate"
 	"github.com/standin-dev/standin/store"
 )
 
@@ -31,11 +33,11 @@ func parseSeqCursor(kind byte, cursor string) (int64, error) {
 	}
 	pos, ok := decodeCursor(kind, cursor)
 	if !ok || len(pos) != 8 {
-		return 0, invalidInput("Invalid value for field 'cursor'")
+		return 0, apierr.Invalid("Invalid value for field 'cursor'")
 	}
 	seq := int64(binary.BigEndian.Uint64(pos))
 	if seq <= 0 {
-		return 0, invalidInput("Invalid value for field 'cursor'")
+		return 0, apierr.Invalid("Invalid value for field 'cursor'")
 	}
 	return seq, nil
 }
@@ -114,11 +116,7 @@ func (s *groupServer) listConnections(ctx context.Context, req *standinv1.ListGr
 }
 
 func (a *API) getGroup(ctx context.Context, id string) (*store.Group, error) {
-	g, err := a.cfg.Store.GroupGetByID(ctx, id)
-	if err != nil {
-		return nil, errNotFound("Group", id, err)
-	}
-	return g, nil
+	return a.sim.Group(ctx, id)
 }
 
 func groupPB(g *store.Group) *standinv1.Group {
@@ -179,48 +177,7 @@ func (s *connectionServer) GetConnection(ctx context.Context, req *standinv1.Get
 // getConnection reads a connection; a missing one is Fivetran's
 // NotFound_Connector.
 func (a *API) getConnection(ctx context.Context, id string) (*store.Connection, error) {
-	c, err := a.cfg.Store.ConnectionGetByID(ctx, id)
-	if err != nil {
-		return nil, errNotFound("Connector", id, err)
-	}
-	return c, nil
-}
-
-// syncRunning reports whether c's latest sync is still running at now.
-func syncRunning(c *store.Connection, now time.Time) bool {
-	return c.Sync != nil && now.Before(c.Sync.EndsAt)
-}
-
-// syncEnded reports whether c's latest sync has ended by now.
-func syncEnded(c *store.Connection, now time.Time) bool {
-	return c.Sync != nil && !now.Before(c.Sync.EndsAt)
-}
-
-// failedStatus reports whether a sync_end status is a failure.
-func failedStatus(status string) bool {
-	switch status {
-	case delivery.StatusFailure, delivery.StatusFailureWithTask, delivery.StatusFailed:
-		return true
-	}
-	return false
-}
-
-// settled returns c's SucceededAt and FailedAt with its latest sync's
-// outcome folded in when that sync has ended by now: a successful sync sets
-// succeeded_at, a failed one failed_at, a rescheduled one neither.
-func settled(c *store.Connection, now time.Time) (succeeded, failed *time.Time) {
-	succeeded, failed = c.SucceededAt, c.FailedAt
-	if !syncEnded(c, now) {
-		return succeeded, failed
-	}
-	end := c.Sync.EndsAt
-	switch {
-	case c.Sync.Status == delivery.StatusSuccessful:
-		succeeded = &end
-	case failedStatus(c.Sync.Status):
-		failed = &end
-	}
-	return succeeded, failed
+	return a.sim.Connection(ctx, id)
 }
 
 // connectionPB is the API form of c at now. Its status is derived from the
@@ -235,7 +192,7 @@ func settled(c *store.Connection, now time.Time) (succeeded, failed *time.Time) 
 //   - tasks: one after a FAILURE_WITH_TASK sync, from its task_type and
 //     reason.
 func connectionPB(c *store.Connection, now time.Time) *standinv1.Connection {
-	succeeded, failed := settled(c, now)
+	succeeded, failed := simulate.Settled(c, now)
 	out := &standinv1.Connection{
 		Id:            c.ID,
 		GroupId:       c.GroupID,
@@ -261,7 +218,7 @@ func connectionStatusPB(c *store.Connection, now time.Time) *standinv1.Connectio
 		Tasks:       []*standinv1.ConnectionAlert{},
 		Warnings:    []*standinv1.ConnectionAlert{},
 	}
-	running, ended := syncRunning(c, now), syncEnded(c, now)
+	running, ended := simulate.SyncRunning(c, now), simulate.SyncEnded(c, now)
 	switch {
 	case c.Paused:
 		st.SyncState = "paused"
@@ -274,7 +231,7 @@ func connectionStatusPB(c *store.Connection, now time.Time) *standinv1.Connectio
 			st.RescheduledFor = proto.String(delivery.FivetranTime(c.Sync.RescheduledAt))
 		}
 	}
-	if ended && failedStatus(c.Sync.Status) {
+	if ended && simulate.FailedStatus(c.Sync.Status) {
 		st.UpdateState = "delayed"
 	}
 	if ended && c.Sync.Status == delivery.StatusFailureWithTask {

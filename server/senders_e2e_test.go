@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -200,82 +198,6 @@ func TestManagementAPIParity(t *testing.T) {
 		if _, ok := doc.Paths[p]; !ok {
 			t.Errorf("openapi.json has no path %s", p)
 		}
-	}
-}
-
-// TestStrictHTTPSAndSeed runs the composition root with StrictHTTPS: http://
-// webhook URLs are refused on create and update, https:// accepted. It also
-// checks the seed registry and SkipSeed.
-func TestStrictHTTPSAndSeed(t *testing.T) {
-	t.Parallel()
-	serve := func(cfg server.Config) string {
-		t.Helper()
-		cfg.DatabaseURL = filepath.Join(t.TempDir(), "db")
-		cfg.Logger = slog.New(slog.DiscardHandler)
-		cfg.Role = server.RoleAPI
-		srv, err := server.New(context.Background(), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lis, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- srv.Serve(ctx, server.Listeners{HTTP: lis}) }()
-		t.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-			srv.Close()
-		})
-		return "http://" + lis.Addr().String()
-	}
-	do := func(base, method, path, body string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-
-	strict := serve(server.Config{StrictHTTPS: true, SkipURLCheck: true})
-	want := `{"code":"InvalidInput","message":"Field 'url' must be an absolute https URL"}`
-	if status, b := do(strict, "POST", "/v1/webhooks/account", `{"url":"http://127.0.0.1:9/hook","events":["sync_end"]}`); status != 400 || b != want {
-		t.Errorf("strict create http: %d %s", status, b)
-	}
-	status, b := do(strict, "POST", "/v1/webhooks/group/inappropriate_implode", `{"url":"https://receiver.example/hook","events":["sync_end"]}`)
-	if status != 200 {
-		t.Fatalf("strict create https: %d %s", status, b)
-	}
-	var env struct {
-		Data struct {
-			ID string `json:"id"`
-		} `json:"data"`
-	}
-	decode(t, []byte(b), &env)
-	if status, b := do(strict, "PATCH", "/v1/webhooks/"+env.Data.ID, `{"url":"http://receiver.example/hook"}`); status != 400 || b != want {
-		t.Errorf("strict update http: %d %s", status, b)
-	}
-	if _, b := do(strict, "GET", "/v1/groups", ""); !strings.Contains(b, `"id":"inappropriate_implode","name":"Warehouse"`) || !strings.Contains(b, `"id":"elegant_canyon","name":"Staging"`) {
-		t.Errorf("seed groups: %s", b)
-	}
-	if _, b := do(strict, "GET", "/v1/connections/assimilate_seem", ""); !strings.Contains(b, `"service":"google_cloud_postgresql","service_version":0,"schema":"ftar_pg"`) {
-		t.Errorf("seed connection: %s", b)
-	}
-
-	lax := serve(server.Config{SkipURLCheck: true, SkipSeed: true})
-	if status, b := do(lax, "POST", "/v1/webhooks/account", `{"url":"http://127.0.0.1:9/hook","events":["sync_end"]}`); status != 200 {
-		t.Errorf("default mode refused http: %d %s", status, b)
-	}
-	if _, b := do(lax, "GET", "/v1/groups", ""); b != `{"code":"Success","data":{"items":[]}}` {
-		t.Errorf("SkipSeed: %s", b)
 	}
 }
 

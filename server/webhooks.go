@@ -16,6 +16,8 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/internal/apierr"
+	"github.com/standin-dev/standin/server/internal/emit"
 	"github.com/standin-dev/standin/store"
 )
 
@@ -63,7 +65,7 @@ func (s *webhookServer) create(ctx context.Context, typ, groupID string, spec *s
 		}
 		if _, err := s.api.cfg.Store.GroupGetByID(ctx, groupID); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return nil, &notFoundError{entity: "Group", id: groupID, hint: registerGroupHint(groupID), err: err}
+				return nil, &apierr.NotFoundError{Entity: "Group", ID: groupID, Hint: registerGroupHint(groupID), Err: err}
 			}
 			return nil, err
 		}
@@ -72,13 +74,13 @@ func (s *webhookServer) create(ctx context.Context, typ, groupID string, spec *s
 		spec = &standinv1.WebhookSpec{}
 	}
 	if spec.GetUrl() == "" {
-		return nil, invalidInput("Field 'url' is required")
+		return nil, apierr.Invalid("Field 'url' is required")
 	}
 	if err := s.api.checkURLSyntax(spec.GetUrl()); err != nil {
 		return nil, err
 	}
 	if len(spec.GetEvents()) == 0 {
-		return nil, invalidInput("Field 'events' is required")
+		return nil, apierr.Invalid("Field 'events' is required")
 	}
 	profile, err := parseProfile(spec.GetProfile())
 	if err != nil {
@@ -132,7 +134,7 @@ func (s *webhookServer) ListWebhooks(ctx context.Context, req *standinv1.ListWeb
 	if req.GetCursor() != "" {
 		var ok bool
 		if after, ok = decodeSeqCursor(req.GetCursor()); !ok {
-			return nil, s.api.status(ctx, invalidInput("Invalid value for field 'cursor'"))
+			return nil, s.api.status(ctx, apierr.Invalid("Invalid value for field 'cursor'"))
 		}
 	}
 	// One more than asked tells whether there is a next page.
@@ -163,7 +165,7 @@ func (s *webhookServer) GetWebhook(ctx context.Context, req *standinv1.GetWebhoo
 func (s *webhookServer) get(ctx context.Context, id string) (*store.Webhook, error) {
 	wh, err := s.api.cfg.Store.WebhookGetByID(ctx, id)
 	if err != nil {
-		return nil, errNotFound("Webhook", id, err)
+		return nil, apierr.NotFound("Webhook", id, err)
 	}
 	return wh, nil
 }
@@ -203,7 +205,7 @@ func updatedFields(spec *standinv1.WebhookSpec, mask []string) (map[string]bool,
 			case fieldURL, fieldEvents, fieldActive, fieldSecret, fieldProfile, fieldSigning:
 				fields[name] = true
 			default:
-				return nil, invalidInput("Field '%s' cannot be updated", path)
+				return nil, apierr.Invalid("Field '%s' cannot be updated", path)
 			}
 		}
 		return fields, nil
@@ -249,7 +251,7 @@ func (s *webhookServer) update(ctx context.Context, req *standinv1.UpdateWebhook
 	}
 	if fields[fieldEvents] {
 		if len(spec.GetEvents()) == 0 {
-			return nil, invalidInput("Field 'events' must not be empty")
+			return nil, apierr.Invalid("Field 'events' must not be empty")
 		}
 		if next.Events, err = parseEvents(spec.GetEvents(), next.Profile); err != nil {
 			return nil, err
@@ -292,7 +294,7 @@ func (s *webhookServer) update(ctx context.Context, req *standinv1.UpdateWebhook
 	params.UpdatedAt = s.api.now()
 	wh, err := s.api.cfg.Store.WebhookUpdate(ctx, params)
 	if err != nil {
-		return nil, errNotFound("Webhook", cur.ID, err)
+		return nil, apierr.NotFound("Webhook", cur.ID, err)
 	}
 	return wh, nil
 }
@@ -301,7 +303,7 @@ func (s *webhookServer) update(ctx context.Context, req *standinv1.UpdateWebhook
 func (s *webhookServer) DeleteWebhook(ctx context.Context, req *standinv1.DeleteWebhookRequest) (*standinv1.DeleteWebhookResponse, error) {
 	id := req.GetId()
 	if err := s.api.cfg.Store.WebhookDelete(ctx, id); err != nil {
-		return nil, s.api.status(ctx, errNotFound("Webhook", id, err))
+		return nil, s.api.status(ctx, apierr.NotFound("Webhook", id, err))
 	}
 	return &standinv1.DeleteWebhookResponse{
 		Code:    codeSuccess,
@@ -332,7 +334,7 @@ func (s *webhookServer) test(ctx context.Context, req *standinv1.TestWebhookRequ
 		event = delivery.EventSyncEnd
 	}
 	if !wh.Profile.HasEvent(event) {
-		return nil, &inputError{msg: fmt.Sprintf("Invalid event '%s'", event), err: delivery.ErrUnknownEvent}
+		return nil, &apierr.InputError{Msg: fmt.Sprintf("Invalid event '%s'", event), Err: delivery.ErrUnknownEvent}
 	}
 	now := s.api.now()
 	resp := s.api.send(ctx, wh, delivery.TestBody(wh.Profile, event, now), now)
@@ -349,7 +351,7 @@ func (s *webhookServer) test(ctx context.Context, req *standinv1.TestWebhookRequ
 
 // send POSTs body to the webhook's URL, signed like a delivery.
 func (a *API) send(ctx context.Context, wh *store.Webhook, body []byte, now time.Time) delivery.Response {
-	header, err := delivery.Effective(wh.Profile, wh.Signing).Headers(wh.Secret, body, newUUID(), now)
+	header, err := delivery.Effective(wh.Profile, wh.Signing).Headers(wh.Secret, body, emit.NewUUID(), now)
 	if err != nil {
 		return delivery.Response{Err: err}
 	}
@@ -368,9 +370,9 @@ func (a *API) checkURL(ctx context.Context, wh *store.Webhook) error {
 	resp := a.send(ctx, wh, delivery.URLCheckBody(now, a.cfg.URLCheckConnectorID), now)
 	switch {
 	case resp.Err != nil:
-		return invalidInput("URL check failed: cannot deliver a test event to '%s': %v", delivery.RedactURL(wh.URL), resp.Err)
+		return apierr.Invalid("URL check failed: cannot deliver a test event to '%s': %v", delivery.RedactURL(wh.URL), resp.Err)
 	case !resp.OK(wh.Profile):
-		return invalidInput("URL check failed: '%s' answered the test event with HTTP %d %s (expected 2xx)",
+		return apierr.Invalid("URL check failed: '%s' answered the test event with HTTP %d %s (expected 2xx)",
 			delivery.RedactURL(wh.URL), resp.Status, http.StatusText(resp.Status))
 	}
 	return nil
@@ -380,7 +382,7 @@ func (a *API) checkURL(ctx context.Context, wh *store.Webhook) error {
 // StrictHTTPS) of at most MaxURLLength bytes.
 func (a *API) checkURLSyntax(raw string) error {
 	if len(raw) > MaxURLLength {
-		return invalidInput("Field 'url' must be at most %d characters long", MaxURLLength)
+		return apierr.Invalid("Field 'url' must be at most %d characters long", MaxURLLength)
 	}
 	u, err := url.Parse(raw)
 	ok := err == nil && u.Host != "" && (u.Scheme == "https" || (u.Scheme == "http" && !a.cfg.StrictHTTPS))
@@ -388,9 +390,9 @@ func (a *API) checkURLSyntax(raw string) error {
 	case ok:
 		return nil
 	case a.cfg.StrictHTTPS:
-		return invalidInput("Field 'url' must be an absolute https URL")
+		return apierr.Invalid("Field 'url' must be an absolute https URL")
 	default:
-		return invalidInput("Field 'url' must be an absolute http(s) URL")
+		return apierr.Invalid("Field 'url' must be an absolute http(s) URL")
 	}
 }
 
@@ -399,11 +401,11 @@ func (a *API) checkURLSyntax(raw string) error {
 func checkGroupID(id string) error {
 	switch {
 	case id == "":
-		return invalidInput("Field 'group_id' is required")
+		return apierr.Invalid("Field 'group_id' is required")
 	case len(id) > MaxGroupIDLength:
-		return invalidInput("Field 'group_id' must be at most %d characters long", MaxGroupIDLength)
+		return apierr.Invalid("Field 'group_id' must be at most %d characters long", MaxGroupIDLength)
 	case !utf8.ValidString(id) || strings.ContainsFunc(id, unicode.IsControl):
-		return invalidInput("Field 'group_id' must be printable text")
+		return apierr.Invalid("Field 'group_id' must be printable text")
 	}
 	return nil
 }
@@ -412,7 +414,7 @@ func checkGroupID(id string) error {
 func parseProfile(s string) (delivery.Profile, error) {
 	p := delivery.Profile(s)
 	if p != "" && !p.Valid() {
-		return "", invalidInput("Invalid profile '%s': must be '%s' or '%s'", s, delivery.ProfileFivetran, delivery.ProfilePortable)
+		return "", apierr.Invalid("Invalid profile '%s': must be '%s' or '%s'", s, delivery.ProfileFivetran, delivery.ProfilePortable)
 	}
 	return p, nil
 }
@@ -423,7 +425,7 @@ func parseEvents(events []string, p delivery.Profile) ([]string, error) {
 	out := make([]string, 0, len(events))
 	for _, e := range events {
 		if !p.HasEvent(e) {
-			return nil, &inputError{msg: fmt.Sprintf("Invalid event '%s'", e), err: delivery.ErrUnknownEvent}
+			return nil, &apierr.InputError{Msg: fmt.Sprintf("Invalid event '%s'", e), Err: delivery.ErrUnknownEvent}
 		}
 		if !slices.Contains(out, e) {
 			out = append(out, e)
@@ -438,12 +440,12 @@ func checkSigning(sg delivery.Signing, secret string) error {
 	if err := sg.Validate(); err != nil {
 		var se *delivery.SigningError
 		if errors.As(err, &se) {
-			return &inputError{msg: fmt.Sprintf("Invalid value for field 'signing.%s': %s", se.Field, se.Reason), err: err}
+			return &apierr.InputError{Msg: fmt.Sprintf("Invalid value for field 'signing.%s': %s", se.Field, se.Reason), Err: err}
 		}
-		return &inputError{msg: "Invalid value for field 'signing'", err: err}
+		return &apierr.InputError{Msg: "Invalid value for field 'signing'", Err: err}
 	}
 	if _, err := sg.Headers(secret, nil, "check", time.Unix(1, 0)); err != nil {
-		return &inputError{msg: "Invalid value for field 'secret': it cannot be sent with this signing scheme", err: err}
+		return &apierr.InputError{Msg: "Invalid value for field 'secret': it cannot be sent with this signing scheme", Err: err}
 	}
 	return nil
 }
@@ -527,7 +529,7 @@ func parseLimit(limit *int32) (int, error) {
 		return defaultLimit, nil
 	}
 	if *limit < 1 || *limit > maxLimit {
-		return 0, invalidInput("Field 'limit' must be between 1 and %d", maxLimit)
+		return 0, apierr.Invalid("Field 'limit' must be between 1 and %d", maxLimit)
 	}
 	return int(*limit), nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	"github.com/standin-dev/standin/server"
+	"github.com/standin-dev/standin/server/app"
 	"github.com/standin-dev/standin/server/client"
 	"github.com/standin-dev/standin/store"
 )
@@ -60,7 +61,7 @@ type Standin struct {
 
 	tb  TB
 	cfg Config
-	srv *server.Server
+	srv *app.Server
 	api *client.Client
 
 	connOnce sync.Once
@@ -87,7 +88,7 @@ func Start(tb TB, cfg ...Config) *Standin {
 	s := &Standin{tb: tb, cfg: c, changed: make(chan struct{})}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, server.Config{
+	srv, err := app.New(ctx, app.Config{
 		DatabaseURL:       c.DatabaseURL,
 		APIKey:            c.APIKey,
 		APISecret:         c.APISecret,
@@ -121,7 +122,7 @@ func Start(tb TB, cfg ...Config) *Standin {
 	s.GRPCAddr = grpcLis.Addr().String()
 	s.api = &client.Client{BaseURL: s.URL, APIKey: c.APIKey, APISecret: c.APISecret, UserAgent: "standin-testkit"}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, server.Listeners{HTTP: httpLis, GRPC: grpcLis}) }()
+	go func() { done <- srv.Serve(ctx, app.Listeners{HTTP: httpLis, GRPC: grpcLis}) }()
 	tb.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

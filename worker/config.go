@@ -28,7 +28,7 @@ type Config struct {
 	// Logger receives standin's and River's logs. Defaults to slog.Default().
 	Logger *slog.Logger
 	// MaxWorkers is how many deliveries one process sends at once. Defaults
-	// to 200.
+	// to DefaultMaxWorkers (200).
 	MaxWorkers int
 	// FetchPollInterval is how often River polls for work when it gets no
 	// notification (always, on SQLite). Defaults to the store's choice
@@ -54,7 +54,7 @@ type Config struct {
 	// job run, which River requires: a run gets the sender timeout plus 20 s
 	// for storage, or less when RescueStuckJobsAfter is shorter, down to the
 	// sender timeout plus 1 s; a shorter value is raised to that, with a
-	// warning. Defaults to 1 minute.
+	// warning. Defaults to DefaultRescueStuckJobsAfter (1 minute).
 	RescueStuckJobsAfter time.Duration
 	// DisableAfter is how long, in emulated time, a Fivetran-profile webhook
 	// may fail every delivery attempt before the worker deactivates it
@@ -62,6 +62,14 @@ type Config struct {
 	// (3 days, as Fivetran); negative never deactivates.
 	DisableAfter time.Duration
 }
+
+// Defaults of Config.
+const (
+	// DefaultMaxWorkers is Config.MaxWorkers when zero.
+	DefaultMaxWorkers = 200
+	// DefaultRescueStuckJobsAfter is Config.RescueStuckJobsAfter when zero.
+	DefaultRescueStuckJobsAfter = time.Minute
+)
 
 func (c *Config) withDefaults() (Config, error) {
 	out := *c
@@ -83,7 +91,7 @@ func (c *Config) withDefaults() (Config, error) {
 		out.Logger = slog.Default()
 	}
 	if out.MaxWorkers <= 0 {
-		out.MaxWorkers = 200
+		out.MaxWorkers = DefaultMaxWorkers
 	}
 	if out.FetchPollInterval < 0 {
 		out.FetchPollInterval = 0 // the store's choice
@@ -92,7 +100,7 @@ func (c *Config) withDefaults() (Config, error) {
 		out.FetchCooldown = 5 * time.Millisecond
 	}
 	if out.RescueStuckJobsAfter <= 0 {
-		out.RescueStuckJobsAfter = time.Minute
+		out.RescueStuckJobsAfter = DefaultRescueStuckJobsAfter
 	}
 	if out.DisableAfter == 0 {
 		out.DisableAfter = DefaultDisableAfter

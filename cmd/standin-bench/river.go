@@ -12,8 +12,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/standin-dev/standin/server/app"
 	"github.com/standin-dev/standin/store"
-	"github.com/standin-dev/standin/store/backend"
 	"github.com/standin-dev/standin/worker"
 )
 
@@ -121,7 +121,7 @@ type benchRiver struct {
 // River settings (worker.RiverConfig) and the workers add registers.
 func openRiver(ctx context.Context, dbURL string, add func(*river.Workers)) (*benchRiver, error) {
 	logger := slog.New(slog.DiscardHandler)
-	st, err := backend.Open(ctx, backend.Config{URL: dbURL, Logger: logger})
+	st, err := app.OpenStore(ctx, dbURL, false, logger)
 	if err != nil {
 		return nil, err
 	}

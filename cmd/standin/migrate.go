@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/standin-dev/standin/store/backend"
+	"github.com/standin-dev/standin/server/app"
 )
 
 func newMigrateCmd() *cobra.Command {
@@ -29,7 +29,7 @@ share one PostgreSQL database and you start them with --skip-migrate.`,
 		Example: `  standin migrate up --database-url postgres://localhost/standin`,
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := backend.Open(cmd.Context(), backend.Config{URL: databaseURL, SkipMigrate: true})
+			st, err := app.OpenStore(cmd.Context(), databaseURL, true, nil)
 			if err != nil {
 				return err
 			}
@@ -37,7 +37,7 @@ share one PostgreSQL database and you start them with --skip-migrate.`,
 			if err := st.Migrate(cmd.Context()); err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), "migrated", backend.Describe(databaseURL))
+			fmt.Fprintln(cmd.OutOrStdout(), "migrated", app.DescribeDatabase(databaseURL))
 			return nil
 		},
 	}
@@ -47,7 +47,7 @@ share one PostgreSQL database and you start them with --skip-migrate.`,
 		Example: `  standin migrate status --database-url ./standin.db`,
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := backend.Open(cmd.Context(), backend.Config{URL: databaseURL, SkipMigrate: true})
+			st, err := app.OpenStore(cmd.Context(), databaseURL, true, nil)
 			if err != nil {
 				return err
 			}

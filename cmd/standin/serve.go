@@ -16,7 +16,7 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	"github.com/standin-dev/standin/server"
-	"github.com/standin-dev/standin/store/backend"
+	"github.com/standin-dev/standin/server/app"
 )
 
 type serveFlags struct {
@@ -239,10 +239,10 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	srv, err := server.New(ctx, server.Config{
+	srv, err := app.New(ctx, app.Config{
 		DatabaseURL:          f.databaseURL,
 		SkipMigrate:          f.skipMigrate,
-		Role:                 server.Role(strings.ToLower(f.role)),
+		Role:                 app.Role(strings.ToLower(f.role)),
 		APIKey:               f.apiKey,
 		APISecret:            f.apiSecret,
 		TimeScale:            f.timeScale,
@@ -258,7 +258,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		Logger:               logger,
 	})
 	if err != nil {
-		if nm := (*server.NotMigratedError)(nil); errors.As(err, &nm) {
+		if nm := (*app.NotMigratedError)(nil); errors.As(err, &nm) {
 			return fmt.Errorf("--skip-migrate: %w: run \"standin migrate up\" with the same --database-url first, or start without --skip-migrate", err)
 		}
 		return err
@@ -279,12 +279,12 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		defer stopMetrics()
 	}
 	logger.Info("standin starting", slog.String("version", buildVersion()),
-		slog.String("database", backend.Describe(f.databaseURL)), slog.String("role", f.role))
+		slog.String("database", app.DescribeDatabase(f.databaseURL)), slog.String("role", f.role))
 	if f.apiKey == "" {
 		logger.Warn("authentication is off: set --api-key and --api-secret (or STANDIN_API_KEY/STANDIN_API_SECRET) to require HTTP Basic auth")
 	}
 
-	var lis server.Listeners
+	var lis app.Listeners
 	if srv.API() != nil {
 		if lis.HTTP, err = net.Listen("tcp", f.httpAddr); err != nil {
 			return fmt.Errorf("--http-addr: %w", err)

@@ -15,7 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/standin-dev/standin/server"
+	"github.com/standin-dev/standin/server/app"
 	"github.com/standin-dev/standin/testkit"
 )
 
@@ -251,7 +251,7 @@ func TestCheck(t *testing.T) {
 // long before its ShutdownTimeout.
 func TestShutdownWithOpenStream(t *testing.T) {
 	t.Parallel()
-	srv, err := server.New(t.Context(), server.Config{
+	srv, err := app.New(t.Context(), app.Config{
 		DatabaseURL:     filepath.Join(t.TempDir(), "standin.db"),
 		ShutdownTimeout: 5 * time.Minute,
 		Logger:          slog.New(slog.DiscardHandler),
@@ -262,7 +262,7 @@ func TestShutdownWithOpenStream(t *testing.T) {
 	require.NoError(t, err)
 	ctx, stop := context.WithCancel(t.Context())
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, server.Listeners{HTTP: lis}) }()
+	go func() { served <- srv.Serve(ctx, app.Listeners{HTTP: lis}) }()
 
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+lis.Addr().String()+"/standin/v1/stream", nil)
 	require.NoError(t, err)

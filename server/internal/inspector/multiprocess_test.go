@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/standin-dev/standin/server"
+	"github.com/standin-dev/standin/server/app"
 	"github.com/standin-dev/standin/testkit"
 )
 
@@ -57,12 +57,12 @@ func postgresURL(t *testing.T) string {
 
 // serve runs a standin process of role on url until the test ends and
 // returns its REST base URL ("" for a worker).
-func serve(t *testing.T, url string, role server.Role) string {
+func serve(t *testing.T, url string, role app.Role) string {
 	t.Helper()
-	srv, err := server.New(t.Context(), server.Config{DatabaseURL: url, Role: role, SkipURLCheck: true,
+	srv, err := app.New(t.Context(), app.Config{DatabaseURL: url, Role: role, SkipURLCheck: true,
 		TimeScale: 1000, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
-	var lis server.Listeners
+	var lis app.Listeners
 	base := ""
 	if srv.API() != nil {
 		lis.HTTP, err = net.Listen("tcp", "127.0.0.1:0")
@@ -85,8 +85,8 @@ func serve(t *testing.T, url string, role server.Role) string {
 func TestStreamSeesOtherProcesses(t *testing.T) {
 	t.Parallel()
 	url := postgresURL(t)
-	api := serve(t, url, server.RoleAPI)
-	serve(t, url, server.RoleWorker)
+	api := serve(t, url, app.RoleAPI)
+	serve(t, url, app.RoleWorker)
 	rcv := testkit.NewReceiver(t, "s3cret")
 
 	resp, body := post(t, api+"/v1/webhooks/account", `{"url":"`+rcv.URL+`","events":["sync_end"],"secret":"s3cret","active":true}`)

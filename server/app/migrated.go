@@ -1,11 +1,13 @@
-package server
+package app
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/store/backend"
 )
 
 // NotMigratedError is New's error when Config.SkipMigrate is set and the
@@ -54,3 +56,15 @@ func requireMigrated(ctx context.Context, st store.Store) error {
 	}
 	return nil
 }
+
+// OpenStore opens the database at databaseURL as New does (see
+// Config.DatabaseURL), for commands that need the store without a whole
+// process: migrations run first unless skipMigrate is set. A nil logger is
+// slog.Default(). The caller closes the store.
+func OpenStore(ctx context.Context, databaseURL string, skipMigrate bool, logger *slog.Logger) (store.Store, error) {
+	return backend.Open(ctx, backend.Config{URL: databaseURL, SkipMigrate: skipMigrate, Logger: logger})
+}
+
+// DescribeDatabase returns databaseURL fit for logs: passwords replaced by
+// "xxxxx", an SQLite database shown as "sqlite:" and its path.
+func DescribeDatabase(databaseURL string) string { return backend.Describe(databaseURL) }

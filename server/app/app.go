@@ -1,6 +1,7 @@
-package server
+package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/standin-dev/standin/delivery"
+	"github.com/standin-dev/standin/server"
+	"github.com/standin-dev/standin/server/internal/simulate"
 	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/store/backend"
 	"github.com/standin-dev/standin/worker"
@@ -32,14 +35,17 @@ const (
 func (r Role) api() bool    { return r == RoleAll || r == RoleAPI }
 func (r Role) worker() bool { return r == RoleAll || r == RoleWorker }
 
-// Config configures a whole standin process. It is the one composition root:
-// the standin binary and testkit both build a Server from it.
+// Config configures a whole standin process. It is the one configuration
+// of a process: the standin binary and testkit both build a Server from it,
+// and the API's and the delivery workers' settings are derived from it.
+// The zero Config is valid: an all-role process on ./standin.db.
 type Config struct {
 	// DatabaseURL selects the backend: a SQLite path or sqlite:// URL, or a
-	// postgres:// URL. Defaults to ./standin.db (embedded SQLite).
+	// postgres:// URL. Defaults to DefaultDatabaseURL (./standin.db,
+	// embedded SQLite).
 	DatabaseURL string
 	// Store, when set, is used instead of opening DatabaseURL. The Server
-	// does not close it.
+	// does not close it. Defaults to nil: DatabaseURL is opened.
 	Store store.Store
 	// SkipMigrate leaves the database schema alone at start; New then
 	// fails with a *NotMigratedError when a migration is pending. Defaults
@@ -47,11 +53,15 @@ type Config struct {
 	SkipMigrate bool
 	// Role is what this process does. Defaults to RoleAll.
 	Role Role
-	// APIKey and APISecret enable HTTP Basic (and gRPC) authentication when
-	// both are set. Defaults to empty: authentication off.
+	// APIKey and APISecret are the HTTP Basic credentials (user name and
+	// password) required on every REST path but /healthz, and as
+	// "authorization: Basic …" metadata on every gRPC call but health and
+	// reflection. Set both or neither. Defaults to empty: authentication
+	// off.
 	APIKey, APISecret string
 	// TimeScale is emulated seconds per real second for retry schedules and
-	// simulated syncs. Defaults to 1.
+	// simulated syncs; see delivery.ValidateTimeScale. Defaults to
+	// delivery.DefaultTimeScale (1).
 	TimeScale float64
 	// StrictHTTPS refuses webhook URLs that are not https://, as Fivetran
 	// does. Defaults to false: http:// is allowed for local receivers.
@@ -60,7 +70,8 @@ type Config struct {
 	// created active or activated. Defaults to false: the check runs.
 	SkipURLCheck bool
 	// URLCheckConnectorID is the connector_id of the URL check's test_event.
-	// Defaults to "_connection_1" (current docs); "_connector_1" is older
+	// Defaults to delivery.URLCheckConnectorID ("_connection_1", current
+	// docs); delivery.LegacyURLCheckConnectorID ("_connector_1") is older
 	// docs'.
 	URLCheckConnectorID string
 	// SyncDuration is how long, in emulated time, a simulated sync or
@@ -71,23 +82,24 @@ type Config struct {
 	// SeedGroups and SeedConnections are registered when there is no group.
 	SkipSeed bool
 	// DisableAfter is how long, in emulated time, a Fivetran webhook may
-	// fail every delivery before it is deactivated. Defaults to the worker
-	// package's default (3 days, as Fivetran); negative never deactivates.
+	// fail every delivery before it is deactivated; negative never
+	// deactivates. Defaults to worker.DefaultDisableAfter (3 days, as
+	// Fivetran).
 	DisableAfter time.Duration
 	// Sender makes every outgoing request (deliveries, URL checks, test
-	// calls). Defaults to a zero delivery.Sender: 10 s timeout, redirects not
-	// followed.
+	// calls). Defaults to a zero delivery.Sender: delivery.DefaultTimeout
+	// (10 s), redirects not followed.
 	Sender *delivery.Sender
 	// MaxWorkers bounds concurrent deliveries in this process. Defaults to
-	// the worker package's default.
+	// worker.DefaultMaxWorkers (200).
 	MaxWorkers int
 	// FetchPollInterval is how often idle workers poll for due deliveries.
-	// Defaults to the worker package's default (the store's choice: 10 ms
-	// on SQLite, 50 ms on PostgreSQL).
+	// Defaults to 0, the store's choice: 10 ms on SQLite, 50 ms on
+	// PostgreSQL.
 	FetchPollInterval time.Duration
 	// RescueStuckJobsAfter is how long a delivery may stay in flight before
 	// another process takes it over (its process presumed dead). Defaults to
-	// the worker package's default (1 minute).
+	// worker.DefaultRescueStuckJobsAfter (1 minute).
 	RescueStuckJobsAfter time.Duration
 	// OnAttempt, when set, is called after every recorded delivery attempt
 	// in this process with the delivery id and its new state. It must not
@@ -95,18 +107,18 @@ type Config struct {
 	OnAttempt func(deliveryID, state string)
 	// ShutdownTimeout bounds a graceful shutdown: in-flight deliveries get
 	// this long to finish before they are cancelled and left for a retry.
-	// Defaults to 15 s.
+	// Defaults to DefaultShutdownTimeout (15 s).
 	ShutdownTimeout time.Duration
 	// MaxConnections bounds the connections the HTTP API and the gRPC API
 	// each hold open at once; further ones wait in the listen backlog. The
-	// HTTP API also accepts ReserveConnections more, on which only /healthz
-	// is served (others get 503 at once). Defaults to DefaultMaxConnections
-	// (1024).
+	// HTTP API also accepts server.ReserveConnections more, on which only
+	// /healthz is served (others get 503 at once). Defaults to
+	// server.DefaultMaxConnections (1024).
 	MaxConnections int
 	// RequestReadTimeout bounds how long the HTTP API waits for one
 	// request, headers (at most 10 s of it) and body: a client that sends
 	// slower is answered 408 or cut off, freeing its connection. Defaults
-	// to DefaultRequestReadTimeout (30 s).
+	// to server.DefaultRequestReadTimeout (30 s).
 	RequestReadTimeout time.Duration
 	// Logger receives structured logs. Defaults to slog.Default().
 	Logger *slog.Logger
@@ -114,38 +126,102 @@ type Config struct {
 	Now func() time.Time
 }
 
-func (c *Config) withDefaults() (Config, error) {
-	out := *c
-	if out.Role == "" {
-		out.Role = RoleAll
+// Defaults of Config that belong to no other package.
+const (
+	// DefaultDatabaseURL is Config.DatabaseURL when empty: an SQLite file
+	// in the working directory.
+	DefaultDatabaseURL = backend.DefaultURL
+	// DefaultShutdownTimeout is Config.ShutdownTimeout when zero.
+	DefaultShutdownTimeout = 15 * time.Second
+	// DefaultSyncDuration is Config.SyncDuration when zero: 5 minutes.
+	DefaultSyncDuration = simulate.DefaultSyncDuration
+)
+
+// Validate reports the first field of c that is invalid, naming it. Zero
+// values are valid: they select the defaults.
+func (c *Config) Validate() error {
+	switch {
+	case c.Role != "" && !c.Role.api() && !c.Role.worker():
+		return fmt.Errorf("config: Role %q is not one of all, api, worker", c.Role)
+	case c.APIKey != "" && c.APISecret == "":
+		return errors.New("config: APISecret is required when APIKey is set")
+	case c.APIKey == "" && c.APISecret != "":
+		return errors.New("config: APIKey is required when APISecret is set")
+	case c.SyncDuration < 0:
+		return fmt.Errorf("config: SyncDuration %v: must not be negative", c.SyncDuration)
+	case c.MaxWorkers < 0:
+		return fmt.Errorf("config: MaxWorkers %d: must not be negative", c.MaxWorkers)
+	case c.FetchPollInterval < 0:
+		return fmt.Errorf("config: FetchPollInterval %v: must not be negative", c.FetchPollInterval)
+	case c.RescueStuckJobsAfter < 0:
+		return fmt.Errorf("config: RescueStuckJobsAfter %v: must not be negative", c.RescueStuckJobsAfter)
+	case c.ShutdownTimeout < 0:
+		return fmt.Errorf("config: ShutdownTimeout %v: must not be negative", c.ShutdownTimeout)
+	case c.MaxConnections < 0:
+		return fmt.Errorf("config: MaxConnections %d: must not be negative", c.MaxConnections)
+	case c.RequestReadTimeout < 0:
+		return fmt.Errorf("config: RequestReadTimeout %v: must not be negative", c.RequestReadTimeout)
 	}
-	if !out.Role.api() && !out.Role.worker() {
-		return out, fmt.Errorf("config: Role %q is not one of all, api, worker", out.Role)
+	if err := delivery.ValidateTimeScale(c.TimeScale); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
-	timeline, err := delivery.NewTimeline(out.TimeScale)
-	if err != nil {
-		return out, fmt.Errorf("config: %w", err)
+	return nil
+}
+
+// withDefaults returns c with every default filled in: the one place the
+// defaults of a process are set.
+func (c Config) withDefaults() Config {
+	c.DatabaseURL = cmp.Or(c.DatabaseURL, DefaultDatabaseURL)
+	c.Role = cmp.Or(c.Role, RoleAll)
+	c.TimeScale = cmp.Or(c.TimeScale, delivery.DefaultTimeScale)
+	c.URLCheckConnectorID = cmp.Or(c.URLCheckConnectorID, delivery.URLCheckConnectorID)
+	c.SyncDuration = cmp.Or(c.SyncDuration, DefaultSyncDuration)
+	c.DisableAfter = cmp.Or(c.DisableAfter, worker.DefaultDisableAfter)
+	c.Sender = cmp.Or(c.Sender, &delivery.Sender{})
+	c.MaxWorkers = cmp.Or(c.MaxWorkers, worker.DefaultMaxWorkers)
+	c.RescueStuckJobsAfter = cmp.Or(c.RescueStuckJobsAfter, worker.DefaultRescueStuckJobsAfter)
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
+	c.MaxConnections = cmp.Or(c.MaxConnections, server.DefaultMaxConnections)
+	c.RequestReadTimeout = cmp.Or(c.RequestReadTimeout, server.DefaultRequestReadTimeout)
+	c.Logger = cmp.Or(c.Logger, slog.Default())
+	if c.Now == nil {
+		c.Now = time.Now
 	}
-	out.TimeScale = timeline.Scale
-	if out.Sender == nil {
-		out.Sender = &delivery.Sender{}
+	return c
+}
+
+// apiConfig derives the API's settings from c, whose defaults are set.
+func (c *Config) apiConfig(st store.Store) server.APIConfig {
+	return server.APIConfig{
+		Store:               st,
+		Sender:              c.Sender,
+		Now:                 c.Now,
+		APIKey:              c.APIKey,
+		APISecret:           c.APISecret,
+		StrictHTTPS:         c.StrictHTTPS,
+		SkipURLCheck:        c.SkipURLCheck,
+		URLCheckConnectorID: c.URLCheckConnectorID,
+		TimeScale:           c.TimeScale,
+		SyncDuration:        c.SyncDuration,
+		Logger:              c.Logger,
 	}
-	if out.ShutdownTimeout <= 0 {
-		out.ShutdownTimeout = 15 * time.Second
+}
+
+// workerConfig derives the delivery workers' settings from c, whose
+// defaults are set.
+func (c *Config) workerConfig(st store.Store) worker.Config {
+	return worker.Config{
+		Store:                st,
+		Sender:               c.Sender,
+		TimeScale:            c.TimeScale,
+		Now:                  c.Now,
+		Logger:               c.Logger,
+		MaxWorkers:           c.MaxWorkers,
+		FetchPollInterval:    c.FetchPollInterval,
+		RescueStuckJobsAfter: c.RescueStuckJobsAfter,
+		OnAttempt:            c.OnAttempt,
+		DisableAfter:         c.DisableAfter,
 	}
-	if out.MaxConnections <= 0 {
-		out.MaxConnections = DefaultMaxConnections
-	}
-	if out.RequestReadTimeout <= 0 {
-		out.RequestReadTimeout = DefaultRequestReadTimeout
-	}
-	if out.Logger == nil {
-		out.Logger = slog.Default()
-	}
-	if out.Now == nil {
-		out.Now = time.Now
-	}
-	return out, nil
 }
 
 // Server is a running standin: store, API and delivery workers.
@@ -153,18 +229,19 @@ type Server struct {
 	cfg       Config
 	store     store.Store
 	ownsStore bool
-	api       *API
+	api       *server.API
 	queue     store.Queue
 }
 
 // New opens the store (migrating it unless told not to) and builds the API
 // and the delivery workers for cfg.Role. Nothing listens until Serve.
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	c, err := cfg.withDefaults()
-	if err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	c := cfg.withDefaults()
 	s := &Server{cfg: c, store: c.Store}
+	var err error
 	if s.store == nil {
 		st, err := backend.Open(ctx, backend.Config{URL: c.DatabaseURL, SkipMigrate: c.SkipMigrate, Logger: c.Logger})
 		if err != nil {
@@ -179,25 +256,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	if c.Role.api() {
-		s.api, err = NewAPI(APIConfig{
-			Store:               s.store,
-			Sender:              c.Sender,
-			Now:                 c.Now,
-			APIKey:              c.APIKey,
-			APISecret:           c.APISecret,
-			StrictHTTPS:         c.StrictHTTPS,
-			SkipURLCheck:        c.SkipURLCheck,
-			URLCheckConnectorID: c.URLCheckConnectorID,
-			TimeScale:           c.TimeScale,
-			SyncDuration:        c.SyncDuration,
-			Logger:              c.Logger,
-		})
+		s.api, err = server.NewAPI(c.apiConfig(s.store))
 		if err != nil {
 			s.Close()
 			return nil, err
 		}
 		if !c.SkipSeed {
-			if _, err := s.api.Seed(ctx); err != nil {
+			if _, err := simulate.New(simulate.Config{Store: s.api.Store(), Now: c.Now}).Seed(ctx); err != nil {
 				s.Close()
 				return nil, err
 			}
@@ -206,20 +271,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if c.Role.worker() {
 		workStore := s.store
 		if s.api != nil {
-			workStore = s.api.store() // attempts reach the inspector's stream
+			workStore = s.api.Store() // attempts reach the inspector's stream
 		}
-		rc, err := worker.RiverConfig(worker.Config{
-			Store:                workStore,
-			Sender:               c.Sender,
-			TimeScale:            c.TimeScale,
-			Now:                  c.Now,
-			Logger:               c.Logger,
-			MaxWorkers:           c.MaxWorkers,
-			FetchPollInterval:    c.FetchPollInterval,
-			RescueStuckJobsAfter: c.RescueStuckJobsAfter,
-			OnAttempt:            c.OnAttempt,
-			DisableAfter:         c.DisableAfter,
-		})
+		rc, err := worker.RiverConfig(c.workerConfig(workStore))
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -236,7 +290,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) Store() store.Store { return s.store }
 
 // API returns the API layer, or nil when the role does not serve it.
-func (s *Server) API() *API { return s.api }
+func (s *Server) API() *server.API { return s.api }
 
 // Listeners are the sockets Serve answers on. Either may be nil to leave that
 // protocol off; both are ignored for RoleWorker.
@@ -266,8 +320,8 @@ func (s *Server) Serve(ctx context.Context, lis Listeners) error {
 
 	var httpSrv *http.Server
 	if s.api != nil && lis.HTTP != nil {
-		httpSrv = newHTTPServer(s.api.HTTPHandler(), s.cfg.MaxConnections, s.cfg.RequestReadTimeout)
-		httpLis := newConnLimiter(lis.HTTP, s.cfg.MaxConnections, ReserveConnections)
+		httpSrv = s.api.HTTPServer(s.cfg.MaxConnections, s.cfg.RequestReadTimeout)
+		httpLis := server.LimitListener(lis.HTTP, s.cfg.MaxConnections, server.ReserveConnections)
 		// Shutdown closes the listeners before it calls this.
 		httpSrv.RegisterOnShutdown(func() { log.Info("http api closed: no new requests are accepted") })
 		wg.Add(1)
@@ -284,7 +338,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := g.Serve(newConnLimiter(lis.GRPC, s.cfg.MaxConnections, 0)); err != nil {
+			if err := g.Serve(server.LimitListener(lis.GRPC, s.cfg.MaxConnections, 0)); err != nil {
 				errc <- fmt.Errorf("serve grpc: %w", err)
 			}
 		}()

@@ -1,4 +1,4 @@
-package server_test
+package app_test
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/standin-dev/standin/server"
+	"github.com/standin-dev/standin/server/app"
 )
 
 // TestNewSkipMigrate checks that SkipMigrate refuses a database with
@@ -15,10 +15,10 @@ import (
 func TestNewSkipMigrate(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "standin.db")
-	cfg := server.Config{DatabaseURL: path, SkipMigrate: true, Role: server.RoleAPI, Logger: slog.New(slog.DiscardHandler)}
+	cfg := app.Config{DatabaseURL: path, SkipMigrate: true, Role: app.RoleAPI, Logger: slog.New(slog.DiscardHandler)}
 
-	_, err := server.New(t.Context(), cfg)
-	var nm *server.NotMigratedError
+	_, err := app.New(t.Context(), cfg)
+	var nm *app.NotMigratedError
 	if !errors.As(err, &nm) {
 		t.Fatalf("New on an empty database with SkipMigrate: %v, want a *NotMigratedError", err)
 	}
@@ -29,14 +29,14 @@ func TestNewSkipMigrate(t *testing.T) {
 
 	migrated := cfg
 	migrated.SkipMigrate = false
-	srv, err := server.New(t.Context(), migrated)
+	srv, err := app.New(t.Context(), migrated)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.Close(); err != nil {
 		t.Fatal(err)
 	}
-	srv, err = server.New(t.Context(), cfg)
+	srv, err = app.New(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("New on a migrated database with SkipMigrate: %v", err)
 	}

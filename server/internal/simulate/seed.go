@@ -1,4 +1,4 @@
-package server
+package simulate
 
 import (
 	"context"
@@ -29,18 +29,18 @@ var SeedConnections = []store.Connection{
 // group, and reports whether it did. It emits no events. Several processes
 // seeding one database at once are fine: an entity another process created
 // first is skipped.
-func (a *API) Seed(ctx context.Context) (bool, error) {
-	existing, err := a.cfg.Store.GroupList(ctx, store.GroupListParams{Limit: 1})
+func (s *Simulator) Seed(ctx context.Context) (bool, error) {
+	existing, err := s.cfg.Store.GroupList(ctx, store.GroupListParams{Limit: 1})
 	if err != nil {
 		return false, fmt.Errorf("seed: %w", err)
 	}
 	if len(existing) > 0 {
 		return false, nil
 	}
-	now := a.now()
+	now := s.now()
 	for _, g := range SeedGroups {
 		g.CreatedAt = now
-		if err := a.cfg.Store.GroupCreate(ctx, &g); err != nil && !errors.Is(err, store.ErrConflict) {
+		if err := s.cfg.Store.GroupCreate(ctx, &g); err != nil && !errors.Is(err, store.ErrConflict) {
 			return false, fmt.Errorf("seed: %w", err)
 		}
 	}
@@ -49,7 +49,7 @@ func (a *API) Seed(ctx context.Context) (bool, error) {
 		c.ScheduleType = store.ScheduleTypeAuto
 		c.CreatedAt, c.UpdatedAt = now, now
 		c.SucceededAt = &now
-		_, err := a.cfg.Store.ConnectionCreate(ctx, store.ConnectionCreateParams{Connection: &c})
+		_, err := s.cfg.Store.ConnectionCreate(ctx, store.ConnectionCreateParams{Connection: &c})
 		if err != nil && !errors.Is(err, store.ErrConflict) {
 			return false, fmt.Errorf("seed: %w", err)
 		}

@@ -1,4 +1,4 @@
-package server_test
+package app_test
 
 import (
 	"io"
@@ -9,15 +9,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/standin-dev/standin/server"
+	"github.com/standin-dev/standin/server/app"
 )
 
 // A worker has no REST port; MetricsHandler gives it /metrics.
 func TestMetricsHandlerWorkerRole(t *testing.T) {
 	t.Parallel()
-	srv, err := server.New(t.Context(), server.Config{
+	srv, err := app.New(t.Context(), app.Config{
 		DatabaseURL: filepath.Join(t.TempDir(), "standin.db"),
-		Role:        server.RoleWorker,
+		Role:        app.RoleWorker,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Close() })
