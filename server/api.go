@@ -18,6 +18,7 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/clock"
 	"github.com/standin-dev/standin/store"
 )
 
@@ -86,6 +87,10 @@ type APIConfig struct {
 	// Logger receives request logs (debug) and internal errors (error).
 	// Defaults to slog.Default().
 	Logger *slog.Logger
+	// Clock, when set, is the manual clock that ClockService moves; Now
+	// must then be its Now. Defaults to nil: the clock is real and
+	// AdvanceClock is refused.
+	Clock *clock.Stepper
 }
 
 func (c APIConfig) withDefaults() APIConfig {
@@ -136,6 +141,7 @@ type API struct {
 	groups      *groupServer
 	connections *connectionServer
 	simulator   *simulatorServer
+	clock       *clockServer
 }
 
 // NewAPI returns the API of cfg, or an error naming the bad field.
@@ -156,6 +162,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 	a.groups = &groupServer{api: a}
 	a.connections = &connectionServer{api: a}
 	a.simulator = &simulatorServer{api: a}
+	a.clock = &clockServer{api: a}
 	a.SetServing(true)
 
 	handler, err := a.newHTTPHandler()
@@ -176,6 +183,7 @@ var serviceNames = []string{
 	standinv1.GroupService_ServiceDesc.ServiceName,
 	standinv1.ConnectionService_ServiceDesc.ServiceName,
 	standinv1.SimulatorService_ServiceDesc.ServiceName,
+	standinv1.ClockService_ServiceDesc.ServiceName,
 }
 
 // SetServing sets the health reported by the gRPC health service (overall
@@ -213,6 +221,7 @@ func (a *API) newGRPCServer() *grpc.Server {
 	standinv1.RegisterGroupServiceServer(s, a.groups)
 	standinv1.RegisterConnectionServiceServer(s, a.connections)
 	standinv1.RegisterSimulatorServiceServer(s, a.simulator)
+	standinv1.RegisterClockServiceServer(s, a.clock)
 	healthpb.RegisterHealthServer(s, a.health)
 	reflection.Register(s)
 	return s
@@ -270,6 +279,9 @@ func (a *API) newHTTPHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := standinv1.RegisterSimulatorServiceHandlerServer(ctx, mux, a.simulator); err != nil {
+		return nil, err
+	}
+	if err := standinv1.RegisterClockServiceHandlerServer(ctx, mux, a.clock); err != nil {
 		return nil, err
 	}
 	if err := mux.HandlePath(http.MethodGet, healthzPath, a.serveHealthz); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/standin-dev/standin/delivery"
+	"github.com/standin-dev/standin/server/clock"
 	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/store/backend"
 	"github.com/standin-dev/standin/worker"
@@ -95,8 +96,16 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives structured logs. Defaults to slog.Default().
 	Logger *slog.Logger
-	// Now returns the current time. Defaults to time.Now.
+	// Now returns the current time. Defaults to time.Now. With ManualClock
+	// it only gives the clock's start.
 	Now func() time.Time
+	// ManualClock starts the clock frozen at Now() (truncated to the
+	// millisecond): it moves only through Server.Clock (the API's
+	// ClockService, standin clock advance), which fires every delivery
+	// attempt that comes due on the way. It requires TimeScale 1 and
+	// RoleAll (the clock lives in this one process). Defaults to false:
+	// the real clock, sped up by TimeScale.
+	ManualClock bool
 }
 
 func (c *Config) withDefaults() (Config, error) {
@@ -124,6 +133,14 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.Now == nil {
 		out.Now = time.Now
 	}
+	if out.ManualClock {
+		if out.TimeScale != delivery.DefaultTimeScale {
+			return out, fmt.Errorf("config: ManualClock moves time only when told; TimeScale %v would contradict it (leave it at 1)", out.TimeScale)
+		}
+		if out.Role != RoleAll {
+			return out, fmt.Errorf("config: ManualClock needs Role %q: the clock lives in one process, which must serve the API and work deliveries", RoleAll)
+		}
+	}
 	return out, nil
 }
 
@@ -134,6 +151,7 @@ type Server struct {
 	ownsStore bool
 	api       *API
 	queue     store.Queue
+	clock     *clock.Stepper
 }
 
 // New opens the store (migrating it unless told not to) and builds the API
@@ -157,8 +175,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			}
 		}
 	}
+	if c.ManualClock {
+		s.clock = &clock.Stepper{Clock: clock.NewManual(c.Now()), Store: s.store}
+		c.Now = s.clock.Clock.Now
+		s.cfg.Now = c.Now
+		if c.FetchPollInterval <= 0 {
+			c.FetchPollInterval = manualFetchPollInterval
+		}
+	}
 	if c.Role.api() {
 		s.api, err = NewAPI(APIConfig{
+			Clock:        s.clock,
 			Store:        s.store,
 			Sender:       c.Sender,
 			Now:          c.Now,
@@ -193,6 +220,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			RescueStuckJobsAfter: c.RescueStuckJobsAfter,
 			OnAttempt:            c.OnAttempt,
 			DisableAfter:         c.DisableAfter,
+			ManualClock:          c.ManualClock,
 		})
 		if err != nil {
 			s.Close()
@@ -205,6 +233,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	return s, nil
 }
+
+// manualFetchPollInterval is how often idle workers poll under a manual
+// clock when not told otherwise: each advance waits for the jobs it
+// enqueues, so they should be picked up promptly on both backends.
+const manualFetchPollInterval = 10 * time.Millisecond
+
+// Clock returns the manual clock's stepper, or nil when the clock is real.
+func (s *Server) Clock() *clock.Stepper { return s.clock }
 
 // Store returns the server's store.
 func (s *Server) Store() store.Store { return s.store }

@@ -1,0 +1,154 @@
+package testkit_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/testkit"
+)
+
+// clockBackends are the backends the manual clock tests run on: SQLite,
+// and PostgreSQL in a fresh schema (dropped when the test ends) when
+// STANDIN_TEST_DATABASE_URL is set.
+func clockBackends(t *testing.T) map[string]func(t *testing.T) string {
+	out := map[string]func(t *testing.T) string{"sqlite": func(*testing.T) string { return "" }}
+	u := os.Getenv("STANDIN_TEST_DATABASE_URL")
+	if u == "" {
+		return out
+	}
+	out["postgres"] = func(t *testing.T) string {
+		schema := "standin_testkit_" + strings.ToLower(rand.Text()[:12])
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			conn, err := pgx.Connect(ctx, u)
+			if err != nil {
+				t.Errorf("drop schema %s: %v", schema, err)
+				return
+			}
+			defer conn.Close(ctx)
+			if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
+				t.Errorf("drop schema %s: %v", schema, err)
+			}
+		})
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		return u + sep + "search_path=" + schema
+	}
+	return out
+}
+
+// TestManualClockWalksFivetranSchedule walks Fivetran's whole retry
+// schedule and the 3-day deactivation with the manual clock: every attempt
+// starts at exactly its due time on the frozen clock, to the millisecond,
+// the payload's created timestamp is the clock's, and each advance returns
+// only once the attempts due on the way are recorded. It logs the real time
+// the walk took (tests do not assert wall-clock speed). Run it with
+// -count=20 to check it is deterministic.
+func TestManualClockWalksFivetranSchedule(t *testing.T) {
+	t.Parallel()
+	for name, db := range clockBackends(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sd := testkit.Start(t, testkit.Config{ManualClock: true, DatabaseURL: db(t)})
+			rcv := testkit.NewReceiver(t, "s3cret")
+			rcv.Default = testkit.Response{Status: http.StatusInternalServerError, Body: "down"}
+			wh := sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL(), Events: []string{"sync_end"}, Secret: "s3cret"})
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+
+			realStart := time.Now()
+			t0 := sd.Now()
+			if !t0.Equal(t0.Truncate(time.Millisecond)) {
+				t.Fatalf("manual clock %v is not whole milliseconds", t0)
+			}
+			id := sd.Emit(testkit.Event{Event: "sync_end", Status: "FAILURE"}).Deliveries[0].ID
+
+			adv := sd.Advance(6 * time.Minute)
+			if !adv.From.Equal(t0) || !adv.Now.Equal(t0.Add(6*time.Minute)) {
+				t.Fatalf("advance 6m: from %v to %v, want %v to %v", adv.From, adv.Now, t0, t0.Add(6*time.Minute))
+			}
+			d, attempts, err := sd.Delivery(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(attempts) != 2 || d.State != store.DeliveryRetrying {
+				t.Fatalf("after 6m: %d attempts, state %s; want the first retry made (2 attempts, retrying)", len(attempts), d.State)
+			}
+
+			adv = sd.Advance(24 * time.Hour)
+			d, attempts, err = sd.Delivery(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.State != store.DeliveryFailed || len(attempts) != len(fivetranSchedule) {
+				t.Fatalf("after 24h: state %s after %d attempts, want failed after %d", d.State, len(attempts), len(fivetranSchedule))
+			}
+			if len(adv.Fired) != len(fivetranSchedule)-2 {
+				t.Errorf("advance 24h fired %d deliveries, want %d: %+v", len(adv.Fired), len(fivetranSchedule)-2, adv.Fired)
+			}
+			for i, a := range attempts {
+				want := t0.Add(fivetranSchedule[i])
+				if !a.StartedAt.Equal(want) || a.EmulatedDelay != fivetranSchedule[i] || a.StatusCode != http.StatusInternalServerError {
+					t.Errorf("attempt %d: started %v (+%v) HTTP %d, want %v (+%v) HTTP 500",
+						a.Number, a.StartedAt, a.EmulatedDelay, a.StatusCode, want, fivetranSchedule[i])
+				}
+			}
+			reqs := rcv.Requests()
+			if len(reqs) != len(fivetranSchedule) {
+				t.Fatalf("receiver got %d requests, want %d", len(reqs), len(fivetranSchedule))
+			}
+			var body struct {
+				Created time.Time `json:"created"`
+			}
+			if err := json.Unmarshal(reqs[0].Body, &body); err != nil {
+				t.Fatal(err)
+			}
+			if !body.Created.Equal(t0) {
+				t.Errorf("payload created %v, want the manual clock's %v", body.Created, t0)
+			}
+
+			// Three days after the first failure, the next failing attempt
+			// deactivates the webhook, as Fivetran does.
+			sd.Advance(72 * time.Hour)
+			if w, err := sd.Store().WebhookGetByID(ctx, wh.ID); err != nil || !w.Active {
+				t.Fatalf("webhook before any attempt after 3 days: %+v, %v; want still active", w, err)
+			}
+			id2 := sd.Emit(testkit.Event{Event: "sync_end", Status: "FAILURE"}).Deliveries[0].ID
+			sd.Advance(0)
+			d2, attempts2, err := sd.Delivery(ctx, id2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := sd.Store().WebhookGetByID(ctx, wh.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w.Active || w.DisabledReason == "" {
+				t.Errorf("webhook after failing for %v: active %v, reason %q; want deactivated", sd.Now().Sub(t0), w.Active, w.DisabledReason)
+			}
+			if len(attempts2) != 1 || !attempts2[0].StartedAt.Equal(t0.Add(6*time.Minute+24*time.Hour+72*time.Hour)) {
+				t.Errorf("second event: %d attempts (%s), want one at the clock's time", len(attempts2), d2.State)
+			}
+			t.Logf("%v of emulated time, %d attempts, in %v of real time", sd.Now().Sub(t0), len(attempts)+len(attempts2), time.Since(realStart))
+		})
+	}
+}
