@@ -53,8 +53,8 @@ func (s *clockServer) advance(ctx context.Context, req *standinv1.AdvanceClockRe
 	)
 	if by != "" {
 		var err error
-		if d, err = time.ParseDuration(by); err != nil || d < 0 {
-			return nil, invalidInput("Invalid value '%s' for field 'by': must be a duration such as 6m or 24h, not negative", by)
+		if d, err = clock.ParseDuration(by); err != nil {
+			return nil, invalidInput("Invalid value '%s' for field 'by': must be a duration such as 6m, 24h or 3d, not negative", by)
 		}
 	} else {
 		var err error

@@ -26,6 +26,7 @@ type serveFlags struct {
 	role                 string
 	apiKey, apiSecret    string
 	timeScale            float64
+	clock                string
 	strictHTTPS          bool
 	skipURLCheck         bool
 	insecureSkipVerify   bool
@@ -71,6 +72,7 @@ between several standin processes.`,
 	fl.StringVar(&f.apiKey, "api-key", "", "API key for HTTP Basic auth (auth is off unless key and secret are set)")
 	fl.StringVar(&f.apiSecret, "api-secret", "", "API secret for HTTP Basic auth")
 	fl.Float64Var(&f.timeScale, "time-scale", 1, "emulated seconds per real second for retries and simulated syncs")
+	fl.StringVar(&f.clock, "clock", "real", "real, or manual: time frozen at start, moved only by 'standin clock advance' (needs --time-scale 1 and --role all)")
 	fl.BoolVar(&f.strictHTTPS, "strict-https", false, "refuse non-https webhook URLs, as Fivetran does")
 	fl.BoolVar(&f.skipURLCheck, "skip-url-check", false, "do not POST test_event to a webhook URL when it is created active or activated")
 	fl.BoolVar(&f.insecureSkipVerify, "insecure-skip-verify", false, "accept any TLS certificate from receivers")
@@ -92,6 +94,7 @@ between several standin processes.`,
 		"api-key":              "STANDIN_API_KEY",
 		"api-secret":           "STANDIN_API_SECRET",
 		"time-scale":           "STANDIN_TIME_SCALE",
+		"clock":                "STANDIN_CLOCK",
 		"strict-https":         "STANDIN_STRICT_HTTPS",
 		"skip-url-check":       "STANDIN_SKIP_URL_CHECK",
 		"insecure-skip-verify": "STANDIN_INSECURE_SKIP_VERIFY",
@@ -171,6 +174,10 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if f.timeScale <= 0 {
 		return &exitError{code: 2, err: fmt.Errorf("--time-scale must be positive, got %v", f.timeScale)}
 	}
+	manualClock, err := clockFlag(f)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	if (f.apiKey == "") != (f.apiSecret == "") {
 		return &exitError{code: 2, err: fmt.Errorf("set both --api-key and --api-secret, or neither")}
 	}
@@ -185,6 +192,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		APIKey:               f.apiKey,
 		APISecret:            f.apiSecret,
 		TimeScale:            f.timeScale,
+		ManualClock:          manualClock,
 		StrictHTTPS:          f.strictHTTPS,
 		SkipURLCheck:         f.skipURLCheck,
 		Sender:               sender,

@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -253,4 +255,25 @@ func (s *Stepper) fire(ctx context.Context, now time.Time, due []*store.Delivery
 // settled reports whether delivery d needs nothing more at now.
 func settled(d *store.Delivery, now time.Time) bool {
 	return d.State.Terminal() || d.NextAttemptAt == nil || d.NextAttemptAt.After(now)
+}
+
+// ParseDuration parses an advance: a Go duration ("6m", "24h", "1h30m") or
+// whole days before one ("3d", "1d12h"). Negative durations are refused.
+func ParseDuration(s string) (time.Duration, error) {
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i >= 0 {
+		n, err := strconv.ParseUint(s[:i], 10, 16)
+		if err != nil {
+			return 0, fmt.Errorf("duration %q: want a Go duration such as 6m or 24h, or whole days such as 3d", s)
+		}
+		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
+		if s == "" {
+			return days, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("duration %q: want a Go duration such as 6m or 24h, or whole days such as 3d, not negative", s)
+	}
+	return days + d, nil
 }

@@ -188,7 +188,8 @@ func (x *Clock) GetTimeScale() float64 {
 // and to.
 type AdvanceClockRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// A Go duration ("6m", "24h", "72h30m"); days are not a unit.
+	// A Go duration ("6m", "24h", "72h30m"), optionally after whole days
+	// ("3d", "1d12h").
 	By string `protobuf:"bytes,1,opt,name=by,proto3" json:"by,omitempty"`
 	// An RFC 3339 time at or after the clock's.
 	To            string `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
