@@ -290,5 +290,8 @@ func (a *API) newHTTPHandler() (http.Handler, error) {
 	if err := mux.HandlePath(http.MethodGet, openAPIPath, serveOpenAPI); err != nil {
 		return nil, err
 	}
+	if err := mux.HandlePath(http.MethodGet, exportPath, a.serveExport); err != nil {
+		return nil, err
+	}
 	return a.logRequests(a.authenticate(a.limitBody(requireJSON(mux)))), nil
 }
