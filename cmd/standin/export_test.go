@@ -134,3 +134,85 @@ func indexOfBody(rs []testkit.Request, g testkit.Request) int {
 	}
 	return -1
 }
+
+// TestListenCaptureReplay captures what standin sends with standin listen
+// --capture and replays the capture: the receiver gets the same body and
+// signature.
+func TestListenCaptureReplay(t *testing.T) {
+	t.Parallel()
+	st := fast(t)
+	capture := filepath.Join(t.TempDir(), "capture.jsonl")
+	bg, url := startListen(t, "--secret", "s", "--capture", capture)
+	newWebhook(t, st, url, "s")
+	ok(t, api(st, "trigger", "sync_end")...)
+	if err := bg.stdout.awaitCount(await(t), "sync_end", 1); err != nil {
+		t.Fatal(err)
+	}
+	if code := bg.stop(t); code != exitOK {
+		t.Fatalf("listen exited %d", code)
+	}
+	raw, err := os.ReadFile(capture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line export.Request
+	if err := json.Unmarshal(bytes.TrimSpace(raw), &line); err != nil {
+		t.Fatalf("capture is not one JSON line: %v\n%s", err, raw)
+	}
+	fresh := answering(t, "s", testkit.Response{Status: http.StatusOK})
+	r := ok(t, "replay", capture, "--to", fresh.URL())
+	if !strings.Contains(r.stdout, "line 1: HTTP 200") {
+		t.Errorf("replay output:\n%s", r)
+	}
+	got := fresh.Requests()
+	if len(got) != 1 || string(got[0].Body) != line.Body || got[0].SignatureErr != nil ||
+		got[0].Header.Get(delivery.HeaderFivetranSignature) != line.Header.Get(delivery.HeaderFivetranSignature) {
+		t.Fatalf("replayed capture: %+v, captured %+v", got, line)
+	}
+}
+
+// TestExportTimeline writes the timeline of a retried delivery under the
+// manual clock, where the real offsets are the planned ones exactly, as CSV
+// and as JSON; bad parameters are refused with 400 InvalidInput.
+func TestExportTimeline(t *testing.T) {
+	t.Parallel()
+	st := testkit.Start(t, testkit.Config{ManualClock: true})
+	rcv := answering(t, "s", testkit.Response{Status: http.StatusOK})
+	rcv.FailFirst(1, http.StatusServiceUnavailable)
+	whID := newWebhook(t, st, rcv.URL(), "s")
+	ok(t, api(st, "trigger", "sync_end")...)
+	st.Advance(time.Hour)
+
+	r := ok(t, api(st, "export", "--timeline", "csv", "--event", "sync_end")...)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 3 || lines[0] != "delivery_id,event,webhook_id,attempt,manual,planned_offset_ms,actual_offset_ms,started_at,status,succeeded,error" {
+		t.Fatalf("timeline csv:\n%s", r.stdout)
+	}
+	for i, want := range []string{",sync_end," + whID + ",1,false,0,0,", ",sync_end," + whID + ",2,false,360000,360000,"} {
+		if !strings.Contains(lines[i+1], want) {
+			t.Errorf("row %d %q does not contain %q", i+1, lines[i+1], want)
+		}
+	}
+	if !strings.HasSuffix(lines[1], ",503,false,receiver answered HTTP 503") || !strings.HasSuffix(lines[2], ",200,true,") {
+		t.Errorf("statuses: %q, %q", lines[1], lines[2])
+	}
+
+	r = ok(t, api(st, "export", "--timeline", "json", "--event", "sync_end")...)
+	var rows []export.TimelineRow
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 2 || rows[1].ActualOffsetMS != 360000 || rows[1].Status != 200 {
+		t.Errorf("timeline json (%v): %+v\n%s", err, rows, r.stdout)
+	}
+
+	for _, q := range []string{"?since=yesterday", "?format=xml", "?colour=red"} {
+		resp, err := http.Get(st.URL + "/standin/v1/export" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env struct{ Code, Message string }
+		err = json.NewDecoder(resp.Body).Decode(&env)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusBadRequest || env.Code != "InvalidInput" {
+			t.Errorf("GET export%s: HTTP %d %+v (%v)", q, resp.StatusCode, env, err)
+		}
+	}
+}

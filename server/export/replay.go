@@ -239,3 +239,11 @@ func Resign(it Item, secret string) (http.Header, error) {
 	}
 	return header, nil
 }
+
+// Captured returns a request as a receiver received it, for a raw capture
+// line (standin listen --capture).
+func Captured(method, path string, header http.Header, body []byte, at time.Time) Request {
+	b, b64 := bodyFields(body)
+	at = at.UTC()
+	return Request{Method: method, Path: path, Header: header.Clone(), Body: b, BodyBase64: b64, At: &at}
+}
