@@ -76,7 +76,7 @@ func (s *clockServer) advance(ctx context.Context, req *standinv1.AdvanceClockRe
 		adv, err = st.AdvanceTo(ctx, t)
 	}
 	if errors.Is(err, clock.ErrBackwards) {
-		return nil, invalidInput("Invalid value '%s' for field 'to': before the clock's time %s (%v)", to, st.Clock.Now().Format(clockTimeFormat), err)
+		return nil, invalidInput("Invalid value '%s' for field 'to': before the clock's time %s; a manual clock does not go back", to, st.Clock.Now().Format(clockTimeFormat))
 	}
 	if err != nil {
 		return nil, err
