@@ -13,7 +13,7 @@ import (
 )
 
 const webhookColumns = `seq, id, type, group_id, url, events, active, secret, created_at,
-	created_by, updated_at, profile, signing, disabled_reason, failing_since`
+	created_by, updated_at, profile, signing, disabled_reason, failing_since, secret_rotation`
 
 // WebhookCreate inserts wh and sets its Seq. Its times are normalized to
 // what the store keeps (UTC, microseconds).
@@ -116,6 +116,13 @@ func (s *Store) WebhookUpdate(ctx context.Context, params store.WebhookUpdatePar
 	if params.DisabledReason != nil {
 		set("disabled_reason", *params.DisabledReason)
 	}
+	if params.Rotation != nil {
+		rotation, err := sqlrow.EncodeRotation(params.Rotation)
+		if err != nil {
+			return nil, fmt.Errorf("update webhook %s: %w", params.ID, err)
+		}
+		set("secret_rotation", rotation)
+	}
 	if params.ClearFailingSince {
 		set("failing_since", nil)
 	}
@@ -178,14 +185,18 @@ func scanWebhook(row scanner) (*store.Webhook, error) {
 	var (
 		wh                   store.Webhook
 		events, signing      []byte
+		rotation             []byte
 		profile              string
 		createdAt, updatedAt int64
 		failingSince         sql.NullInt64
 	)
 	err := row.Scan(&wh.Seq, &wh.ID, &wh.Type, &wh.GroupID, &wh.URL, &events, &wh.Active,
 		&wh.Secret, &createdAt, &wh.CreatedBy, &updatedAt, &profile, &signing, &wh.DisabledReason,
-		&failingSince)
+		&failingSince, &rotation)
 	if err != nil {
+		return nil, err
+	}
+	if wh.Rotation, err = sqlrow.DecodeRotation(rotation); err != nil {
 		return nil, err
 	}
 	if wh.Events, err = sqlrow.DecodeEvents(events); err != nil {
