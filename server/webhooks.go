@@ -68,6 +68,9 @@ func (s *webhookServer) create(ctx context.Context, typ, groupID string, spec *s
 	if spec.GetUrl() == "" {
 		return nil, invalidInput("Field 'url' is required")
 	}
+	if hasRotation(spec) {
+		return nil, invalidInput("Fields '%s' and '%s' go with a change of 'secret', not a new webhook", fieldRotationWindow, fieldSignWith)
+	}
 	if err := s.api.checkURLSyntax(spec.GetUrl()); err != nil {
 		return nil, err
 	}
@@ -196,6 +199,7 @@ func updatedFields(spec *standinv1.WebhookSpec, mask []string) (map[string]bool,
 			switch name {
 			case fieldURL, fieldEvents, fieldActive, fieldSecret, fieldProfile, fieldSigning:
 				fields[name] = true
+			case fieldRotationWindow, fieldSignWith: // read with the secret
 			default:
 				return nil, invalidInput("Field '%s' cannot be updated", path)
 			}
@@ -260,8 +264,13 @@ func (s *webhookServer) update(ctx context.Context, req *standinv1.UpdateWebhook
 		params.Active = &next.Active
 	}
 	if fields[fieldSecret] {
+		if params.Rotation, err = s.api.rotation(cur, spec, s.api.now()); err != nil {
+			return nil, err
+		}
 		next.Secret = spec.GetSecret()
 		params.Secret = &next.Secret
+	} else if hasRotation(spec) {
+		return nil, invalidInput("Fields '%s' and '%s' go with a new 'secret'", fieldRotationWindow, fieldSignWith)
 	}
 	if fields[fieldSigning] {
 		next.Signing = signingFromPB(spec.GetSigning())
@@ -482,6 +491,7 @@ func webhookPB(wh *store.Webhook) *standinv1.Webhook {
 	if wh.DisabledReason != "" {
 		out.DisabledReason = proto.String(wh.DisabledReason)
 	}
+	out.SecretRotation = rotationPB(wh.Rotation)
 	return out
 }
 

@@ -193,7 +193,7 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 	}
 
 	plan := planAttempt(dl, args.Manual, now, d.timeline)
-	header, err := wh.Signing.Headers(wh.Secret, dl.Body, dl.ID, now)
+	header, err := wh.Signing.HeadersRotating(wh.Rotation, wh.Secret, dl.Body, dl.ID, now)
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("sign delivery %s: %w", dl.ID, err))
 	}
