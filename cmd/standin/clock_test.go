@@ -73,3 +73,22 @@ func TestClockRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhooksUpdateRotationWindow opens a rotation window from the command
+// line and shows it.
+func TestWebhooksUpdateRotationWindow(t *testing.T) {
+	t.Parallel()
+	st := testkit.Start(t, testkit.Config{ManualClock: true})
+	id := newWebhook(t, st, "http://127.0.0.1:1/hook", "old")
+	r := ok(t, api(st, "webhooks", "update", id, "--secret", "new", "--rotation-window", "1d", "--sign-with", "old", "-o", "json")...)
+	var wh struct {
+		SecretRotation struct {
+			Until    time.Time `json:"until"`
+			SignWith string    `json:"sign_with"`
+		} `json:"secret_rotation"`
+	}
+	decodeJSON(t, r, &wh)
+	if want := st.Now().Add(24 * time.Hour); !wh.SecretRotation.Until.Equal(want) || wh.SecretRotation.SignWith != "old" {
+		t.Errorf("secret_rotation %+v, want until %v, sign_with old\n%s", wh.SecretRotation, want, r)
+	}
+}
