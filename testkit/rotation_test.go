@@ -3,9 +3,9 @@ package testkit_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
-	"net/http"
 	"testing"
 	"time"
 
