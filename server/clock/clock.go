@@ -107,15 +107,15 @@ type Fired struct {
 	EventName  string
 }
 
-// AdvanceBy moves the clock forward by d; see AdvanceTo.
+// AdvanceBy moves the clock forward by d from where it stands when the
+// advance starts (after any advance in progress); see AdvanceTo.
 func (s *Stepper) AdvanceBy(ctx context.Context, d time.Duration) (*Advance, error) {
 	if d < 0 {
 		return nil, fmt.Errorf("advance by %v: %w", d, ErrBackwards)
 	}
 	s.mu.Lock()
-	to := s.Clock.Now().Add(d)
-	s.mu.Unlock()
-	return s.AdvanceTo(ctx, to)
+	defer s.mu.Unlock()
+	return s.advanceTo(ctx, s.Clock.Now().Add(d))
 }
 
 // AdvanceTo moves the clock to t, stopping at each time a delivery comes
@@ -129,6 +129,11 @@ func (s *Stepper) AdvanceBy(ctx context.Context, d time.Duration) (*Advance, err
 func (s *Stepper) AdvanceTo(ctx context.Context, t time.Time) (*Advance, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.advanceTo(ctx, t)
+}
+
+// advanceTo is AdvanceTo with s.mu held.
+func (s *Stepper) advanceTo(ctx context.Context, t time.Time) (*Advance, error) {
 	t = t.UTC()
 	adv := &Advance{From: s.Clock.Now()}
 	if t.Before(adv.From) {
@@ -158,15 +163,6 @@ func (s *Stepper) AdvanceTo(ctx context.Context, t time.Time) (*Advance, error) 
 		}
 		s.Clock.set(next)
 	}
-}
-
-// Settle deals with the deliveries due at the clock's present time without
-// moving it.
-func (s *Stepper) Settle(ctx context.Context) (*Advance, error) {
-	s.mu.Lock()
-	now := s.Clock.Now()
-	s.mu.Unlock()
-	return s.AdvanceTo(ctx, now)
 }
 
 func cmpOr(d, def time.Duration) time.Duration {
