@@ -142,6 +142,7 @@ type API struct {
 	connections *connectionServer
 	simulator   *simulatorServer
 	clock       *clockServer
+	export      *exportServer
 }
 
 // NewAPI returns the API of cfg, or an error naming the bad field.
@@ -163,6 +164,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 	a.connections = &connectionServer{api: a}
 	a.simulator = &simulatorServer{api: a}
 	a.clock = &clockServer{api: a}
+	a.export = &exportServer{api: a}
 	a.SetServing(true)
 
 	handler, err := a.newHTTPHandler()
@@ -184,6 +186,7 @@ var serviceNames = []string{
 	standinv1.ConnectionService_ServiceDesc.ServiceName,
 	standinv1.SimulatorService_ServiceDesc.ServiceName,
 	standinv1.ClockService_ServiceDesc.ServiceName,
+	standinv1.ExportService_ServiceDesc.ServiceName,
 }
 
 // SetServing sets the health reported by the gRPC health service (overall
@@ -222,6 +225,7 @@ func (a *API) newGRPCServer() *grpc.Server {
 	standinv1.RegisterConnectionServiceServer(s, a.connections)
 	standinv1.RegisterSimulatorServiceServer(s, a.simulator)
 	standinv1.RegisterClockServiceServer(s, a.clock)
+	standinv1.RegisterExportServiceServer(s, a.export)
 	healthpb.RegisterHealthServer(s, a.health)
 	reflection.Register(s)
 	return s

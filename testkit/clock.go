@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/standin-dev/standin/server/client"
@@ -40,4 +41,18 @@ func (s *Standin) AdvanceTo(t time.Time) ClockAdvance {
 	return must(s, "advance clock to "+t.Format(time.RFC3339Nano), true, func(ctx context.Context) (*client.Response[ClockAdvance], error) {
 		return s.api.AdvanceClockTo(ctx, t)
 	})
+}
+
+// ExportFilter selects what Export writes; empty fields do not filter.
+type ExportFilter = client.ExportFilter
+
+// Export writes the delivery log (GET /standin/v1/export) to w: JSON Lines
+// of server/export.Record, one per event, oldest first, or with
+// Format "timeline-csv" or "timeline-json" the attempt timeline. It fails
+// the test on error.
+func (s *Standin) Export(w io.Writer, f ExportFilter) {
+	s.tb.Helper()
+	if err := s.api.Export(context.Background(), f, w); err != nil {
+		s.tb.Fatalf("testkit: export: %v", err)
+	}
 }

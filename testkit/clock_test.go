@@ -1,9 +1,11 @@
 package testkit_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -14,7 +16,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/export"
 	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/testkit"
 )
@@ -194,5 +198,74 @@ func TestManualClockGRPC(t *testing.T) {
 	got, err := clock.GetClock(ctx, &standinv1.GetClockRequest{})
 	if err != nil || got.GetData().GetKind() != "manual" || got.GetData().GetNow() != t0.Add(10*time.Minute).Format("2006-01-02T15:04:05.000Z07:00") {
 		t.Errorf("clock %v (%v), want manual at %v", got.GetData(), err, t0.Add(10*time.Minute))
+	}
+}
+
+// TestExportRESTAndGRPC exports the same log over REST (Standin.Export) and
+// gRPC (ExportService.Export): the same bytes, every attempt's request body
+// the delivery's exact body; a bad filter is InvalidArgument over gRPC.
+func TestExportRESTAndGRPC(t *testing.T) {
+	t.Parallel()
+	sd := testkit.Start(t, testkit.Config{ManualClock: true})
+	rcv := testkit.NewReceiver(t, "s")
+	rcv.Default = testkit.Response{Status: http.StatusBadGateway}
+	sd.CreateWebhook(testkit.WebhookParams{URL: rcv.URL(), Events: []string{"sync_start", "sync_end"}, Secret: "s"})
+	sd.Emit(testkit.Event{Event: "sync_start"})
+	sd.Emit(testkit.Event{Event: "sync_end", Status: "FAILURE"})
+	sd.Advance(time.Hour)
+
+	var rest bytes.Buffer
+	sd.Export(&rest, testkit.ExportFilter{})
+	lines := strings.Split(strings.TrimSuffix(rest.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("export has %d lines, want one per event:\n%s", len(lines), rest.String())
+	}
+	var rec export.Record
+	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Event.Name != "sync_end" || len(rec.Deliveries) != 1 || len(rec.Deliveries[0].Attempts) != 3 {
+		t.Fatalf("second line: %+v", rec)
+	}
+	received := 0
+	for _, r := range rcv.Requests() {
+		if bytes.Equal(r.Body, rec.Deliveries[0].Attempts[0].Request.Bytes()) {
+			received++
+		}
+	}
+	for _, a := range rec.Deliveries[0].Attempts {
+		if string(a.Request.Bytes()) != rec.Deliveries[0].Body || a.Request.Header.Get(delivery.HeaderFivetranSignature) == "" ||
+			a.Response.Status != http.StatusBadGateway {
+			t.Errorf("attempt %d: %+v", a.Number, a)
+		}
+	}
+	if received != 3 {
+		t.Errorf("the receiver got the exported body %d times, want 3", received)
+	}
+
+	stream, err := standinv1.NewExportServiceClient(sd.GRPCConn()).Export(context.Background(), &standinv1.ExportRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var grpcOut bytes.Buffer
+	for {
+		chunk, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		grpcOut.Write(chunk.GetData())
+	}
+	if grpcOut.String() != rest.String() {
+		t.Errorf("gRPC export differs from REST:\n%s\n---\n%s", grpcOut.String(), rest.String())
+	}
+	stream, err = standinv1.NewExportServiceClient(sd.GRPCConn()).Export(context.Background(), &standinv1.ExportRequest{Since: "yesterday"})
+	if err == nil {
+		_, err = stream.Recv()
+	}
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("export since yesterday: %v, want InvalidArgument", err)
 	}
 }
