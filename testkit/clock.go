@@ -3,9 +3,11 @@ package testkit
 import (
 	"context"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/standin-dev/standin/server/client"
+	"github.com/standin-dev/standin/server/clock"
 )
 
 type (
@@ -31,7 +33,7 @@ func (s *Standin) Now() time.Time {
 func (s *Standin) Advance(d time.Duration) ClockAdvance {
 	s.tb.Helper()
 	return must(s, "advance clock "+d.String(), true, func(ctx context.Context) (*client.Response[ClockAdvance], error) {
-		return s.api.AdvanceClock(ctx, d)
+		return s.clockClient().AdvanceClock(ctx, d)
 	})
 }
 
@@ -39,7 +41,7 @@ func (s *Standin) Advance(d time.Duration) ClockAdvance {
 func (s *Standin) AdvanceTo(t time.Time) ClockAdvance {
 	s.tb.Helper()
 	return must(s, "advance clock to "+t.Format(time.RFC3339Nano), true, func(ctx context.Context) (*client.Response[ClockAdvance], error) {
-		return s.api.AdvanceClockTo(ctx, t)
+		return s.clockClient().AdvanceClockTo(ctx, t)
 	})
 }
 
@@ -55,4 +57,13 @@ func (s *Standin) Export(w io.Writer, f ExportFilter) {
 	if err := s.api.Export(context.Background(), f, w); err != nil {
 		s.tb.Fatalf("testkit: export: %v", err)
 	}
+}
+
+// clockClient is the API client with a timeout that covers an advance,
+// which waits for the attempts that come due up to
+// clock.DefaultSettleTimeout.
+func (s *Standin) clockClient() *client.Client {
+	c := *s.api
+	c.HTTPClient = &http.Client{Timeout: clock.DefaultSettleTimeout + 30*time.Second}
+	return &c
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -75,6 +76,9 @@ delivery that came due on the way, in the order it fired.`,
 			if err != nil {
 				return err
 			}
+			// An advance waits for the attempts that come due, up to
+			// clock.DefaultSettleTimeout on the server.
+			c.HTTPClient = &http.Client{Timeout: clock.DefaultSettleTimeout + 30*time.Second}
 			ctx := cmd.Context()
 			var (
 				d time.Duration
