@@ -27,9 +27,12 @@ type ClockAdvance struct {
 
 // FiredDelivery is a delivery that came due during an advance.
 type FiredDelivery struct {
-	At         time.Time `json:"at"`
-	DeliveryID string    `json:"delivery_id"`
-	Event      string    `json:"event"`
+	// At is the clock's time when it fired: the time it was due.
+	At time.Time `json:"at"`
+	// DeliveryID is the delivery's id.
+	DeliveryID string `json:"delivery_id"`
+	// Event is the delivery's event name.
+	Event string `json:"event"`
 }
 
 // GetClock returns standin's clock.
