@@ -18,6 +18,7 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/clock"
 	"github.com/standin-dev/standin/server/internal/emit"
 	"github.com/standin-dev/standin/server/internal/live"
 	"github.com/standin-dev/standin/server/internal/simulate"
@@ -108,6 +109,10 @@ type APIConfig struct {
 	// Logger receives request logs (debug) and internal errors (error).
 	// Defaults to slog.Default().
 	Logger *slog.Logger
+	// Clock, when set, is the manual clock that ClockService moves; Now
+	// must then be its Now. Defaults to nil: the clock is real and
+	// AdvanceClock is refused.
+	Clock *clock.Stepper
 }
 
 func (c APIConfig) withDefaults() APIConfig {
@@ -160,6 +165,8 @@ type API struct {
 	groups      *groupServer
 	connections *connectionServer
 	simulator   *simulatorServer
+	clock       *clockServer
+	export      *exportServer
 }
 
 // NewAPI returns the API of cfg, or an error naming the bad field.
@@ -191,6 +198,8 @@ func NewAPI(cfg APIConfig) (*API, error) {
 	a.groups = &groupServer{api: a}
 	a.connections = &connectionServer{api: a}
 	a.simulator = &simulatorServer{api: a}
+	a.clock = &clockServer{api: a}
+	a.export = &exportServer{api: a}
 	a.SetServing(true)
 
 	handler, err := a.newHTTPHandler()
@@ -211,6 +220,8 @@ var serviceNames = []string{
 	standinv1.GroupService_ServiceDesc.ServiceName,
 	standinv1.ConnectionService_ServiceDesc.ServiceName,
 	standinv1.SimulatorService_ServiceDesc.ServiceName,
+	standinv1.ClockService_ServiceDesc.ServiceName,
+	standinv1.ExportService_ServiceDesc.ServiceName,
 }
 
 // SetServing sets the health reported by the gRPC health service (overall
@@ -254,6 +265,8 @@ func (a *API) newGRPCServer() *grpc.Server {
 	standinv1.RegisterGroupServiceServer(s, a.groups)
 	standinv1.RegisterConnectionServiceServer(s, a.connections)
 	standinv1.RegisterSimulatorServiceServer(s, a.simulator)
+	standinv1.RegisterClockServiceServer(s, a.clock)
+	standinv1.RegisterExportServiceServer(s, a.export)
 	healthpb.RegisterHealthServer(s, a.health)
 	reflection.Register(s)
 	return s
@@ -313,10 +326,16 @@ func (a *API) newHTTPHandler() (http.Handler, error) {
 	if err := standinv1.RegisterSimulatorServiceHandlerServer(ctx, mux, a.simulator); err != nil {
 		return nil, err
 	}
+	if err := standinv1.RegisterClockServiceHandlerServer(ctx, mux, a.clock); err != nil {
+		return nil, err
+	}
 	if err := mux.HandlePath(http.MethodGet, healthzPath, a.serveHealthz); err != nil {
 		return nil, err
 	}
 	if err := mux.HandlePath(http.MethodGet, openAPIPath, serveOpenAPI); err != nil {
+		return nil, err
+	}
+	if err := mux.HandlePath(http.MethodGet, exportPath, a.serveExport); err != nil {
 		return nil, err
 	}
 	return a.logRequests(a.authenticate(a.limitBody(requireJSON(a.observe(mux))))), nil

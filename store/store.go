@@ -58,6 +58,9 @@ type Webhook struct {
 	// after the last successful one; nil while the webhook is healthy. See
 	// Store.WebhookHealthRecord.
 	FailingSince *time.Time
+	// Rotation is the secret rotation window (standin's extension) opened
+	// by the last change of Secret; nil when there is none.
+	Rotation *delivery.Rotation
 }
 
 // WebhookListParams selects a page of webhooks in stable creation order.
@@ -79,6 +82,9 @@ type WebhookUpdateParams struct {
 	Profile        *delivery.Profile
 	Signing        *delivery.Signing
 	DisabledReason *string
+	// Rotation, when non-nil, replaces the secret rotation window; one
+	// without a PreviousSecret removes it.
+	Rotation *delivery.Rotation
 	// ClearFailingSince resets the webhook's health (FailingSince to nil), as
 	// when a user activates it again.
 	ClearFailingSince bool

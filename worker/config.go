@@ -61,6 +61,15 @@ type Config struct {
 	// (active false, with a DisabledReason). Defaults to DefaultDisableAfter
 	// (3 days, as Fivetran); negative never deactivates.
 	DisableAfter time.Duration
+	// ManualClock says that Now is a clock that moves only when told
+	// (server/clock.Manual), so River cannot keep the schedule's time: a
+	// job run that finds its delivery not yet due, or leaves it retrying,
+	// ends the job instead of snoozing it, and whoever moves the clock
+	// enqueues the delivery again when it comes due (server/clock.Stepper).
+	// Concurrent scheduled runs of one delivery in this process are then
+	// one: the later one ends. It requires TimeScale 1 and turns off
+	// InlineRetryMax. Defaults to false: River schedules retries.
+	ManualClock bool
 }
 
 // Defaults of Config.
@@ -104,6 +113,12 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.DisableAfter == 0 {
 		out.DisableAfter = DefaultDisableAfter
+	}
+	if out.ManualClock {
+		if out.TimeScale != delivery.DefaultTimeScale {
+			return out, fmt.Errorf("worker config: ManualClock requires TimeScale %v, not %v", delivery.DefaultTimeScale, out.TimeScale)
+		}
+		out.InlineRetryMax = -1
 	}
 	if out.InlineRetryMax == 0 {
 		out.InlineRetryMax = 250 * time.Millisecond
@@ -155,6 +170,7 @@ func newDelivererConfig(c *Config) *Deliverer {
 	d.onAttempt = c.OnAttempt
 	d.inlineRetryMax = c.InlineRetryMax
 	d.disableAfter = c.DisableAfter
+	d.manualClock = c.ManualClock
 	// River rescues a job only once it has run for longer than its timeout
 	// and requires the timeout not to exceed the rescue horizon: a short
 	// horizon shortens the storage margin instead of being overridden, so

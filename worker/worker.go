@@ -80,6 +80,11 @@ type Deliverer struct {
 	// token names this worker in the error of a run that keeps its
 	// attempt, so that other processes leave the job to it (deferToOwner).
 	token string
+	// manualClock ends runs instead of snoozing them, and makes concurrent
+	// scheduled runs of one delivery one (see Config.ManualClock and
+	// manual.go).
+	manualClock bool
+	inflight    inflight
 }
 
 // storageMargin is the time a job run allows for storage around a request;
@@ -156,6 +161,12 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 		// mark the job completed.
 		return nil
 	}
+	if d.manualClock && !args.Manual {
+		if !d.inflight.add(args.DeliveryID) {
+			return nil // another run of this delivery is making its attempt
+		}
+		defer d.inflight.remove(args.DeliveryID)
+	}
 	// The webhook is read with the delivery, though only needed once the
 	// checks below pass: the reads of concurrent runs go in one batch.
 	dw, err := d.reads.Do(ctx, args.DeliveryID)
@@ -171,6 +182,9 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 	case actSkip:
 		return nil
 	case actWait:
+		if d.manualClock {
+			return nil // enqueued again when the clock reaches it
+		}
 		return river.JobSnooze(st.wait)
 	case actCancelJob:
 		return river.JobCancel(errors.New(st.why))
@@ -179,7 +193,7 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 	}
 
 	plan := planAttempt(dl, args.Manual, now, d.timeline)
-	header, err := delivery.Effective(wh.Profile, wh.Signing).Headers(wh.Secret, dl.Body, dl.ID, now)
+	header, err := delivery.Effective(wh.Profile, wh.Signing).HeadersRotating(wh.Rotation, wh.Secret, dl.Body, dl.ID, now)
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("sign delivery %s: %w", dl.ID, err))
 	}
@@ -251,7 +265,7 @@ func (d *Deliverer) finish(ctx context.Context, job *river.Job[store.DeliverArgs
 	d.logger.DebugContext(ctx, "delivery attempt",
 		slog.String("delivery_id", s.dl.ID), slog.Int("retry", s.plan.retry),
 		slog.Int("status", s.resp.Status), slog.String("state", string(state)))
-	if s.manual || state != store.DeliveryRetrying {
+	if s.manual || state != store.DeliveryRetrying || d.manualClock {
 		return nil
 	}
 	wait := max(out.record.NextAttemptAt.Sub(d.now()), 0)

@@ -26,6 +26,7 @@ type serveFlags struct {
 	role                 string
 	apiKey, apiSecret    string
 	timeScale            float64
+	clock                string
 	strictHTTPS          bool
 	skipURLCheck         bool
 	urlCheckConnector    string
@@ -75,6 +76,7 @@ between several standin processes.`,
 	fl.StringVar(&f.apiKey, "api-key", "", "API key for HTTP Basic auth (auth is off unless key and secret are set)")
 	fl.StringVar(&f.apiSecret, "api-secret", "", "API secret for HTTP Basic auth")
 	fl.Float64Var(&f.timeScale, "time-scale", 1, fmt.Sprintf("emulated seconds per real second for retries and simulated syncs (%g..%g)", minTimeScale, maxTimeScale))
+	fl.StringVar(&f.clock, "clock", "real", "real, or manual: time frozen at start, moved only by 'standin clock advance' (needs --time-scale 1 and --role all)")
 	fl.BoolVar(&f.strictHTTPS, "strict-https", false, "refuse non-https webhook URLs, as Fivetran does")
 	fl.BoolVar(&f.skipURLCheck, "skip-url-check", false, "do not POST test_event to a webhook URL when it is created active or activated")
 	fl.StringVar(&f.urlCheckConnector, "url-check-connector", delivery.URLCheckConnectorID, "connector_id of the URL check's test_event (older docs: "+delivery.LegacyURLCheckConnectorID+")")
@@ -101,6 +103,7 @@ between several standin processes.`,
 		"api-key":              "STANDIN_API_KEY",
 		"api-secret":           "STANDIN_API_SECRET",
 		"time-scale":           "STANDIN_TIME_SCALE",
+		"clock":                "STANDIN_CLOCK",
 		"strict-https":         "STANDIN_STRICT_HTTPS",
 		"skip-url-check":       "STANDIN_SKIP_URL_CHECK",
 		"url-check-connector":  "STANDIN_URL_CHECK_CONNECTOR",
@@ -232,6 +235,10 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if err := f.checkRanges(cmd); err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
+	manualClock, err := clockFlag(f)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	if (f.apiKey == "") != (f.apiSecret == "") {
 		return &exitError{code: 2, err: fmt.Errorf("set both --api-key and --api-secret, or neither")}
 	}
@@ -246,6 +253,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		APIKey:               f.apiKey,
 		APISecret:            f.apiSecret,
 		TimeScale:            f.timeScale,
+		ManualClock:          manualClock,
 		StrictHTTPS:          f.strictHTTPS,
 		SkipURLCheck:         f.skipURLCheck,
 		URLCheckConnectorID:  f.urlCheckConnector,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	"github.com/standin-dev/standin/server"
+	"github.com/standin-dev/standin/server/clock"
 	"github.com/standin-dev/standin/server/internal/simulate"
 	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/store/backend"
@@ -95,7 +96,7 @@ type Config struct {
 	MaxWorkers int
 	// FetchPollInterval is how often idle workers poll for due deliveries.
 	// Defaults to 0, the store's choice: 10 ms on SQLite, 50 ms on
-	// PostgreSQL.
+	// PostgreSQL; with ManualClock, 10 ms on both.
 	FetchPollInterval time.Duration
 	// RescueStuckJobsAfter is how long a delivery may stay in flight before
 	// another process takes it over (its process presumed dead). Defaults to
@@ -122,8 +123,16 @@ type Config struct {
 	RequestReadTimeout time.Duration
 	// Logger receives structured logs. Defaults to slog.Default().
 	Logger *slog.Logger
-	// Now returns the current time. Defaults to time.Now.
+	// Now returns the current time. Defaults to time.Now. With ManualClock
+	// it only gives the clock's start.
 	Now func() time.Time
+	// ManualClock starts the clock frozen at Now() (truncated to the
+	// millisecond): it moves only through Server.Clock (the API's
+	// ClockService, standin clock advance), which fires every delivery
+	// attempt that comes due on the way. It requires TimeScale 1 and
+	// RoleAll (the clock lives in this one process). Defaults to false:
+	// the real clock, sped up by TimeScale.
+	ManualClock bool
 }
 
 // Defaults of Config that belong to no other package.
@@ -161,6 +170,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: MaxConnections %d: must not be negative", c.MaxConnections)
 	case c.RequestReadTimeout < 0:
 		return fmt.Errorf("config: RequestReadTimeout %v: must not be negative", c.RequestReadTimeout)
+	case c.ManualClock && c.TimeScale != 0 && c.TimeScale != delivery.DefaultTimeScale:
+		return fmt.Errorf("config: TimeScale %v contradicts ManualClock, which moves time only when told (leave TimeScale at %v)", c.TimeScale, delivery.DefaultTimeScale)
+	case c.ManualClock && c.Role != "" && c.Role != RoleAll:
+		return fmt.Errorf("config: Role %q contradicts ManualClock, which needs Role %q: the clock lives in one process, which must serve the API and work deliveries", c.Role, RoleAll)
 	}
 	if err := delivery.ValidateTimeScale(c.TimeScale); err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -184,15 +197,20 @@ func (c Config) withDefaults() Config {
 	c.MaxConnections = cmp.Or(c.MaxConnections, server.DefaultMaxConnections)
 	c.RequestReadTimeout = cmp.Or(c.RequestReadTimeout, server.DefaultRequestReadTimeout)
 	c.Logger = cmp.Or(c.Logger, slog.Default())
+	if c.ManualClock {
+		c.FetchPollInterval = cmp.Or(c.FetchPollInterval, manualFetchPollInterval)
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
 	return c
 }
 
-// apiConfig derives the API's settings from c, whose defaults are set.
-func (c *Config) apiConfig(st store.Store) server.APIConfig {
+// apiConfig derives the API's settings from c, whose defaults are set; clk
+// is the manual clock's stepper, nil when the clock is real.
+func (c *Config) apiConfig(st store.Store, clk *clock.Stepper) server.APIConfig {
 	return server.APIConfig{
+		Clock:               clk,
 		Store:               st,
 		Sender:              c.Sender,
 		Now:                 c.Now,
@@ -221,6 +239,7 @@ func (c *Config) workerConfig(st store.Store) worker.Config {
 		RescueStuckJobsAfter: c.RescueStuckJobsAfter,
 		OnAttempt:            c.OnAttempt,
 		DisableAfter:         c.DisableAfter,
+		ManualClock:          c.ManualClock,
 	}
 }
 
@@ -231,6 +250,7 @@ type Server struct {
 	ownsStore bool
 	api       *server.API
 	queue     store.Queue
+	clock     *clock.Stepper
 }
 
 // New opens the store (migrating it unless told not to) and builds the API
@@ -255,8 +275,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			}
 		}
 	}
+	if c.ManualClock {
+		s.clock = &clock.Stepper{Clock: clock.NewManual(c.Now()), Store: s.store}
+		c.Now = s.clock.Clock.Now
+		s.cfg.Now = c.Now
+	}
 	if c.Role.api() {
-		s.api, err = server.NewAPI(c.apiConfig(s.store))
+		s.api, err = server.NewAPI(c.apiConfig(s.store, s.clock))
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -285,6 +310,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	return s, nil
 }
+
+// manualFetchPollInterval is how often idle workers poll under a manual
+// clock when not told otherwise: each advance waits for the jobs it
+// enqueues, so they should be picked up promptly on both backends.
+const manualFetchPollInterval = 10 * time.Millisecond
+
+// Clock returns the manual clock's stepper, or nil when the clock is real.
+func (s *Server) Clock() *clock.Stepper { return s.clock }
 
 // Store returns the server's store.
 func (s *Server) Store() store.Store { return s.store }

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"WebhookCRUD", testWebhookCRUD},
 		{"NotFoundAndConflict", testNotFoundAndConflict},
 		{"WebhookUpdateOnlyGivenFields", testWebhookUpdateOnlyGivenFields},
+		{"WebhookSecretRotation", testWebhookSecretRotation},
 		{"WebhookListPagination", testWebhookListPagination},
 		{"WebhookListSubscribed", testWebhookListSubscribed},
 		{"EventCreate", testEventCreate},
