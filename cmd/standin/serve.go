@@ -314,4 +314,3 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	logger.Info("standin stopped")
 	return nil
 }
-
