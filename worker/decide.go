@@ -238,8 +238,9 @@ const AttemptLogMessage = "delivery attempt"
 // delivery attempt of dl (attempt number n, 1-based, counting manual ones)
 // that ended as out.record: which delivery, webhook and event, the retry
 // number, the receiver's status and latency, the outcome and, when retrying,
-// the next attempt: how far away in emulated time (the sender's schedule)
-// and in real time, and when (real clock).
+// the next attempt: its place on the sender's schedule (emulated time since
+// the first attempt), how far away it is in emulated and in real time, and
+// when (real clock).
 func attemptLogAttrs(dl *store.Delivery, n int, p attemptPlan, out outcome, now time.Time, tl delivery.Timeline) []slog.Attr {
 	a := out.record.Attempt
 	attrs := []slog.Attr{
@@ -260,6 +261,7 @@ func attemptLogAttrs(dl *store.Delivery, n int, p attemptPlan, out outcome, now 
 	if next := out.record.NextAttemptAt; next != nil && out.record.State == store.DeliveryRetrying && !a.Manual {
 		wait := max(next.Sub(now), 0)
 		attrs = append(attrs,
+			slog.Duration("next_retry_offset_emulated", tl.Emulated(next.Sub(p.first)).Round(time.Second)),
 			slog.Duration("next_retry_in_emulated", tl.Emulated(wait).Round(time.Second)),
 			slog.Duration("next_retry_in_real", wait.Round(time.Millisecond)),
 			slog.Time("next_retry_at", next.UTC()))

@@ -174,7 +174,7 @@ func TestLogsAPersonReads(t *testing.T) {
 	}
 	first, second := attempts[0], attempts[1]
 	if first["status"] != 503.0 || first["outcome"] != "retrying" || first["error"] != "receiver answered HTTP 503" ||
-		first["next_retry_in_emulated"] != float64(6*time.Minute) {
+		first["next_retry_offset_emulated"] != float64(6*time.Minute) || first["next_retry_in_emulated"] != float64(6*time.Minute) {
 		t.Errorf("failed attempt %v: want status 503, outcome retrying, its error, next retry in 6 emulated minutes", first)
 	}
 	if real, ok := first["next_retry_in_real"].(float64); !ok || real <= 0 || real > float64(100*time.Millisecond) {
