@@ -258,7 +258,8 @@ func (s *Store) Queue(config *river.Config) (store.Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create river client: %w", err)
 	}
-	return &queue{Client: client, rescueAfter: cfg.RescueStuckJobsAfter, logger: cfg.Logger}, nil
+	// The queue's own lines (the rescue watch) are standin's, not River's.
+	return &queue{Client: client, rescueAfter: cfg.RescueStuckJobsAfter, logger: s.logger}, nil
 }
 
 // Migrate creates the schema if missing and applies standin's pending

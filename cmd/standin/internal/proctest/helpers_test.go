@@ -311,8 +311,8 @@ func awaitAttempts(ctx context.Context, ids []string, state string, procs ...*pr
 		pending[id] = true
 	}
 	see := func(e proctest.LogEntry) bool {
-		if e.String("msg") == "delivery attempt" && e.String("state") == state {
-			delete(pending, e.String("delivery_id"))
+		if e.String("msg") == "delivery attempt" && e.String("outcome") == state {
+			delete(pending, e.String("delivery"))
 		}
 		return len(pending) == 0
 	}
