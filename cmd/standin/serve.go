@@ -75,7 +75,7 @@ between several standin processes.`,
 	fl.StringVar(&f.role, "role", "all", "what this process does: all, api or worker")
 	fl.StringVar(&f.apiKey, "api-key", "", "API key for HTTP Basic auth (auth is off unless key and secret are set)")
 	fl.StringVar(&f.apiSecret, "api-secret", "", "API secret for HTTP Basic auth")
-	fl.Float64Var(&f.timeScale, "time-scale", 1, fmt.Sprintf("emulated seconds per real second for retries and simulated syncs (%g..%g); every process of a deployment uses the same: the first records it in the database, later ones adopt it when not given and refuse a different one", minTimeScale, maxTimeScale))
+	fl.Float64Var(&f.timeScale, "time-scale", 1, fmt.Sprintf("emulated seconds per real second for retries and simulated syncs (%g..%g); recorded in the database: a later process without it adopts it; on PostgreSQL, where every process of a deployment must agree, one with another scale refuses to start", minTimeScale, maxTimeScale))
 	fl.BoolVar(&f.resetTimeScale, "reset-time-scale", false, "record --time-scale in the database even when it records another (restart the deployment's other processes with the new scale)")
 	fl.BoolVar(&f.strictHTTPS, "strict-https", false, "refuse non-https webhook URLs, as Fivetran does")
 	fl.BoolVar(&f.skipURLCheck, "skip-url-check", false, "do not POST test_event to a webhook URL when it is created active or activated")

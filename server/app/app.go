@@ -63,14 +63,16 @@ type Config struct {
 	// TimeScale is emulated seconds per real second for retry schedules and
 	// simulated syncs; see delivery.ValidateTimeScale. Every process of one
 	// deployment must use the same: the first to start records its scale
-	// in the database, and New refuses a different one with a
-	// *TimeScaleMismatchError (see ResetTimeScale). Defaults to 0: the
-	// scale the database records, or delivery.DefaultTimeScale (1) when it
-	// records none.
+	// in the database. On PostgreSQL, which several processes share, New
+	// refuses a different one with a *TimeScaleMismatchError (see
+	// ResetTimeScale); an SQLite file serves one process, which records the
+	// scale it is given. Defaults to 0: the scale the database records, or
+	// delivery.DefaultTimeScale (1) when it records none.
 	TimeScale float64
 	// ResetTimeScale records TimeScale in the database even when it records
 	// another scale; processes already running keep the old one until they
-	// restart. Defaults to false: a different scale is refused.
+	// restart. Defaults to false: on PostgreSQL a different scale is
+	// refused.
 	ResetTimeScale bool
 	// StrictHTTPS refuses webhook URLs that are not https://, as Fivetran
 	// does. Defaults to false: http:// is allowed for local receivers.
@@ -326,8 +328,9 @@ func (e *TimeScaleMismatchError) Error() string {
 }
 
 // agreeTimeScale makes s.cfg.TimeScale the deployment's: it records the
-// given scale when the database records none (or ResetTimeScale is set),
-// adopts the recorded one when none was given, and refuses a different one.
+// given scale when the database records none (or ResetTimeScale is set, or
+// the database is an SQLite file, which serves this process alone), adopts
+// the recorded one when none was given, and refuses a different one.
 func (s *Server) agreeTimeScale(ctx context.Context) error {
 	given := s.cfg.TimeScale
 	want := cmp.Or(given, delivery.DefaultTimeScale)
@@ -347,7 +350,15 @@ func (s *Server) agreeTimeScale(ctx context.Context) error {
 		return fmt.Errorf("the database records time scale %q, which is not valid: start with a time scale and ResetTimeScale to replace it", stored)
 	}
 	if given != 0 && given != recorded {
-		return &TimeScaleMismatchError{Given: given, Recorded: recorded}
+		if s.cfg.Store != nil || backend.Shared(s.cfg.DatabaseURL) {
+			return &TimeScaleMismatchError{Given: given, Recorded: recorded}
+		}
+		// The process is the deployment: the scale it is given is the one.
+		if err := s.store.SettingPut(ctx, store.SettingTimeScale, formatScale(given)); err != nil {
+			return fmt.Errorf("record time scale: %w", err)
+		}
+		s.cfg.Logger.Info("time scale changed", slog.Float64("time_scale", given), slog.Float64("was", recorded))
+		recorded = given
 	}
 	s.cfg.TimeScale = recorded
 	return nil

@@ -217,14 +217,19 @@ func mustTime(t *testing.T, v any) time.Time {
 }
 
 // TestTimeScaleAgreement starts processes one after the other on one
-// database: the first records its time scale, a later one with another is
+// shared store (as on PostgreSQL, which standin reaches through the same
+// code): the first records its time scale, a later one with another is
 // refused, one without adopts it, and ResetTimeScale replaces it.
 func TestTimeScaleAgreement(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "db")
+	st, err := app.OpenStore(t.Context(), filepath.Join(t.TempDir(), "db"), false, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
 	start := func(scale float64, reset bool, role app.Role) (*app.Server, error) {
 		t.Helper()
-		srv, err := app.New(t.Context(), app.Config{DatabaseURL: db, TimeScale: scale, ResetTimeScale: reset, Role: role, Logger: slog.New(slog.DiscardHandler)})
+		srv, err := app.New(t.Context(), app.Config{Store: st, TimeScale: scale, ResetTimeScale: reset, Role: role, Logger: slog.New(slog.DiscardHandler)})
 		if err == nil {
 			srv.Close()
 		}
@@ -232,7 +237,7 @@ func TestTimeScaleAgreement(t *testing.T) {
 	}
 	srv, err := start(3600, false, app.RoleAPI)
 	if err != nil || srv.TimeScale() != 3600 {
-		t.Fatalf("first process: %v, scale %v", err, srv.TimeScale())
+		t.Fatalf("first process: %v", err)
 	}
 	_, err = start(60, false, app.RoleWorker)
 	var mm *app.TimeScaleMismatchError
@@ -257,7 +262,38 @@ func TestTimeScaleAgreement(t *testing.T) {
 	if _, err = start(3600, false, app.RoleAPI); !errors.As(err, &mm) || mm.Recorded != 60 {
 		t.Fatalf("after the reset, 3600: %v, want refused against 60", err)
 	}
-	if _, err := app.New(t.Context(), app.Config{DatabaseURL: db, ResetTimeScale: true}); err == nil {
+	if _, err := app.New(t.Context(), app.Config{Store: st, ResetTimeScale: true}); err == nil {
 		t.Fatal("ResetTimeScale without a TimeScale was accepted")
+	}
+}
+
+// TestTimeScaleSQLite restarts a process on one SQLite file, which serves
+// one process at a time: the README's `make run` (scale 1) followed by
+// `serve --time-scale 60` runs at 60, saying so, and a process given no
+// scale then adopts 60.
+func TestTimeScaleSQLite(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "db")
+	start := func(scale float64) (*app.Server, string) {
+		t.Helper()
+		logs := &syncBuffer{}
+		srv, err := app.New(t.Context(), app.Config{DatabaseURL: db, TimeScale: scale, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+		if err != nil {
+			t.Fatalf("scale %v: %v", scale, err)
+		}
+		srv.Close()
+		logs.mu.Lock()
+		defer logs.mu.Unlock()
+		return srv, logs.b.String()
+	}
+	if srv, _ := start(0); srv.TimeScale() != 1 {
+		t.Fatalf("first start without a scale: %v, want 1", srv.TimeScale())
+	}
+	srv, logs := start(60)
+	if srv.TimeScale() != 60 || !strings.Contains(logs, `"msg":"time scale changed","time_scale":60,"was":1`) {
+		t.Fatalf("restart at 60: scale %v, logs %s; want 60 and a line saying it changed from 1", srv.TimeScale(), logs)
+	}
+	if srv, _ := start(0); srv.TimeScale() != 60 {
+		t.Fatalf("restart without a scale: %v, want the recorded 60", srv.TimeScale())
 	}
 }
