@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/standin-dev/standin/delivery"
@@ -63,7 +64,16 @@ func (a *API) serveStats(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeData(w, metrics.NewStats(st))
+	out := metrics.NewStats(st)
+	// The deployment's scale, which this process agreed to at start; read
+	// again, as a later process may have reset it (serve --reset-time-scale).
+	out.TimeScale = a.cfg.TimeScale
+	if v, err := a.cfg.Store.SettingInit(r.Context(), store.SettingTimeScale, strconv.FormatFloat(a.cfg.TimeScale, 'g', -1, 64)); err == nil {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			out.TimeScale = f
+		}
+	}
+	writeData(w, out)
 }
 
 // checkRequest is the body of POST /standin/v1/checks.

@@ -207,7 +207,9 @@ func TestManagementAPIParity(t *testing.T) {
 // the connection's group and account.
 func TestSyncE2E(t *testing.T) {
 	t.Parallel()
-	const scale = 3000 // 5 emulated minutes = 100 ms
+	// 5 emulated minutes = 500 ms: room for sync_start's immediate delivery
+	// to land first even on a loaded machine under -race.
+	const scale = 600
 	sd := testkit.Start(t, testkit.Config{TimeScale: scale})
 	acct := testkit.NewReceiver(t, "acct-secret")
 	mine := testkit.NewReceiver(t, "")

@@ -224,6 +224,11 @@ type DeliveryWithWebhook struct {
 	Webhook  *Webhook
 }
 
+// SettingTimeScale is the setting key of the deployment's time scale, as
+// strconv.FormatFloat(scale, 'g', -1, 64): every process of one deployment
+// schedules retries with it.
+const SettingTimeScale = "time_scale"
+
 // JobMaxAttempts is the River max_attempts of delivery jobs. Receiver
 // failures never count against it (they snooze); it bounds retries after
 // standin's own failures (database unreachable, process killed), which the
@@ -337,6 +342,14 @@ type Store interface {
 	// one indexed read that tells a process that attempts were recorded,
 	// by itself or by another process sharing the database.
 	AttemptLastID(ctx context.Context) (int64, error)
+
+	// SettingInit records value under key unless the key has a value
+	// already, and returns the value stored: value, or the one a process
+	// recorded before. Processes sharing a database agree on settings
+	// (SettingTimeScale) through it.
+	SettingInit(ctx context.Context, key, value string) (string, error)
+	// SettingPut records value under key, replacing any value it had.
+	SettingPut(ctx context.Context, key, value string) error
 
 	// StatsGet counts events, deliveries by state, attempts by outcome and
 	// status class (with a latency histogram), webhooks and River jobs by

@@ -25,7 +25,8 @@ type Config struct {
 	TimeScale float64
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
-	// Logger receives standin's and River's logs. Defaults to slog.Default().
+	// Logger receives standin's and River's logs; River's INFO lines at
+	// DEBUG (store.LibraryLogger). Defaults to slog.Default().
 	Logger *slog.Logger
 	// MaxWorkers is how many deliveries one process sends at once. Defaults
 	// to DefaultMaxWorkers (200).
@@ -154,7 +155,7 @@ func riverConfig(cfg Config) (*river.Config, *Deliverer, error) {
 		JobTimeout:           jobTimeout,
 		RescueStuckJobsAfter: c.RescueStuckJobsAfter,
 		RetryPolicy:          RetryPolicy{},
-		Logger:               c.Logger,
+		Logger:               store.LibraryLogger(c.Logger), // River's INFO at DEBUG
 		MaxAttempts:          store.JobMaxAttempts,
 	}, d, nil
 }

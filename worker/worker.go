@@ -262,9 +262,8 @@ func (d *Deliverer) finish(ctx context.Context, job *river.Job[store.DeliverArgs
 		d.recorded.add(job.ID)
 	}
 	d.notify(s.dl.ID, state)
-	d.logger.DebugContext(ctx, "delivery attempt",
-		slog.String("delivery_id", s.dl.ID), slog.Int("retry", s.plan.retry),
-		slog.Int("status", s.resp.Status), slog.String("state", string(state)))
+	d.logger.LogAttrs(ctx, slog.LevelInfo, AttemptLogMessage,
+		attemptLogAttrs(s.dl, s.dl.Attempts+1, s.plan, out, s.at, d.timeline)...)
 	if s.manual || state != store.DeliveryRetrying || d.manualClock {
 		return nil
 	}

@@ -21,6 +21,10 @@ type Stats struct {
 	Webhooks StatsWebhooks `json:"webhooks"`
 	// RiverJobs counts River delivery jobs by state.
 	RiverJobs map[string]int64 `json:"river_jobs"`
+	// TimeScale is the deployment's time scale (emulated seconds per real
+	// second): the one its database records, which every process of the
+	// deployment, its delivery workers included, schedules retries with.
+	TimeScale float64 `json:"time_scale"`
 }
 
 // StatsAttempts is the number of attempts with one outcome ("succeeded" or
