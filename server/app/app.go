@@ -348,6 +348,7 @@ const manualFetchPollInterval = 10 * time.Millisecond
 
 // Clock returns the manual clock's stepper, or nil when the clock is real.
 func (s *Server) Clock() *clock.Stepper { return s.clock }
+
 // TimeScaleMismatchError is New's error when the process was given a time
 // scale other than the one its database records: the deployment's, which
 // the first process to start recorded and its workers schedule retries with.
