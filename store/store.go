@@ -332,6 +332,12 @@ type Store interface {
 	// by itself or by another process sharing the database.
 	AttemptLastID(ctx context.Context) (int64, error)
 
+	// CheckCreate stores a receiver check's report; ErrConflict when the id
+	// exists.
+	CheckCreate(ctx context.Context, c *Check) error
+	// CheckGetByID returns a stored check; ErrNotFound when there is none.
+	CheckGetByID(ctx context.Context, id string) (*Check, error)
+
 	// StatsGet counts events, deliveries by state, attempts by outcome and
 	// status class (with a latency histogram), webhooks and River jobs by
 	// state, all read in one snapshot.

@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"JobMaxAttempts", testJobMaxAttempts},
 		{"Stats", testStats},
 		{"AttemptLastID", testAttemptLastID},
+		{"Check", testCheck},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
