@@ -160,6 +160,7 @@ type API struct {
 	groups      *groupServer
 	connections *connectionServer
 	simulator   *simulatorServer
+	checks      *checkServer
 }
 
 // NewAPI returns the API of cfg, or an error naming the bad field.
@@ -191,6 +192,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 	a.groups = &groupServer{api: a}
 	a.connections = &connectionServer{api: a}
 	a.simulator = &simulatorServer{api: a}
+	a.checks = &checkServer{api: a}
 	a.SetServing(true)
 
 	handler, err := a.newHTTPHandler()
@@ -211,6 +213,7 @@ var serviceNames = []string{
 	standinv1.GroupService_ServiceDesc.ServiceName,
 	standinv1.ConnectionService_ServiceDesc.ServiceName,
 	standinv1.SimulatorService_ServiceDesc.ServiceName,
+	standinv1.CheckService_ServiceDesc.ServiceName,
 }
 
 // SetServing sets the health reported by the gRPC health service (overall
@@ -254,6 +257,7 @@ func (a *API) newGRPCServer() *grpc.Server {
 	standinv1.RegisterGroupServiceServer(s, a.groups)
 	standinv1.RegisterConnectionServiceServer(s, a.connections)
 	standinv1.RegisterSimulatorServiceServer(s, a.simulator)
+	standinv1.RegisterCheckServiceServer(s, a.checks)
 	healthpb.RegisterHealthServer(s, a.health)
 	reflection.Register(s)
 	return s
@@ -311,6 +315,9 @@ func (a *API) newHTTPHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := standinv1.RegisterSimulatorServiceHandlerServer(ctx, mux, a.simulator); err != nil {
+		return nil, err
+	}
+	if err := standinv1.RegisterCheckServiceHandlerServer(ctx, mux, a.checks); err != nil {
 		return nil, err
 	}
 	if err := mux.HandlePath(http.MethodGet, healthzPath, a.serveHealthz); err != nil {

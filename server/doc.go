@@ -64,7 +64,8 @@
 //	GET  /standin/v1/openapi.json      the OpenAPI 2.0 document of all routes
 //	GET  /standin/v1/stats             counts: events, deliveries by state, attempts, webhooks, River jobs
 //	GET  /standin/v1/stream            server-sent events of changes (new events, delivery states)
-//	POST /standin/v1/checks            run the receiver check against a webhook ({"webhook_id":…})
+//	POST /standin/v1/checks            run the receiver check: {"webhook_id":…} or {"url","secret","profile","signing"}, plus "events", "timeout"
+//	GET  /standin/v1/checks/{id}       a stored check report
 //	GET  /metrics                      Prometheus metrics (the counts of /standin/v1/stats and more)
 //	GET  /, /ui/…                      the web inspector
 //	GET  /healthz                      health (never authenticated)
