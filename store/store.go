@@ -58,6 +58,9 @@ type Webhook struct {
 	// after the last successful one; nil while the webhook is healthy. See
 	// Store.WebhookHealthRecord.
 	FailingSince *time.Time
+	// Faults are the misbehaviour asked of the webhook's deliveries (an
+	// emulator extension); the zero value asks for none.
+	Faults delivery.Faults
 }
 
 // WebhookListParams selects a page of webhooks in stable creation order.
@@ -78,6 +81,7 @@ type WebhookUpdateParams struct {
 	Secret         *string
 	Profile        *delivery.Profile
 	Signing        *delivery.Signing
+	Faults         *delivery.Faults
 	DisabledReason *string
 	// ClearFailingSince resets the webhook's health (FailingSince to nil), as
 	// when a user activates it again.
@@ -131,6 +135,9 @@ type Delivery struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	FinishedAt    *time.Time
+	// Faults are the misbehaviour asked of this delivery: the emit's, or
+	// else its webhook's when it was emitted; the zero value asks for none.
+	Faults delivery.Faults
 }
 
 // Attempt is one HTTP request made for a delivery.
@@ -154,6 +161,9 @@ type Attempt struct {
 	// ResponseExcerpt is a bounded prefix of the response body.
 	ResponseExcerpt []byte
 	Succeeded       bool
+	// Fault lists the faults (delivery.FaultKinds) that changed this
+	// attempt, comma-separated; empty for a genuine attempt.
+	Fault string
 }
 
 // DeliveryNew is a delivery to create together with its event.
@@ -164,6 +174,8 @@ type DeliveryNew struct {
 	Body      []byte
 	// RunAt is when the first attempt is due; zero means now.
 	RunAt time.Time
+	// Faults are the misbehaviour asked of the delivery; zero for none.
+	Faults delivery.Faults
 }
 
 // EventCreateParams creates an event, its deliveries and one River job per

@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Stats", testStats},
 		{"AttemptLastID", testAttemptLastID},
 		{"Check", testCheck},
+		{"Faults", testFaults},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
