@@ -36,7 +36,7 @@ const (
 	// MaxFaultDuplicates is the most extra copies of one attempt.
 	MaxFaultDuplicates = 5
 	// MaxFaultDelay is the longest extra delay of one attempt.
-	MaxFaultDelay = 30 * time.Second
+	MaxFaultDelay = 10 * time.Second
 	// UnknownFieldName is the top-level field the extra_fields fault adds.
 	UnknownFieldName = "standin_unknown_field"
 )

@@ -179,11 +179,19 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 	}
 
 	plan := planAttempt(dl, args.Manual, now, d.timeline)
-	header, err := delivery.Effective(wh.Profile, wh.Signing).Headers(wh.Secret, dl.Body, dl.ID, now)
+	req, err := faultyRequest(dl, wh, plan.faults, now)
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("sign delivery %s: %w", dl.ID, err))
 	}
-	resp := d.sender.Send(ctx, delivery.Request{URL: wh.URL, Header: header, Body: dl.Body})
+	if plan.faults.Delay > 0 && !sleep(ctx, plan.faults.Delay) {
+		return fmt.Errorf("delivery %s: attempt interrupted during its delay fault: %w", dl.ID, ctx.Err())
+	}
+	resp := d.sender.Send(ctx, req)
+	for range plan.faults.Duplicates {
+		// The duplicate fault: the same request again, byte for byte; its
+		// answer does not change the attempt's outcome.
+		d.sender.Send(ctx, req)
+	}
 	if err := ctx.Err(); err != nil {
 		// Cancelled by a shutdown that ran out of time: the attempt did not
 		// finish, and not through the receiver's fault, so it is not
@@ -192,6 +200,36 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 		return fmt.Errorf("delivery %s: attempt interrupted: %w", dl.ID, err)
 	}
 	return d.finish(ctx, job, &sent{dl: dl, wh: wh, manual: args.Manual, plan: plan, resp: resp, at: now})
+}
+
+// faultyRequest is the request of delivery dl to webhook wh at now, with
+// the faults f that change it: a body with an unknown field, a signature
+// made with a wrong secret.
+func faultyRequest(dl *store.Delivery, wh *store.Webhook, f delivery.FaultDecision, now time.Time) (delivery.Request, error) {
+	body, secret := dl.Body, wh.Secret
+	if f.ExtraFields {
+		body = delivery.WithUnknownField(body)
+	}
+	if f.BadSignature {
+		secret = delivery.WrongSecret(secret)
+	}
+	header, err := delivery.Effective(wh.Profile, wh.Signing).Headers(secret, body, dl.ID, now)
+	if err != nil {
+		return delivery.Request{}, err
+	}
+	return delivery.Request{URL: wh.URL, Header: header, Body: body}, nil
+}
+
+// sleep waits for d or until ctx is done, and reports whether it waited.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // sent is an attempt made and not yet recorded.
@@ -219,6 +257,9 @@ type sent struct {
 func (d *Deliverer) finish(ctx context.Context, job *river.Job[store.DeliverArgs], s *sent) error {
 	var out outcome
 	err := d.recordRetry(ctx, func(ctx context.Context) error {
+		if !s.healthDone && !countsForHealth(s.plan, s.resp.OK(s.plan.profile)) {
+			s.healthDone = true // a failure a fault may have caused is not the receiver's
+		}
 		if !s.healthDone {
 			reason, err := d.recordHealth(ctx, s.wh, s.resp.OK(s.plan.profile), s.plan.due, failure(s.resp, s.plan.profile))
 			if err != nil {
