@@ -23,13 +23,10 @@ const (
 	FaultExtraFields = "extra_fields"
 	// FaultDuplicate: the attempt was sent more than once, byte for byte.
 	FaultDuplicate = "duplicate"
-	// FaultReorder: a sync's sync_end was delivered before its sync_start
-	// (on the sync_start delivery, which was held back).
-	FaultReorder = "reorder"
 )
 
 // FaultKinds lists the fault kinds in the order an attempt names them.
-var FaultKinds = []string{FaultDelay, FaultBadSignature, FaultExtraFields, FaultDuplicate, FaultReorder}
+var FaultKinds = []string{FaultDelay, FaultBadSignature, FaultExtraFields, FaultDuplicate}
 
 // Fault limits.
 const (
@@ -66,8 +63,6 @@ type Faults struct {
 	// ExtraFields is the probability that an attempt's body carries an
 	// unknown top-level field (UnknownFieldName), validly signed.
 	ExtraFields float64 `json:"extra_fields,omitempty"`
-	// Reorder delivers a simulated sync's sync_end before its sync_start.
-	Reorder bool `json:"reorder,omitempty"`
 }
 
 // IsZero reports whether f asks for no fault.

@@ -65,7 +65,7 @@ func TestFaultsValidate(t *testing.T) {
 			t.Errorf("%+v: no error", bad)
 		}
 	}
-	if err := (delivery.Faults{Seed: -1, Duplicate: 1, DuplicateCount: 5, Delay: "10s", BadSignature: 1, ExtraFields: 1, Reorder: true}).Validate(); err != nil {
+	if err := (delivery.Faults{Seed: -1, Duplicate: 1, DuplicateCount: 5, Delay: "10s", BadSignature: 1, ExtraFields: 1}).Validate(); err != nil {
 		t.Error(err)
 	}
 }

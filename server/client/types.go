@@ -48,6 +48,7 @@ type Webhook struct {
 	Profile        string    `json:"profile,omitempty"`
 	Signing        *Signing  `json:"signing,omitempty"`
 	DisabledReason string    `json:"disabled_reason,omitempty"`
+	Faults         *Faults   `json:"faults,omitempty"`
 }
 
 // WebhookSpec is the body of a webhook creation.
@@ -58,6 +59,7 @@ type WebhookSpec struct {
 	Secret  string   `json:"secret,omitempty"`
 	Profile string   `json:"profile,omitempty"`
 	Signing *Signing `json:"signing,omitempty"`
+	Faults  *Faults  `json:"faults,omitempty"`
 }
 
 // WebhookPatch is the body of a webhook update: only the non-nil fields are
@@ -69,6 +71,8 @@ type WebhookPatch struct {
 	Secret  *string   `json:"secret,omitempty"`
 	Profile *string   `json:"profile,omitempty"`
 	Signing *Signing  `json:"signing,omitempty"`
+	// Faults replaces the webhook's faults; &Faults{} removes them.
+	Faults *Faults `json:"faults,omitempty"`
 }
 
 // Page is one page of a list; NextCursor is empty on the last page.
@@ -152,6 +156,8 @@ type Attempt struct {
 	ResponseHeaders map[string]string `json:"response_headers"`
 	ResponseExcerpt string            `json:"response_excerpt"`
 	Succeeded       bool              `json:"succeeded"`
+	// Fault lists the faults that changed the attempt, comma-separated.
+	Fault string `json:"fault,omitempty"`
 	// EmulatedAt is the emulated time of the attempt: the first attempt's
 	// real time plus EmulatedDelay. Nil when the API does not send it.
 	EmulatedAt *time.Time `json:"emulated_at,omitempty"`
@@ -251,6 +257,21 @@ type EmitRequest struct {
 	DestinationID   int64           `json:"destination_id,omitempty"`
 	DestinationType string          `json:"destination_type,omitempty"`
 	Details         string          `json:"details,omitempty"`
+	// Faults, when set, are asked of this event's deliveries instead of
+	// their webhooks' (a standin extension).
+	Faults *Faults `json:"faults,omitempty"`
+}
+
+// Faults asks standin to misbehave on purpose, as real senders sometimes
+// do (a standin extension; see delivery.Faults for each field).
+type Faults struct {
+	Seed             int64   `json:"seed,omitempty"`
+	Duplicate        float64 `json:"duplicate,omitempty"`
+	DuplicateCount   int     `json:"duplicate_count,omitempty"`
+	Delay            string  `json:"delay,omitempty"`
+	DelayProbability float64 `json:"delay_probability,omitempty"`
+	BadSignature     float64 `json:"bad_signature,omitempty"`
+	ExtraFields      float64 `json:"extra_fields,omitempty"`
 }
 
 // EmittedDelivery is one delivery created for an emitted event.

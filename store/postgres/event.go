@@ -109,8 +109,8 @@ func queueEvents(batch *pgx.Batch, params []store.EventCreateParams) ([]*store.D
 		evCreated                []time.Time
 
 		ids, eventIDs, eventNames, webhookIDs, profiles, faults []string
-		bodies                                          [][]byte
-		nextAts, createdAts                             []time.Time
+		bodies                                                  [][]byte
+		nextAts, createdAts                                     []time.Time
 
 		jobs []river.InsertManyParams
 	)

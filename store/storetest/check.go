@@ -52,7 +52,7 @@ func testCheck(t *testing.T, st store.Store) {
 // kinds as recorded.
 func testFaults(t *testing.T, st store.Store) {
 	ctx := t.Context()
-	faults := delivery.Faults{Seed: 7, Duplicate: 0.5, DuplicateCount: 2, Delay: "1s", BadSignature: 1, ExtraFields: 0.25, Reorder: true}
+	faults := delivery.Faults{Seed: 7, Duplicate: 0.5, DuplicateCount: 2, Delay: "1s", BadSignature: 1, ExtraFields: 0.25}
 	wh := webhook("wh_f", "account", "", "sync_end")
 	wh.Faults = faults
 	createWebhook(t, st, wh)
@@ -109,4 +109,8 @@ func testFaults(t *testing.T, st store.Store) {
 	attempts, err = st.AttemptListByDelivery(ctx, ds[1].ID)
 	require.NoError(t, err)
 	require.Empty(t, attempts[0].Fault)
+
+	stats, err := st.StatsGet(ctx, store.StatsParams{})
+	require.NoError(t, err)
+	require.Equal(t, map[string]int64{"delay": 0, "bad_signature": 1, "extra_fields": 1, "duplicate": 1}, stats.Faults)
 }

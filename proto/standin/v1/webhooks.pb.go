@@ -121,6 +121,111 @@ func (x *Signing) GetPrefixAlgorithm() bool {
 	return false
 }
 
+// Faults is standin's emulator extension (not part of Fivetran's API): the
+// misbehaviour of real senders, asked for on purpose (never on by default).
+// Each choice is a pure function of seed, the delivery id and the attempt
+// number: the same seed, the same faults. An attempt a fault changed names
+// it in the delivery log (Attempt.fault). Probabilities are 0 to 1.
+type Faults struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Makes the choices reproducible.
+	Seed *int32 `protobuf:"varint,1,opt,name=seed,proto3,oneof" json:"seed,omitempty"`
+	// The probability that an attempt is sent twice, byte for byte.
+	Duplicate *float64 `protobuf:"fixed64,2,opt,name=duplicate,proto3,oneof" json:"duplicate,omitempty"`
+	// Send every attempt this many extra times (1 to 5); wins over duplicate.
+	DuplicateCount *int32 `protobuf:"varint,3,opt,name=duplicate_count,json=duplicateCount,proto3,oneof" json:"duplicate_count,omitempty"`
+	// An extra real-time wait before an attempt, a duration ("2s", at most
+	// 10s), with probability delay_probability (absent: every attempt).
+	Delay            *string  `protobuf:"bytes,4,opt,name=delay,proto3,oneof" json:"delay,omitempty"`
+	DelayProbability *float64 `protobuf:"fixed64,5,opt,name=delay_probability,json=delayProbability,proto3,oneof" json:"delay_probability,omitempty"`
+	// The probability that an attempt is signed with a wrong secret.
+	BadSignature *float64 `protobuf:"fixed64,6,opt,name=bad_signature,json=badSignature,proto3,oneof" json:"bad_signature,omitempty"`
+	// The probability that an attempt's body carries an unknown top-level
+	// field ("standin_unknown_field"), validly signed.
+	ExtraFields   *float64 `protobuf:"fixed64,7,opt,name=extra_fields,json=extraFields,proto3,oneof" json:"extra_fields,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Faults) Reset() {
+	*x = Faults{}
+	mi := &file_standin_v1_webhooks_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Faults) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Faults) ProtoMessage() {}
+
+func (x *Faults) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_webhooks_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Faults.ProtoReflect.Descriptor instead.
+func (*Faults) Descriptor() ([]byte, []int) {
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Faults) GetSeed() int32 {
+	if x != nil && x.Seed != nil {
+		return *x.Seed
+	}
+	return 0
+}
+
+func (x *Faults) GetDuplicate() float64 {
+	if x != nil && x.Duplicate != nil {
+		return *x.Duplicate
+	}
+	return 0
+}
+
+func (x *Faults) GetDuplicateCount() int32 {
+	if x != nil && x.DuplicateCount != nil {
+		return *x.DuplicateCount
+	}
+	return 0
+}
+
+func (x *Faults) GetDelay() string {
+	if x != nil && x.Delay != nil {
+		return *x.Delay
+	}
+	return ""
+}
+
+func (x *Faults) GetDelayProbability() float64 {
+	if x != nil && x.DelayProbability != nil {
+		return *x.DelayProbability
+	}
+	return 0
+}
+
+func (x *Faults) GetBadSignature() float64 {
+	if x != nil && x.BadSignature != nil {
+		return *x.BadSignature
+	}
+	return 0
+}
+
+func (x *Faults) GetExtraFields() float64 {
+	if x != nil && x.ExtraFields != nil {
+		return *x.ExtraFields
+	}
+	return 0
+}
+
 // WebhookSpec is the writable part of a webhook: the JSON body of the create
 // and update calls.
 type WebhookSpec struct {
@@ -138,14 +243,17 @@ type WebhookSpec struct {
 	// Emulator extension: the sender profile, fivetran (default) or portable.
 	Profile string `protobuf:"bytes,5,opt,name=profile,proto3" json:"profile,omitempty"`
 	// Emulator extension: the signing scheme. Absent means Fivetran's.
-	Signing       *Signing `protobuf:"bytes,6,opt,name=signing,proto3" json:"signing,omitempty"`
+	Signing *Signing `protobuf:"bytes,6,opt,name=signing,proto3" json:"signing,omitempty"`
+	// Emulator extension: faults asked of the webhook's deliveries. Absent
+	// on update keeps them; {} removes them.
+	Faults        *Faults `protobuf:"bytes,7,opt,name=faults,proto3" json:"faults,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WebhookSpec) Reset() {
 	*x = WebhookSpec{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[1]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -157,7 +265,7 @@ func (x *WebhookSpec) String() string {
 func (*WebhookSpec) ProtoMessage() {}
 
 func (x *WebhookSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[1]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -170,7 +278,7 @@ func (x *WebhookSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookSpec.ProtoReflect.Descriptor instead.
 func (*WebhookSpec) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{1}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *WebhookSpec) GetUrl() string {
@@ -215,6 +323,13 @@ func (x *WebhookSpec) GetSigning() *Signing {
 	return nil
 }
 
+func (x *WebhookSpec) GetFaults() *Faults {
+	if x != nil {
+		return x.Faults
+	}
+	return nil
+}
+
 // Webhook is Fivetran's webhook object, plus standin's extension fields
 // (profile, signing, disabled_reason), which are absent unless set.
 type Webhook struct {
@@ -240,13 +355,15 @@ type Webhook struct {
 	Signing *Signing `protobuf:"bytes,11,opt,name=signing,proto3" json:"signing,omitempty"`
 	// Emulator extension: why standin deactivated the webhook, when it did.
 	DisabledReason *string `protobuf:"bytes,12,opt,name=disabled_reason,json=disabledReason,proto3,oneof" json:"disabled_reason,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Emulator extension: the faults asked of its deliveries, when any.
+	Faults        *Faults `protobuf:"bytes,13,opt,name=faults,proto3" json:"faults,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Webhook) Reset() {
 	*x = Webhook{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[2]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -258,7 +375,7 @@ func (x *Webhook) String() string {
 func (*Webhook) ProtoMessage() {}
 
 func (x *Webhook) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[2]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -271,7 +388,7 @@ func (x *Webhook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
 func (*Webhook) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{2}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Webhook) GetId() string {
@@ -358,6 +475,13 @@ func (x *Webhook) GetDisabledReason() string {
 	return ""
 }
 
+func (x *Webhook) GetFaults() *Faults {
+	if x != nil {
+		return x.Faults
+	}
+	return nil
+}
+
 // CreateAccountWebhookRequest is POST /v1/webhooks/account.
 type CreateAccountWebhookRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -369,7 +493,7 @@ type CreateAccountWebhookRequest struct {
 
 func (x *CreateAccountWebhookRequest) Reset() {
 	*x = CreateAccountWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[3]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -381,7 +505,7 @@ func (x *CreateAccountWebhookRequest) String() string {
 func (*CreateAccountWebhookRequest) ProtoMessage() {}
 
 func (x *CreateAccountWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[3]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -394,7 +518,7 @@ func (x *CreateAccountWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccountWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccountWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{3}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateAccountWebhookRequest) GetWebhook() *WebhookSpec {
@@ -416,7 +540,7 @@ type CreateGroupWebhookRequest struct {
 
 func (x *CreateGroupWebhookRequest) Reset() {
 	*x = CreateGroupWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[4]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -428,7 +552,7 @@ func (x *CreateGroupWebhookRequest) String() string {
 func (*CreateGroupWebhookRequest) ProtoMessage() {}
 
 func (x *CreateGroupWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[4]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -441,7 +565,7 @@ func (x *CreateGroupWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateGroupWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{4}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateGroupWebhookRequest) GetGroupId() string {
@@ -471,7 +595,7 @@ type ListWebhooksRequest struct {
 
 func (x *ListWebhooksRequest) Reset() {
 	*x = ListWebhooksRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[5]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -483,7 +607,7 @@ func (x *ListWebhooksRequest) String() string {
 func (*ListWebhooksRequest) ProtoMessage() {}
 
 func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[5]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -496,7 +620,7 @@ func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{5}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListWebhooksRequest) GetCursor() string {
@@ -523,7 +647,7 @@ type GetWebhookRequest struct {
 
 func (x *GetWebhookRequest) Reset() {
 	*x = GetWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[6]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -535,7 +659,7 @@ func (x *GetWebhookRequest) String() string {
 func (*GetWebhookRequest) ProtoMessage() {}
 
 func (x *GetWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[6]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -548,7 +672,7 @@ func (x *GetWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWebhookRequest.ProtoReflect.Descriptor instead.
 func (*GetWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{6}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetWebhookRequest) GetId() string {
@@ -574,7 +698,7 @@ type UpdateWebhookRequest struct {
 
 func (x *UpdateWebhookRequest) Reset() {
 	*x = UpdateWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[7]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +710,7 @@ func (x *UpdateWebhookRequest) String() string {
 func (*UpdateWebhookRequest) ProtoMessage() {}
 
 func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[7]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +723,7 @@ func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*UpdateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{7}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateWebhookRequest) GetId() string {
@@ -633,7 +757,7 @@ type DeleteWebhookRequest struct {
 
 func (x *DeleteWebhookRequest) Reset() {
 	*x = DeleteWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[8]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +769,7 @@ func (x *DeleteWebhookRequest) String() string {
 func (*DeleteWebhookRequest) ProtoMessage() {}
 
 func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[8]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -658,7 +782,7 @@ func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{8}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteWebhookRequest) GetId() string {
@@ -681,7 +805,7 @@ type TestWebhookRequest struct {
 
 func (x *TestWebhookRequest) Reset() {
 	*x = TestWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[9]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +817,7 @@ func (x *TestWebhookRequest) String() string {
 func (*TestWebhookRequest) ProtoMessage() {}
 
 func (x *TestWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[9]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +830,7 @@ func (x *TestWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestWebhookRequest.ProtoReflect.Descriptor instead.
 func (*TestWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{9}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TestWebhookRequest) GetId() string {
@@ -737,7 +861,7 @@ type CreateAccountWebhookResponse struct {
 
 func (x *CreateAccountWebhookResponse) Reset() {
 	*x = CreateAccountWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[10]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -749,7 +873,7 @@ func (x *CreateAccountWebhookResponse) String() string {
 func (*CreateAccountWebhookResponse) ProtoMessage() {}
 
 func (x *CreateAccountWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[10]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -762,7 +886,7 @@ func (x *CreateAccountWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccountWebhookResponse.ProtoReflect.Descriptor instead.
 func (*CreateAccountWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{10}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateAccountWebhookResponse) GetCode() string {
@@ -800,7 +924,7 @@ type CreateGroupWebhookResponse struct {
 
 func (x *CreateGroupWebhookResponse) Reset() {
 	*x = CreateGroupWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[11]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -812,7 +936,7 @@ func (x *CreateGroupWebhookResponse) String() string {
 func (*CreateGroupWebhookResponse) ProtoMessage() {}
 
 func (x *CreateGroupWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[11]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -825,7 +949,7 @@ func (x *CreateGroupWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupWebhookResponse.ProtoReflect.Descriptor instead.
 func (*CreateGroupWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{11}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateGroupWebhookResponse) GetCode() string {
@@ -862,7 +986,7 @@ type GetWebhookResponse struct {
 
 func (x *GetWebhookResponse) Reset() {
 	*x = GetWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[12]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +998,7 @@ func (x *GetWebhookResponse) String() string {
 func (*GetWebhookResponse) ProtoMessage() {}
 
 func (x *GetWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[12]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +1011,7 @@ func (x *GetWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWebhookResponse.ProtoReflect.Descriptor instead.
 func (*GetWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{12}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetWebhookResponse) GetCode() string {
@@ -925,7 +1049,7 @@ type UpdateWebhookResponse struct {
 
 func (x *UpdateWebhookResponse) Reset() {
 	*x = UpdateWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[13]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1061,7 @@ func (x *UpdateWebhookResponse) String() string {
 func (*UpdateWebhookResponse) ProtoMessage() {}
 
 func (x *UpdateWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[13]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +1074,7 @@ func (x *UpdateWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateWebhookResponse.ProtoReflect.Descriptor instead.
 func (*UpdateWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{13}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdateWebhookResponse) GetCode() string {
@@ -986,7 +1110,7 @@ type WebhookPage struct {
 
 func (x *WebhookPage) Reset() {
 	*x = WebhookPage{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[14]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -998,7 +1122,7 @@ func (x *WebhookPage) String() string {
 func (*WebhookPage) ProtoMessage() {}
 
 func (x *WebhookPage) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[14]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1011,7 +1135,7 @@ func (x *WebhookPage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookPage.ProtoReflect.Descriptor instead.
 func (*WebhookPage) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{14}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WebhookPage) GetItems() []*Webhook {
@@ -1041,7 +1165,7 @@ type ListWebhooksResponse struct {
 
 func (x *ListWebhooksResponse) Reset() {
 	*x = ListWebhooksResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[15]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1053,7 +1177,7 @@ func (x *ListWebhooksResponse) String() string {
 func (*ListWebhooksResponse) ProtoMessage() {}
 
 func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[15]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1066,7 +1190,7 @@ func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{15}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListWebhooksResponse) GetCode() string {
@@ -1102,7 +1226,7 @@ type DeleteWebhookResponse struct {
 
 func (x *DeleteWebhookResponse) Reset() {
 	*x = DeleteWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[16]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1114,7 +1238,7 @@ func (x *DeleteWebhookResponse) String() string {
 func (*DeleteWebhookResponse) ProtoMessage() {}
 
 func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[16]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1127,7 +1251,7 @@ func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookResponse.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{16}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DeleteWebhookResponse) GetCode() string {
@@ -1160,7 +1284,7 @@ type TestResult struct {
 
 func (x *TestResult) Reset() {
 	*x = TestResult{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[17]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1172,7 +1296,7 @@ func (x *TestResult) String() string {
 func (*TestResult) ProtoMessage() {}
 
 func (x *TestResult) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[17]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1185,7 +1309,7 @@ func (x *TestResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestResult.ProtoReflect.Descriptor instead.
 func (*TestResult) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{17}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TestResult) GetSucceed() bool {
@@ -1222,7 +1346,7 @@ type TestWebhookResponse struct {
 
 func (x *TestWebhookResponse) Reset() {
 	*x = TestWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[18]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1234,7 +1358,7 @@ func (x *TestWebhookResponse) String() string {
 func (*TestWebhookResponse) ProtoMessage() {}
 
 func (x *TestWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[18]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1247,7 +1371,7 @@ func (x *TestWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestWebhookResponse.ProtoReflect.Descriptor instead.
 func (*TestWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{18}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TestWebhookResponse) GetCode() string {
@@ -1291,15 +1415,32 @@ const file_standin_v1_webhooks_proto_rawDesc = "" +
 	"\a_headerB\f\n" +
 	"\n" +
 	"_lower_hexB\x13\n" +
-	"\x11_prefix_algorithm\"\xc0\x01\n" +
+	"\x11_prefix_algorithm\"\xff\x02\n" +
+	"\x06Faults\x12\x17\n" +
+	"\x04seed\x18\x01 \x01(\x05H\x00R\x04seed\x88\x01\x01\x12!\n" +
+	"\tduplicate\x18\x02 \x01(\x01H\x01R\tduplicate\x88\x01\x01\x12,\n" +
+	"\x0fduplicate_count\x18\x03 \x01(\x05H\x02R\x0eduplicateCount\x88\x01\x01\x12\x19\n" +
+	"\x05delay\x18\x04 \x01(\tH\x03R\x05delay\x88\x01\x01\x120\n" +
+	"\x11delay_probability\x18\x05 \x01(\x01H\x04R\x10delayProbability\x88\x01\x01\x12(\n" +
+	"\rbad_signature\x18\x06 \x01(\x01H\x05R\fbadSignature\x88\x01\x01\x12&\n" +
+	"\fextra_fields\x18\a \x01(\x01H\x06R\vextraFields\x88\x01\x01B\a\n" +
+	"\x05_seedB\f\n" +
+	"\n" +
+	"_duplicateB\x12\n" +
+	"\x10_duplicate_countB\b\n" +
+	"\x06_delayB\x14\n" +
+	"\x12_delay_probabilityB\x10\n" +
+	"\x0e_bad_signatureB\x0f\n" +
+	"\r_extra_fields\"\xec\x01\n" +
 	"\vWebhookSpec\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n" +
 	"\x06events\x18\x02 \x03(\tR\x06events\x12\x1b\n" +
 	"\x06active\x18\x03 \x01(\bH\x00R\x06active\x88\x01\x01\x12\x16\n" +
 	"\x06secret\x18\x04 \x01(\tR\x06secret\x12\x18\n" +
 	"\aprofile\x18\x05 \x01(\tR\aprofile\x12-\n" +
-	"\asigning\x18\x06 \x01(\v2\x13.standin.v1.SigningR\asigningB\t\n" +
-	"\a_active\"\x8e\x03\n" +
+	"\asigning\x18\x06 \x01(\v2\x13.standin.v1.SigningR\asigning\x12*\n" +
+	"\x06faults\x18\a \x01(\v2\x12.standin.v1.FaultsR\x06faultsB\t\n" +
+	"\a_active\"\xba\x03\n" +
 	"\aWebhook\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1e\n" +
@@ -1315,7 +1456,8 @@ const file_standin_v1_webhooks_proto_rawDesc = "" +
 	"\aprofile\x18\n" +
 	" \x01(\tH\x01R\aprofile\x88\x01\x01\x12-\n" +
 	"\asigning\x18\v \x01(\v2\x13.standin.v1.SigningR\asigning\x12,\n" +
-	"\x0fdisabled_reason\x18\f \x01(\tH\x02R\x0edisabledReason\x88\x01\x01B\v\n" +
+	"\x0fdisabled_reason\x18\f \x01(\tH\x02R\x0edisabledReason\x88\x01\x01\x12*\n" +
+	"\x06faults\x18\r \x01(\v2\x12.standin.v1.FaultsR\x06faultsB\v\n" +
 	"\t_group_idB\n" +
 	"\n" +
 	"\b_profileB\x12\n" +
@@ -1414,62 +1556,65 @@ func file_standin_v1_webhooks_proto_rawDescGZIP() []byte {
 	return file_standin_v1_webhooks_proto_rawDescData
 }
 
-var file_standin_v1_webhooks_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_standin_v1_webhooks_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_standin_v1_webhooks_proto_goTypes = []any{
 	(*Signing)(nil),                      // 0: standin.v1.Signing
-	(*WebhookSpec)(nil),                  // 1: standin.v1.WebhookSpec
-	(*Webhook)(nil),                      // 2: standin.v1.Webhook
-	(*CreateAccountWebhookRequest)(nil),  // 3: standin.v1.CreateAccountWebhookRequest
-	(*CreateGroupWebhookRequest)(nil),    // 4: standin.v1.CreateGroupWebhookRequest
-	(*ListWebhooksRequest)(nil),          // 5: standin.v1.ListWebhooksRequest
-	(*GetWebhookRequest)(nil),            // 6: standin.v1.GetWebhookRequest
-	(*UpdateWebhookRequest)(nil),         // 7: standin.v1.UpdateWebhookRequest
-	(*DeleteWebhookRequest)(nil),         // 8: standin.v1.DeleteWebhookRequest
-	(*TestWebhookRequest)(nil),           // 9: standin.v1.TestWebhookRequest
-	(*CreateAccountWebhookResponse)(nil), // 10: standin.v1.CreateAccountWebhookResponse
-	(*CreateGroupWebhookResponse)(nil),   // 11: standin.v1.CreateGroupWebhookResponse
-	(*GetWebhookResponse)(nil),           // 12: standin.v1.GetWebhookResponse
-	(*UpdateWebhookResponse)(nil),        // 13: standin.v1.UpdateWebhookResponse
-	(*WebhookPage)(nil),                  // 14: standin.v1.WebhookPage
-	(*ListWebhooksResponse)(nil),         // 15: standin.v1.ListWebhooksResponse
-	(*DeleteWebhookResponse)(nil),        // 16: standin.v1.DeleteWebhookResponse
-	(*TestResult)(nil),                   // 17: standin.v1.TestResult
-	(*TestWebhookResponse)(nil),          // 18: standin.v1.TestWebhookResponse
-	(*fieldmaskpb.FieldMask)(nil),        // 19: google.protobuf.FieldMask
+	(*Faults)(nil),                       // 1: standin.v1.Faults
+	(*WebhookSpec)(nil),                  // 2: standin.v1.WebhookSpec
+	(*Webhook)(nil),                      // 3: standin.v1.Webhook
+	(*CreateAccountWebhookRequest)(nil),  // 4: standin.v1.CreateAccountWebhookRequest
+	(*CreateGroupWebhookRequest)(nil),    // 5: standin.v1.CreateGroupWebhookRequest
+	(*ListWebhooksRequest)(nil),          // 6: standin.v1.ListWebhooksRequest
+	(*GetWebhookRequest)(nil),            // 7: standin.v1.GetWebhookRequest
+	(*UpdateWebhookRequest)(nil),         // 8: standin.v1.UpdateWebhookRequest
+	(*DeleteWebhookRequest)(nil),         // 9: standin.v1.DeleteWebhookRequest
+	(*TestWebhookRequest)(nil),           // 10: standin.v1.TestWebhookRequest
+	(*CreateAccountWebhookResponse)(nil), // 11: standin.v1.CreateAccountWebhookResponse
+	(*CreateGroupWebhookResponse)(nil),   // 12: standin.v1.CreateGroupWebhookResponse
+	(*GetWebhookResponse)(nil),           // 13: standin.v1.GetWebhookResponse
+	(*UpdateWebhookResponse)(nil),        // 14: standin.v1.UpdateWebhookResponse
+	(*WebhookPage)(nil),                  // 15: standin.v1.WebhookPage
+	(*ListWebhooksResponse)(nil),         // 16: standin.v1.ListWebhooksResponse
+	(*DeleteWebhookResponse)(nil),        // 17: standin.v1.DeleteWebhookResponse
+	(*TestResult)(nil),                   // 18: standin.v1.TestResult
+	(*TestWebhookResponse)(nil),          // 19: standin.v1.TestWebhookResponse
+	(*fieldmaskpb.FieldMask)(nil),        // 20: google.protobuf.FieldMask
 }
 var file_standin_v1_webhooks_proto_depIdxs = []int32{
 	0,  // 0: standin.v1.WebhookSpec.signing:type_name -> standin.v1.Signing
-	0,  // 1: standin.v1.Webhook.signing:type_name -> standin.v1.Signing
-	1,  // 2: standin.v1.CreateAccountWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
-	1,  // 3: standin.v1.CreateGroupWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
-	1,  // 4: standin.v1.UpdateWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
-	19, // 5: standin.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
-	2,  // 6: standin.v1.CreateAccountWebhookResponse.data:type_name -> standin.v1.Webhook
-	2,  // 7: standin.v1.CreateGroupWebhookResponse.data:type_name -> standin.v1.Webhook
-	2,  // 8: standin.v1.GetWebhookResponse.data:type_name -> standin.v1.Webhook
-	2,  // 9: standin.v1.UpdateWebhookResponse.data:type_name -> standin.v1.Webhook
-	2,  // 10: standin.v1.WebhookPage.items:type_name -> standin.v1.Webhook
-	14, // 11: standin.v1.ListWebhooksResponse.data:type_name -> standin.v1.WebhookPage
-	17, // 12: standin.v1.TestWebhookResponse.data:type_name -> standin.v1.TestResult
-	9,  // 13: standin.v1.WebhookService.TestWebhook:input_type -> standin.v1.TestWebhookRequest
-	3,  // 14: standin.v1.WebhookService.CreateAccountWebhook:input_type -> standin.v1.CreateAccountWebhookRequest
-	4,  // 15: standin.v1.WebhookService.CreateGroupWebhook:input_type -> standin.v1.CreateGroupWebhookRequest
-	5,  // 16: standin.v1.WebhookService.ListWebhooks:input_type -> standin.v1.ListWebhooksRequest
-	6,  // 17: standin.v1.WebhookService.GetWebhook:input_type -> standin.v1.GetWebhookRequest
-	7,  // 18: standin.v1.WebhookService.UpdateWebhook:input_type -> standin.v1.UpdateWebhookRequest
-	8,  // 19: standin.v1.WebhookService.DeleteWebhook:input_type -> standin.v1.DeleteWebhookRequest
-	18, // 20: standin.v1.WebhookService.TestWebhook:output_type -> standin.v1.TestWebhookResponse
-	10, // 21: standin.v1.WebhookService.CreateAccountWebhook:output_type -> standin.v1.CreateAccountWebhookResponse
-	11, // 22: standin.v1.WebhookService.CreateGroupWebhook:output_type -> standin.v1.CreateGroupWebhookResponse
-	15, // 23: standin.v1.WebhookService.ListWebhooks:output_type -> standin.v1.ListWebhooksResponse
-	12, // 24: standin.v1.WebhookService.GetWebhook:output_type -> standin.v1.GetWebhookResponse
-	13, // 25: standin.v1.WebhookService.UpdateWebhook:output_type -> standin.v1.UpdateWebhookResponse
-	16, // 26: standin.v1.WebhookService.DeleteWebhook:output_type -> standin.v1.DeleteWebhookResponse
-	20, // [20:27] is the sub-list for method output_type
-	13, // [13:20] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	1,  // 1: standin.v1.WebhookSpec.faults:type_name -> standin.v1.Faults
+	0,  // 2: standin.v1.Webhook.signing:type_name -> standin.v1.Signing
+	1,  // 3: standin.v1.Webhook.faults:type_name -> standin.v1.Faults
+	2,  // 4: standin.v1.CreateAccountWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
+	2,  // 5: standin.v1.CreateGroupWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
+	2,  // 6: standin.v1.UpdateWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
+	20, // 7: standin.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 8: standin.v1.CreateAccountWebhookResponse.data:type_name -> standin.v1.Webhook
+	3,  // 9: standin.v1.CreateGroupWebhookResponse.data:type_name -> standin.v1.Webhook
+	3,  // 10: standin.v1.GetWebhookResponse.data:type_name -> standin.v1.Webhook
+	3,  // 11: standin.v1.UpdateWebhookResponse.data:type_name -> standin.v1.Webhook
+	3,  // 12: standin.v1.WebhookPage.items:type_name -> standin.v1.Webhook
+	15, // 13: standin.v1.ListWebhooksResponse.data:type_name -> standin.v1.WebhookPage
+	18, // 14: standin.v1.TestWebhookResponse.data:type_name -> standin.v1.TestResult
+	10, // 15: standin.v1.WebhookService.TestWebhook:input_type -> standin.v1.TestWebhookRequest
+	4,  // 16: standin.v1.WebhookService.CreateAccountWebhook:input_type -> standin.v1.CreateAccountWebhookRequest
+	5,  // 17: standin.v1.WebhookService.CreateGroupWebhook:input_type -> standin.v1.CreateGroupWebhookRequest
+	6,  // 18: standin.v1.WebhookService.ListWebhooks:input_type -> standin.v1.ListWebhooksRequest
+	7,  // 19: standin.v1.WebhookService.GetWebhook:input_type -> standin.v1.GetWebhookRequest
+	8,  // 20: standin.v1.WebhookService.UpdateWebhook:input_type -> standin.v1.UpdateWebhookRequest
+	9,  // 21: standin.v1.WebhookService.DeleteWebhook:input_type -> standin.v1.DeleteWebhookRequest
+	19, // 22: standin.v1.WebhookService.TestWebhook:output_type -> standin.v1.TestWebhookResponse
+	11, // 23: standin.v1.WebhookService.CreateAccountWebhook:output_type -> standin.v1.CreateAccountWebhookResponse
+	12, // 24: standin.v1.WebhookService.CreateGroupWebhook:output_type -> standin.v1.CreateGroupWebhookResponse
+	16, // 25: standin.v1.WebhookService.ListWebhooks:output_type -> standin.v1.ListWebhooksResponse
+	13, // 26: standin.v1.WebhookService.GetWebhook:output_type -> standin.v1.GetWebhookResponse
+	14, // 27: standin.v1.WebhookService.UpdateWebhook:output_type -> standin.v1.UpdateWebhookResponse
+	17, // 28: standin.v1.WebhookService.DeleteWebhook:output_type -> standin.v1.DeleteWebhookResponse
+	22, // [22:29] is the sub-list for method output_type
+	15, // [15:22] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_standin_v1_webhooks_proto_init() }
@@ -1480,22 +1625,23 @@ func file_standin_v1_webhooks_proto_init() {
 	file_standin_v1_webhooks_proto_msgTypes[0].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[1].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[2].OneofWrappers = []any{}
-	file_standin_v1_webhooks_proto_msgTypes[5].OneofWrappers = []any{}
-	file_standin_v1_webhooks_proto_msgTypes[10].OneofWrappers = []any{}
+	file_standin_v1_webhooks_proto_msgTypes[3].OneofWrappers = []any{}
+	file_standin_v1_webhooks_proto_msgTypes[6].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[11].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[12].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[13].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[14].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[15].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[16].OneofWrappers = []any{}
-	file_standin_v1_webhooks_proto_msgTypes[18].OneofWrappers = []any{}
+	file_standin_v1_webhooks_proto_msgTypes[17].OneofWrappers = []any{}
+	file_standin_v1_webhooks_proto_msgTypes[19].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_standin_v1_webhooks_proto_rawDesc), len(file_standin_v1_webhooks_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
