@@ -23,10 +23,18 @@ const (
 	FaultExtraFields = "extra_fields"
 	// FaultDuplicate: the attempt was sent more than once, byte for byte.
 	FaultDuplicate = "duplicate"
+	// FaultReorder: the first attempt of a simulated sync's sync_start,
+	// held back until after its sync_end was due.
+	FaultReorder = "reorder"
 )
 
 // FaultKinds lists the fault kinds in the order an attempt names them.
-var FaultKinds = []string{FaultDelay, FaultBadSignature, FaultExtraFields, FaultDuplicate}
+var FaultKinds = []string{FaultDelay, FaultBadSignature, FaultExtraFields, FaultDuplicate, FaultReorder}
+
+// ReorderGap is how long after its sync_end a reordered sync_start is due
+// (real time): longer than the time a due job waits for River to run it,
+// so that the sync_end is sent first.
+const ReorderGap = 2 * time.Second
 
 // Fault limits.
 const (
@@ -63,6 +71,13 @@ type Faults struct {
 	// ExtraFields is the probability that an attempt's body carries an
 	// unknown top-level field (UnknownFieldName), validly signed.
 	ExtraFields float64 `json:"extra_fields,omitempty"`
+	// Reorder delivers a simulated sync's (or Portable flow run's)
+	// sync_start after its sync_end: the sync_start delivery is held until
+	// ReorderGap after the sync_end is due. Single emits are not reordered.
+	Reorder bool `json:"reorder,omitempty"`
+	// Reordered is set by standin on a sync_start delivery it held back
+	// (Reorder); its first attempt then names the reorder fault.
+	Reordered bool `json:"reordered,omitempty"`
 }
 
 // IsZero reports whether f asks for no fault.
@@ -101,6 +116,8 @@ type FaultDecision struct {
 	ExtraFields bool
 	// Duplicates is how many extra copies are sent, byte for byte.
 	Duplicates int
+	// Reordered: the attempt is a held-back sync_start's first.
+	Reordered bool
 }
 
 // Kinds lists the faults d applies, in FaultKinds order.
@@ -117,6 +134,9 @@ func (d FaultDecision) Kinds() []string {
 	}
 	if d.Duplicates > 0 {
 		out = append(out, FaultDuplicate)
+	}
+	if d.Reordered {
+		out = append(out, FaultReorder)
 	}
 	return out
 }
@@ -155,6 +175,7 @@ func (f Faults) Decide(deliveryID string, attempt int) FaultDecision {
 	case hit(FaultDuplicate, f.Duplicate):
 		d.Duplicates = 1
 	}
+	d.Reordered = f.Reordered && attempt == 1
 	return d
 }
 

@@ -110,7 +110,6 @@ func TestFaultsREST(t *testing.T) {
 		{`{"faults":{"duplicate_count":9}}`, "faults.duplicate_count"},
 		{`{"faults":{"delay":"1h"}}`, "faults.delay"},
 		{`{"faults":{"bad_signature":-1}}`, "faults.bad_signature"},
-		{`{"faults":{"reorder":true}}`, "reorder"},
 	} {
 		status, body := call(t, sd, "PATCH", "/v1/webhooks/"+whID, tc.body)
 		require.Equal(t, http.StatusBadRequest, status, tc.body)
@@ -169,4 +168,45 @@ func TestFaultsGRPC(t *testing.T) {
 	_, err = events.EmitEvent(ctx, &standinv1.EmitEventRequest{Event: "sync_start",
 		Faults: &standinv1.Faults{ExtraFields: proto.Float64(2)}})
 	require.Error(t, err)
+}
+
+// TestFaultsReorder: a webhook asking for reordering gets a run's sync_end
+// before its sync_start, and the held-back sync_start's attempt says so; a
+// run's own faults replace the webhook's.
+func TestFaultsReorder(t *testing.T) {
+	t.Parallel()
+	sd := testkit.Start(t)
+	rcv := testkit.NewReceiver(t, "")
+	webhookID(t, sd, "/v1/webhooks/account",
+		`{"url":"`+rcv.URL+`/p","events":["sync_start","sync_end"],"profile":"portable","faults":{"reorder":true}}`)
+	ctx := waitCtx(t)
+
+	var run struct {
+		Data struct {
+			Events []struct {
+				Event      string `json:"event"`
+				Deliveries []struct{ ID string } `json:"deliveries"`
+			} `json:"events"`
+		} `json:"data"`
+	}
+	decode(t, mustCall(t, sd, 200, "POST", "/standin/v1/portable/flows/3120/run", `{"duration":"0s"}`), &run)
+	require.Len(t, run.Data.Events, 2)
+	reqs := rcv.AwaitRequests(ctx, 2)
+	require.Equal(t, []string{"sync_end", "sync_start"}, eventsOf(t, reqs), "sync_end arrives first")
+	require.Equal(t, bodyOf(t, reqs[0])["run_attempt_id"], bodyOf(t, reqs[1])["run_attempt_id"], "one run")
+	start, end := run.Data.Events[0], run.Data.Events[1]
+	require.Equal(t, "sync_start", start.Event)
+	_, attempts := sd.AwaitDelivery(ctx, start.Deliveries[0].ID, delivery.DeliverySucceeded)
+	require.Equal(t, "reorder", attempts[0].Fault)
+	_, attempts = sd.AwaitDelivery(ctx, end.Deliveries[0].ID, delivery.DeliverySucceeded)
+	require.Empty(t, attempts[0].Fault)
+
+	// The run's own faults ({}: none) replace the webhook's: in order.
+	mustCall(t, sd, 200, "POST", "/standin/v1/portable/flows/3120/run", `{"duration":"1s","faults":{}}`)
+	reqs = rcv.AwaitRequests(ctx, 4)[2:]
+	require.Equal(t, []string{"sync_start", "sync_end"}, eventsOf(t, reqs))
+
+	status, body := call(t, sd, "POST", "/standin/v1/portable/flows/3120/run", `{"faults":{"duplicate":7}}`)
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, string(body), "faults.duplicate")
 }

@@ -516,6 +516,7 @@ func faultsFromPB(f *standinv1.Faults) (delivery.Faults, error) {
 		DelayProbability: f.GetDelayProbability(),
 		BadSignature:     f.GetBadSignature(),
 		ExtraFields:      f.GetExtraFields(),
+		Reorder:          f.GetReorder(),
 	}
 	if err := out.Validate(); err != nil {
 		return out, &apierr.InputError{Msg: "Invalid value for field " + err.Error(), Err: err}
@@ -550,6 +551,9 @@ func faultsPB(f delivery.Faults) *standinv1.Faults {
 	}
 	if f.ExtraFields != 0 {
 		out.ExtraFields = proto.Float64(f.ExtraFields)
+	}
+	if f.Reorder {
+		out.Reorder = proto.Bool(true)
 	}
 	return out
 }

@@ -142,7 +142,11 @@ type Faults struct {
 	BadSignature *float64 `protobuf:"fixed64,6,opt,name=bad_signature,json=badSignature,proto3,oneof" json:"bad_signature,omitempty"`
 	// The probability that an attempt's body carries an unknown top-level
 	// field ("standin_unknown_field"), validly signed.
-	ExtraFields   *float64 `protobuf:"fixed64,7,opt,name=extra_fields,json=extraFields,proto3,oneof" json:"extra_fields,omitempty"`
+	ExtraFields *float64 `protobuf:"fixed64,7,opt,name=extra_fields,json=extraFields,proto3,oneof" json:"extra_fields,omitempty"`
+	// Deliver a simulated sync's (or Portable flow run's) sync_end before its
+	// sync_start: the sync_start is held until just after the sync_end is
+	// due. Single emits are not reordered.
+	Reorder       *bool `protobuf:"varint,8,opt,name=reorder,proto3,oneof" json:"reorder,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -224,6 +228,13 @@ func (x *Faults) GetExtraFields() float64 {
 		return *x.ExtraFields
 	}
 	return 0
+}
+
+func (x *Faults) GetReorder() bool {
+	if x != nil && x.Reorder != nil {
+		return *x.Reorder
+	}
+	return false
 }
 
 // WebhookSpec is the writable part of a webhook: the JSON body of the create
@@ -1415,7 +1426,7 @@ const file_standin_v1_webhooks_proto_rawDesc = "" +
 	"\a_headerB\f\n" +
 	"\n" +
 	"_lower_hexB\x13\n" +
-	"\x11_prefix_algorithm\"\xff\x02\n" +
+	"\x11_prefix_algorithm\"\xaa\x03\n" +
 	"\x06Faults\x12\x17\n" +
 	"\x04seed\x18\x01 \x01(\x05H\x00R\x04seed\x88\x01\x01\x12!\n" +
 	"\tduplicate\x18\x02 \x01(\x01H\x01R\tduplicate\x88\x01\x01\x12,\n" +
@@ -1423,7 +1434,8 @@ const file_standin_v1_webhooks_proto_rawDesc = "" +
 	"\x05delay\x18\x04 \x01(\tH\x03R\x05delay\x88\x01\x01\x120\n" +
 	"\x11delay_probability\x18\x05 \x01(\x01H\x04R\x10delayProbability\x88\x01\x01\x12(\n" +
 	"\rbad_signature\x18\x06 \x01(\x01H\x05R\fbadSignature\x88\x01\x01\x12&\n" +
-	"\fextra_fields\x18\a \x01(\x01H\x06R\vextraFields\x88\x01\x01B\a\n" +
+	"\fextra_fields\x18\a \x01(\x01H\x06R\vextraFields\x88\x01\x01\x12\x1d\n" +
+	"\areorder\x18\b \x01(\bH\aR\areorder\x88\x01\x01B\a\n" +
 	"\x05_seedB\f\n" +
 	"\n" +
 	"_duplicateB\x12\n" +
@@ -1431,7 +1443,9 @@ const file_standin_v1_webhooks_proto_rawDesc = "" +
 	"\x06_delayB\x14\n" +
 	"\x12_delay_probabilityB\x10\n" +
 	"\x0e_bad_signatureB\x0f\n" +
-	"\r_extra_fields\"\xec\x01\n" +
+	"\r_extra_fieldsB\n" +
+	"\n" +
+	"\b_reorder\"\xec\x01\n" +
 	"\vWebhookSpec\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n" +
 	"\x06events\x18\x02 \x03(\tR\x06events\x12\x1b\n" +
