@@ -184,7 +184,7 @@ func TestFaultsReorder(t *testing.T) {
 	var run struct {
 		Data struct {
 			Events []struct {
-				Event      string `json:"event"`
+				Event      string                `json:"event"`
 				Deliveries []struct{ ID string } `json:"deliveries"`
 			} `json:"events"`
 		} `json:"data"`
