@@ -344,7 +344,8 @@ func clientFaults(f *delivery.Faults) *client.Faults {
 		return nil
 	}
 	return &client.Faults{Seed: f.Seed, Duplicate: f.Duplicate, DuplicateCount: f.DuplicateCount, Delay: f.Delay,
-		DelayProbability: f.DelayProbability, BadSignature: f.BadSignature, ExtraFields: f.ExtraFields}
+		DelayProbability: f.DelayProbability, BadSignature: f.BadSignature, ExtraFields: f.ExtraFields,
+		Reorder: f.Reorder}
 }
 
 func emittedOf(e client.EmittedEvent) Emitted {

@@ -272,6 +272,8 @@ type Faults struct {
 	DelayProbability float64 `json:"delay_probability,omitempty"`
 	BadSignature     float64 `json:"bad_signature,omitempty"`
 	ExtraFields      float64 `json:"extra_fields,omitempty"`
+	// Reorder delivers a simulated sync's sync_end before its sync_start.
+	Reorder bool `json:"reorder,omitempty"`
 }
 
 // EmittedDelivery is one delivery created for an emitted event.
@@ -326,6 +328,9 @@ type SimulateSyncRequest struct {
 	Duration string `json:"duration,omitempty"`
 	Force    bool   `json:"force,omitempty"`
 	Resync   bool   `json:"resync,omitempty"`
+	// Faults, when set, are asked of the sync's deliveries instead of their
+	// webhooks'.
+	Faults *Faults `json:"faults,omitempty"`
 }
 
 // SimulatedSync is a started sync.
@@ -350,6 +355,9 @@ type RunFlowRequest struct {
 	SourceType      string `json:"source_type,omitempty"`
 	DestinationID   int64  `json:"destination_id,omitempty"`
 	DestinationType string `json:"destination_type,omitempty"`
+	// Faults, when set, are asked of the run's deliveries instead of their
+	// webhooks'.
+	Faults *Faults `json:"faults,omitempty"`
 }
 
 // FlowRun is a started Portable flow run.
