@@ -22,7 +22,7 @@ type Stats struct {
 	// RiverJobs counts River delivery jobs by state.
 	RiverJobs map[string]int64 `json:"river_jobs"`
 	// Faults counts the attempts that faults asked on purpose changed, by
-	// kind (delay, bad_signature, extra_fields, duplicate); these attempts
+	// kind (delay, bad_signature, extra_fields, duplicate, reorder); these attempts
 	// are also in Attempts, but their failures do not count toward a
 	// webhook's deactivation.
 	Faults map[string]int64 `json:"faults"`

@@ -112,5 +112,5 @@ func testFaults(t *testing.T, st store.Store) {
 
 	stats, err := st.StatsGet(ctx, store.StatsParams{})
 	require.NoError(t, err)
-	require.Equal(t, map[string]int64{"delay": 0, "bad_signature": 1, "extra_fields": 1, "duplicate": 1}, stats.Faults)
+	require.Equal(t, map[string]int64{"delay": 0, "bad_signature": 1, "extra_fields": 1, "duplicate": 1, "reorder": 0}, stats.Faults)
 }

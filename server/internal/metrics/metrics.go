@@ -72,7 +72,7 @@ var (
 	descJobs = prometheus.NewDesc("standin_river_jobs",
 		"River delivery jobs by state.", []string{"state"}, nil)
 	descFaults = prometheus.NewDesc("standin_delivery_faults_total",
-		"Delivery attempts changed by a fault asked on purpose (webhook or emit faults), by kind: delay, bad_signature, extra_fields, duplicate.",
+		"Delivery attempts changed by a fault asked on purpose (webhook or emit faults), by kind: delay, bad_signature, extra_fields, duplicate, reorder.",
 		[]string{"kind"}, nil)
 	descErrors = prometheus.NewDesc("standin_stats_scrape_errors_total",
 		"Scrapes whose database read failed (their database metrics are missing).", nil, nil)
