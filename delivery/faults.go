@@ -31,10 +31,10 @@ const (
 // FaultKinds lists the fault kinds in the order an attempt names them.
 var FaultKinds = []string{FaultDelay, FaultBadSignature, FaultExtraFields, FaultDuplicate, FaultReorder}
 
-// ReorderGap is how long after its sync_end a reordered sync_start is due
-// (real time): longer than the time a due job waits for River to run it,
-// so that the sync_end is sent first.
-const ReorderGap = 2 * time.Second
+// ReorderGap is how long a reordered sync_start, due with its sync_end,
+// waits once its job runs before it is sent (real time): jobs due together
+// are started together, and the sync_end goes first.
+const ReorderGap = time.Second
 
 // Fault limits.
 const (
@@ -72,8 +72,8 @@ type Faults struct {
 	// unknown top-level field (UnknownFieldName), validly signed.
 	ExtraFields float64 `json:"extra_fields,omitempty"`
 	// Reorder delivers a simulated sync's (or Portable flow run's)
-	// sync_start after its sync_end: the sync_start delivery is held until
-	// ReorderGap after the sync_end is due. Single emits are not reordered.
+	// sync_start after its sync_end: the sync_start delivery is due with the
+	// sync_end and then waits ReorderGap. Single emits are not reordered.
 	Reorder bool `json:"reorder,omitempty"`
 	// Reordered is set by standin on a sync_start delivery it held back
 	// (Reorder); its first attempt then names the reorder fault.
@@ -116,8 +116,18 @@ type FaultDecision struct {
 	ExtraFields bool
 	// Duplicates is how many extra copies are sent, byte for byte.
 	Duplicates int
-	// Reordered: the attempt is a held-back sync_start's first.
+	// Reordered: the attempt is a held-back sync_start's first; it waits
+	// ReorderGap before it is sent.
 	Reordered bool
+}
+
+// Wait is how long the attempt waits before it is sent: Delay, plus
+// ReorderGap for a held-back sync_start.
+func (d FaultDecision) Wait() time.Duration {
+	if d.Reordered {
+		return d.Delay + ReorderGap
+	}
+	return d.Delay
 }
 
 // Kinds lists the faults d applies, in FaultKinds order.

@@ -83,3 +83,17 @@ func TestWithUnknownField(t *testing.T) {
 		t.Error("a non-object changed")
 	}
 }
+
+func TestFaultsReordered(t *testing.T) {
+	f := delivery.Faults{Reorder: true, Reordered: true, Delay: "2s"}
+	first, second := f.Decide("d", 1), f.Decide("d", 2)
+	if first.Wait() != 2*time.Second+delivery.ReorderGap || fmt.Sprint(first.Kinds()) != "[delay reorder]" {
+		t.Errorf("first attempt: wait %v, kinds %v", first.Wait(), first.Kinds())
+	}
+	if second.Wait() != 2*time.Second || second.Reordered {
+		t.Errorf("a retry is not held back again: %+v", second)
+	}
+	if (delivery.Faults{Reorder: true}).Decide("d", 1).Reordered {
+		t.Error("only a delivery standin held back is reordered")
+	}
+}

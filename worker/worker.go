@@ -183,8 +183,8 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("sign delivery %s: %w", dl.ID, err))
 	}
-	if plan.faults.Delay > 0 && !sleep(ctx, plan.faults.Delay) {
-		return fmt.Errorf("delivery %s: attempt interrupted during its delay fault: %w", dl.ID, ctx.Err())
+	if wait := plan.faults.Wait(); wait > 0 && !sleep(ctx, wait) {
+		return fmt.Errorf("delivery %s: attempt interrupted during its fault's wait: %w", dl.ID, ctx.Err())
 	}
 	resp := d.sender.Send(ctx, req)
 	for range plan.faults.Duplicates {

@@ -144,8 +144,8 @@ type Faults struct {
 	// field ("standin_unknown_field"), validly signed.
 	ExtraFields *float64 `protobuf:"fixed64,7,opt,name=extra_fields,json=extraFields,proto3,oneof" json:"extra_fields,omitempty"`
 	// Deliver a simulated sync's (or Portable flow run's) sync_end before its
-	// sync_start: the sync_start is held until just after the sync_end is
-	// due. Single emits are not reordered.
+	// sync_start: the sync_start is due with the sync_end and then waits a
+	// second. Single emits are not reordered.
 	Reorder       *bool `protobuf:"varint,8,opt,name=reorder,proto3,oneof" json:"reorder,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -111,13 +111,15 @@ func (ch *change) emit(event string, created time.Time, syncID string, data json
 }
 
 // reorder holds back the deliveries of a sync_start whose faults ask for
-// reordering (delivery.Faults.Reorder) until delivery.ReorderGap after
-// endsAt, when its sync_end is due, and marks them Reordered.
+// reordering (delivery.Faults.Reorder) until endsAt, when its sync_end is
+// due, and marks them Reordered: their first attempt then waits
+// delivery.ReorderGap, so that the sync_end, due at the same time, is sent
+// first.
 func reorder(start *store.EventCreateParams, endsAt time.Time) {
 	for i := range start.Deliveries {
 		d := &start.Deliveries[i]
 		if d.Faults.Reorder {
-			d.RunAt = endsAt.Add(delivery.ReorderGap)
+			d.RunAt = endsAt
 			d.Faults.Reordered = true
 		}
 	}
