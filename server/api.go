@@ -18,6 +18,7 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server/clock"
 	"github.com/standin-dev/standin/server/internal/emit"
 	"github.com/standin-dev/standin/server/internal/live"
 	"github.com/standin-dev/standin/server/internal/simulate"
@@ -108,6 +109,10 @@ type APIConfig struct {
 	// Logger receives request logs (debug) and internal errors (error).
 	// Defaults to slog.Default().
 	Logger *slog.Logger
+	// Clock, when set, is the manual clock that ClockService moves; Now
+	// must then be its Now. Defaults to nil: the clock is real and
+	// AdvanceClock is refused.
+	Clock *clock.Stepper
 }
 
 func (c APIConfig) withDefaults() APIConfig {
@@ -161,6 +166,8 @@ type API struct {
 	connections *connectionServer
 	simulator   *simulatorServer
 	checks      *checkServer
+	clock       *clockServer
+	export      *exportServer
 }
 
 // NewAPI returns the API of cfg, or an error naming the bad field.
@@ -193,6 +200,8 @@ func NewAPI(cfg APIConfig) (*API, error) {
 	a.connections = &connectionServer{api: a}
 	a.simulator = &simulatorServer{api: a}
 	a.checks = &checkServer{api: a}
+	a.clock = &clockServer{api: a}
+	a.export = &exportServer{api: a}
 	a.SetServing(true)
 
 	handler, err := a.newHTTPHandler()
@@ -214,6 +223,8 @@ var serviceNames = []string{
 	standinv1.ConnectionService_ServiceDesc.ServiceName,
 	standinv1.SimulatorService_ServiceDesc.ServiceName,
 	standinv1.CheckService_ServiceDesc.ServiceName,
+	standinv1.ClockService_ServiceDesc.ServiceName,
+	standinv1.ExportService_ServiceDesc.ServiceName,
 }
 
 // SetServing sets the health reported by the gRPC health service (overall
@@ -258,6 +269,8 @@ func (a *API) newGRPCServer() *grpc.Server {
 	standinv1.RegisterConnectionServiceServer(s, a.connections)
 	standinv1.RegisterSimulatorServiceServer(s, a.simulator)
 	standinv1.RegisterCheckServiceServer(s, a.checks)
+	standinv1.RegisterClockServiceServer(s, a.clock)
+	standinv1.RegisterExportServiceServer(s, a.export)
 	healthpb.RegisterHealthServer(s, a.health)
 	reflection.Register(s)
 	return s
@@ -320,10 +333,16 @@ func (a *API) newHTTPHandler() (http.Handler, error) {
 	if err := standinv1.RegisterCheckServiceHandlerServer(ctx, mux, a.checks); err != nil {
 		return nil, err
 	}
+	if err := standinv1.RegisterClockServiceHandlerServer(ctx, mux, a.clock); err != nil {
+		return nil, err
+	}
 	if err := mux.HandlePath(http.MethodGet, healthzPath, a.serveHealthz); err != nil {
 		return nil, err
 	}
 	if err := mux.HandlePath(http.MethodGet, openAPIPath, serveOpenAPI); err != nil {
+		return nil, err
+	}
+	if err := mux.HandlePath(http.MethodGet, exportPath, a.serveExport); err != nil {
 		return nil, err
 	}
 	return a.logRequests(a.authenticate(a.limitBody(requireJSON(a.observe(mux))))), nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/standin-dev/standin/server/internal/inspector"
@@ -54,7 +55,16 @@ func (a *API) serveStats(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeData(w, metrics.NewStats(st))
+	out := metrics.NewStats(st)
+	// The deployment's scale, which this process agreed to at start; read
+	// again, as a later process may have reset it (serve --reset-time-scale).
+	out.TimeScale = a.cfg.TimeScale
+	if v, err := a.cfg.Store.SettingInit(r.Context(), store.SettingTimeScale, strconv.FormatFloat(a.cfg.TimeScale, 'g', -1, 64)); err == nil {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			out.TimeScale = f
+		}
+	}
+	writeData(w, out)
 }
 
 // writeData writes {"code":"Success","data":…} with status 200.

@@ -76,6 +76,9 @@ func (s *webhookServer) create(ctx context.Context, typ, groupID string, spec *s
 	if spec.GetUrl() == "" {
 		return nil, apierr.Invalid("Field 'url' is required")
 	}
+	if hasRotation(spec) {
+		return nil, apierr.Invalid("Fields '%s' and '%s' go with a change of 'secret', not a new webhook", fieldRotationWindow, fieldSignWith)
+	}
 	if err := s.api.checkURLSyntax(spec.GetUrl()); err != nil {
 		return nil, err
 	}
@@ -208,6 +211,7 @@ func updatedFields(spec *standinv1.WebhookSpec, mask []string) (map[string]bool,
 			switch name {
 			case fieldURL, fieldEvents, fieldActive, fieldSecret, fieldProfile, fieldSigning, fieldFaults:
 				fields[name] = true
+			case fieldRotationWindow, fieldSignWith: // read with the secret
 			default:
 				return nil, apierr.Invalid("Field '%s' cannot be updated", path)
 			}
@@ -273,8 +277,13 @@ func (s *webhookServer) update(ctx context.Context, req *standinv1.UpdateWebhook
 		params.Active = &next.Active
 	}
 	if fields[fieldSecret] {
+		if params.Rotation, err = s.api.rotation(cur, spec, s.api.now()); err != nil {
+			return nil, err
+		}
 		next.Secret = spec.GetSecret()
 		params.Secret = &next.Secret
+	} else if hasRotation(spec) {
+		return nil, apierr.Invalid("Fields '%s' and '%s' go with a new 'secret'", fieldRotationWindow, fieldSignWith)
 	}
 	if fields[fieldSigning] {
 		next.Signing = signingFromPB(spec.GetSigning())
@@ -499,6 +508,7 @@ func webhookPB(wh *store.Webhook) *standinv1.Webhook {
 		out.DisabledReason = proto.String(wh.DisabledReason)
 	}
 	out.Faults = faultsPB(wh.Faults)
+	out.SecretRotation = rotationPB(wh.Rotation)
 	return out
 }
 

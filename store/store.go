@@ -61,6 +61,9 @@ type Webhook struct {
 	// Faults are the misbehaviour asked of the webhook's deliveries (an
 	// emulator extension); the zero value asks for none.
 	Faults delivery.Faults
+	// Rotation is the secret rotation window (standin's extension) opened
+	// by the last change of Secret; nil when there is none.
+	Rotation *delivery.Rotation
 }
 
 // WebhookListParams selects a page of webhooks in stable creation order.
@@ -83,6 +86,9 @@ type WebhookUpdateParams struct {
 	Signing        *delivery.Signing
 	Faults         *delivery.Faults
 	DisabledReason *string
+	// Rotation, when non-nil, replaces the secret rotation window; one
+	// without a PreviousSecret removes it.
+	Rotation *delivery.Rotation
 	// ClearFailingSince resets the webhook's health (FailingSince to nil), as
 	// when a user activates it again.
 	ClearFailingSince bool
@@ -230,6 +236,11 @@ type DeliveryWithWebhook struct {
 	Webhook  *Webhook
 }
 
+// SettingTimeScale is the setting key of the deployment's time scale, as
+// strconv.FormatFloat(scale, 'g', -1, 64): every process of one deployment
+// schedules retries with it.
+const SettingTimeScale = "time_scale"
+
 // JobMaxAttempts is the River max_attempts of delivery jobs. Receiver
 // failures never count against it (they snooze); it bounds retries after
 // standin's own failures (database unreachable, process killed), which the
@@ -349,6 +360,13 @@ type Store interface {
 	CheckCreate(ctx context.Context, c *Check) error
 	// CheckGetByID returns a stored check; ErrNotFound when there is none.
 	CheckGetByID(ctx context.Context, id string) (*Check, error)
+	// SettingInit records value under key unless the key has a value
+	// already, and returns the value stored: value, or the one a process
+	// recorded before. Processes sharing a database agree on settings
+	// (SettingTimeScale) through it.
+	SettingInit(ctx context.Context, key, value string) (string, error)
+	// SettingPut records value under key, replacing any value it had.
+	SettingPut(ctx context.Context, key, value string) error
 
 	// StatsGet counts events, deliveries by state, attempts by outcome and
 	// status class (with a latency histogram), webhooks and River jobs by

@@ -3,14 +3,15 @@
 // SQLite in a temp dir) on 127.0.0.1 random ports, stopped when the test
 // ends, and a Receiver records what standin sends and verifies its
 // signatures. A time scale walks the 24-hour retry schedule in well under a
-// second.
+// second; a manual clock (Config.ManualClock, Advance) walks it
+// deterministically, attempt by attempt.
 //
 // # Conventions
 //
 // One family of types: Webhook, Event, Emitted, Delivery, Attempt,
-// EventRecord and their details and pages are testkit's own, converted from
-// the REST API's answers, so a delivery reads the same whichever helper
-// returned it (Attempt.Status is the receiver's HTTP status everywhere). A
+// EventRecord, ClockAdvance and their details and pages are testkit's own,
+// converted from the REST API's answers, so a delivery reads the same
+// whichever helper returned it (Attempt.Status is the receiver's HTTP status everywhere). A
 // delivery's state is a delivery.DeliveryState; StatePending …
 // StateCancelled name them.
 //

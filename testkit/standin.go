@@ -49,6 +49,12 @@ type Config struct {
 	TLSConfig *tls.Config
 	// Logger receives standin's logs. Defaults to discarding them.
 	Logger *slog.Logger
+	// ManualClock freezes standin's clock at the start: it moves only with
+	// Advance and AdvanceTo, which fire every retry and simulated sync_end
+	// that comes due on the way, in order, before they return, so a test's
+	// attempt timeline is the same on every run. It cannot be combined
+	// with a TimeScale other than 1. Defaults to false: the real clock.
+	ManualClock bool
 }
 
 // Standin is a running in-process standin.
@@ -99,6 +105,7 @@ func Start(tb TB, cfg ...Config) *Standin {
 		ShutdownTimeout:   5 * time.Second,
 		Logger:            c.Logger,
 		OnAttempt:         func(string, string) { s.signal() },
+		ManualClock:       c.ManualClock,
 	})
 	if err != nil {
 		cancel()

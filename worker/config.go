@@ -25,7 +25,8 @@ type Config struct {
 	TimeScale float64
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
-	// Logger receives standin's and River's logs. Defaults to slog.Default().
+	// Logger receives standin's and River's logs; River's INFO lines at
+	// DEBUG (store.LibraryLogger). Defaults to slog.Default().
 	Logger *slog.Logger
 	// MaxWorkers is how many deliveries one process sends at once. Defaults
 	// to DefaultMaxWorkers (200).
@@ -61,6 +62,15 @@ type Config struct {
 	// (active false, with a DisabledReason). Defaults to DefaultDisableAfter
 	// (3 days, as Fivetran); negative never deactivates.
 	DisableAfter time.Duration
+	// ManualClock says that Now is a clock that moves only when told
+	// (server/clock.Manual), so River cannot keep the schedule's time: a
+	// job run that finds its delivery not yet due, or leaves it retrying,
+	// ends the job instead of snoozing it, and whoever moves the clock
+	// enqueues the delivery again when it comes due (server/clock.Stepper).
+	// Concurrent scheduled runs of one delivery in this process are then
+	// one: the later one ends. It requires TimeScale 1 and turns off
+	// InlineRetryMax. Defaults to false: River schedules retries.
+	ManualClock bool
 }
 
 // Defaults of Config.
@@ -105,6 +115,12 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.DisableAfter == 0 {
 		out.DisableAfter = DefaultDisableAfter
 	}
+	if out.ManualClock {
+		if out.TimeScale != delivery.DefaultTimeScale {
+			return out, fmt.Errorf("worker config: ManualClock requires TimeScale %v, not %v", delivery.DefaultTimeScale, out.TimeScale)
+		}
+		out.InlineRetryMax = -1
+	}
 	if out.InlineRetryMax == 0 {
 		out.InlineRetryMax = 250 * time.Millisecond
 	}
@@ -139,7 +155,7 @@ func riverConfig(cfg Config) (*river.Config, *Deliverer, error) {
 		JobTimeout:           jobTimeout,
 		RescueStuckJobsAfter: c.RescueStuckJobsAfter,
 		RetryPolicy:          RetryPolicy{},
-		Logger:               c.Logger,
+		Logger:               store.LibraryLogger(c.Logger), // River's INFO at DEBUG
 		MaxAttempts:          store.JobMaxAttempts,
 	}, d, nil
 }
@@ -155,6 +171,7 @@ func newDelivererConfig(c *Config) *Deliverer {
 	d.onAttempt = c.OnAttempt
 	d.inlineRetryMax = c.InlineRetryMax
 	d.disableAfter = c.DisableAfter
+	d.manualClock = c.ManualClock
 	// River rescues a job only once it has run for longer than its timeout
 	// and requires the timeout not to exceed the rescue horizon: a short
 	// horizon shortens the storage margin instead of being overridden, so

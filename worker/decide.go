@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -242,4 +243,43 @@ func deferToOwner(errs []rivertype.AttemptError, token string, now time.Time) bo
 	}
 	owner, _, _ = strings.Cut(owner, " ")
 	return owner != token && now.Sub(last.At) < ownerWait
+}
+
+// AttemptLogMessage is the message of the INFO line logged once per
+// delivery attempt (see attemptLogAttrs).
+const AttemptLogMessage = "delivery attempt"
+
+// attemptLogAttrs are the fields of the one INFO line a person reads per
+// delivery attempt of dl (attempt number n, 1-based, counting manual ones)
+// that ended as out.record: which delivery, webhook and event, the retry
+// number, the receiver's status and latency, the outcome and, when retrying,
+// the next attempt: its place on the sender's schedule (emulated time since
+// the first attempt), how far away it is in emulated and in real time, and
+// when (real clock).
+func attemptLogAttrs(dl *store.Delivery, n int, p attemptPlan, out outcome, now time.Time, tl delivery.Timeline) []slog.Attr {
+	a := out.record.Attempt
+	attrs := []slog.Attr{
+		slog.String("delivery", dl.ID),
+		slog.String("webhook", dl.WebhookID),
+		slog.String("event", dl.EventName),
+		slog.String("event_id", dl.EventID),
+		slog.Int("attempt", n),
+		slog.Int("retry", p.retry),
+		slog.Bool("manual", a.Manual),
+		slog.Int("status", a.StatusCode),
+		slog.Duration("latency", a.Latency.Round(time.Microsecond)),
+		slog.String("outcome", string(out.record.State)),
+	}
+	if a.Error != "" {
+		attrs = append(attrs, slog.String("error", a.Error))
+	}
+	if next := out.record.NextAttemptAt; next != nil && out.record.State == store.DeliveryRetrying && !a.Manual {
+		wait := max(next.Sub(now), 0)
+		attrs = append(attrs,
+			slog.Duration("next_retry_offset_emulated", tl.Emulated(next.Sub(p.first)).Round(time.Second)),
+			slog.Duration("next_retry_in_emulated", tl.Emulated(wait).Round(time.Second)),
+			slog.Duration("next_retry_in_real", wait.Round(time.Millisecond)),
+			slog.Time("next_retry_at", next.UTC()))
+	}
+	return attrs
 }

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -80,6 +81,11 @@ type Deliverer struct {
 	// token names this worker in the error of a run that keeps its
 	// attempt, so that other processes leave the job to it (deferToOwner).
 	token string
+	// manualClock ends runs instead of snoozing them, and makes concurrent
+	// scheduled runs of one delivery one (see Config.ManualClock and
+	// manual.go).
+	manualClock bool
+	inflight    inflight
 }
 
 // storageMargin is the time a job run allows for storage around a request;
@@ -156,6 +162,12 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 		// mark the job completed.
 		return nil
 	}
+	if d.manualClock && !args.Manual {
+		if !d.inflight.add(args.DeliveryID) {
+			return nil // another run of this delivery is making its attempt
+		}
+		defer d.inflight.remove(args.DeliveryID)
+	}
 	// The webhook is read with the delivery, though only needed once the
 	// checks below pass: the reads of concurrent runs go in one batch.
 	dw, err := d.reads.Do(ctx, args.DeliveryID)
@@ -171,6 +183,9 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 	case actSkip:
 		return nil
 	case actWait:
+		if d.manualClock {
+			return nil // enqueued again when the clock reaches it
+		}
 		return river.JobSnooze(st.wait)
 	case actCancelJob:
 		return river.JobCancel(errors.New(st.why))
@@ -206,14 +221,20 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 // the faults f that change it: a body with an unknown field, a signature
 // made with a wrong secret.
 func faultyRequest(dl *store.Delivery, wh *store.Webhook, f delivery.FaultDecision, now time.Time) (delivery.Request, error) {
-	body, secret := dl.Body, wh.Secret
+	body := dl.Body
 	if f.ExtraFields {
 		body = delivery.WithUnknownField(body)
 	}
+	sg := delivery.Effective(wh.Profile, wh.Signing)
+	var (
+		header http.Header
+		err    error
+	)
 	if f.BadSignature {
-		secret = delivery.WrongSecret(secret)
+		header, err = sg.Headers(delivery.WrongSecret(wh.Secret), body, dl.ID, now)
+	} else {
+		header, err = sg.HeadersRotating(wh.Rotation, wh.Secret, body, dl.ID, now)
 	}
-	header, err := delivery.Effective(wh.Profile, wh.Signing).Headers(secret, body, dl.ID, now)
 	if err != nil {
 		return delivery.Request{}, err
 	}
@@ -289,10 +310,9 @@ func (d *Deliverer) finish(ctx context.Context, job *river.Job[store.DeliverArgs
 		d.recorded.add(job.ID)
 	}
 	d.notify(s.dl.ID, state)
-	d.logger.DebugContext(ctx, "delivery attempt",
-		slog.String("delivery_id", s.dl.ID), slog.Int("retry", s.plan.retry),
-		slog.Int("status", s.resp.Status), slog.String("state", string(state)))
-	if s.manual || state != store.DeliveryRetrying {
+	d.logger.LogAttrs(ctx, slog.LevelInfo, AttemptLogMessage,
+		attemptLogAttrs(s.dl, s.dl.Attempts+1, s.plan, out, s.at, d.timeline)...)
+	if s.manual || state != store.DeliveryRetrying || d.manualClock {
 		return nil
 	}
 	wait := max(out.record.NextAttemptAt.Sub(d.now()), 0)

@@ -81,20 +81,23 @@ func startStandin(ctx context.Context, bin, databaseURL, logPath string, pprof b
 				continue
 			}
 			var rec struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
+				Msg      string `json:"msg"`
+				Addr     string `json:"addr"`
+				HTTP     string `json:"http"`
+				ClientID string `json:"client_id"`
 			}
 			if json.Unmarshal(line, &rec) != nil {
 				continue
 			}
 			switch rec.Msg {
-			case "http api listening":
-				httpAddr = rec.Addr
+			case "standin started": // the one start line: listening, workers started
+				httpAddr = strings.TrimPrefix(rec.HTTP, "http://")
+				if rec.ClientID != "" {
+					workers = true
+					p.WorkersStarted = time.Now()
+				}
 			case "pprof listening":
 				pprofAddr = rec.Addr
-			case "delivery workers started":
-				workers = true
-				p.WorkersStarted = time.Now()
 			}
 			if (httpAddr != "" || workerOnly && workers) && (!pprof || pprofAddr != "") {
 				addrs <- [2]string{httpAddr, pprofAddr}

@@ -376,6 +376,7 @@ func followDeliveries(ctx context.Context, c *client.Client, w io.Writer, wf *wa
 	}
 	ctx, cancel := wf.context(ctx)
 	defer cancel()
+	printTimeScale(ctx, c, w)
 	if discover == nil {
 		fmt.Fprintf(w, "Waiting for %s (Ctrl-C stops waiting; delivery goes on)…\n", plural(len(ids), "delivery"))
 	}
@@ -388,6 +389,17 @@ func followDeliveries(ctx context.Context, c *client.Client, w io.Writer, wf *wa
 		return seen, nil
 	}
 	return seen, summarize(w, details(seen))
+}
+
+// printTimeScale writes the time scale the deployment's delivery workers
+// retry with (GET /standin/v1/stats), so that a wait's length can be read;
+// nothing when the server does not say.
+func printTimeScale(ctx context.Context, c *client.Client, w io.Writer) {
+	resp, err := c.Stats(ctx)
+	if err != nil || resp.Data.TimeScale <= 0 {
+		return
+	}
+	fmt.Fprintf(w, "Workers' time scale: %s\n", describeScale(resp.Data.TimeScale))
 }
 
 // listPageSize is the page size of the lists --wait reads: the API's most.
@@ -586,6 +598,7 @@ func followMany(ctx context.Context, c *client.Client, w io.Writer, wf *waitFlag
 	}
 	ctx, cancel := wf.context(ctx)
 	defer cancel()
+	printTimeScale(ctx, c, w)
 	fmt.Fprintf(w, "Waiting for %s of %s (Ctrl-C stops waiting; delivery goes on)…\n",
 		plural(b.total, "delivery"), plural(len(events), "event"))
 	if err := b.follow(ctx, wf.pollInterval); err != nil {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/standin-dev/standin/delivery"
+	"github.com/standin-dev/standin/server/export"
 )
 
 // listenFlags configure `standin listen`.
@@ -31,6 +33,7 @@ type listenFlags struct {
 	delay     time.Duration
 	forward   string
 	printBody bool
+	capture   string
 }
 
 func newListenCmd() *cobra.Command {
@@ -78,6 +81,7 @@ STANDIN_LISTEN_SECRET. Ctrl-C stops it (exit 0).`,
 	fl.DurationVar(&f.delay, "delay", 0, "hold each answer back this long")
 	fl.StringVar(&f.forward, "forward", "", "relay each request to this URL and answer standin with its response")
 	fl.BoolVar(&f.printBody, "print-body", false, "print each request body, indented")
+	fl.StringVar(&f.capture, "capture", "", "append each request to this file as a JSON line (method, path, headers, body, at) that standin replay reads")
 	bindEnv(cmd, map[string]string{"secret": "STANDIN_LISTEN_SECRET"})
 	return cmd
 }
@@ -122,6 +126,16 @@ func runListen(cmd *cobra.Command, f listenFlags) error {
 		stopping: ctx.Done(),
 		client:   &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
+	if f.capture != "" {
+		file, err := os.OpenFile(f.capture, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			lis.Close()
+			return fmt.Errorf("--capture: %w", err)
+		}
+		defer file.Close()
+		l.capture = json.NewEncoder(file)
+		l.capture.SetEscapeHTML(false)
+	}
 	srv := &http.Server{Handler: l, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
@@ -155,9 +169,11 @@ type listener struct {
 	client   *http.Client
 	stopping <-chan struct{}
 
-	mu       sync.Mutex // guards out, attempts, requests
+	mu       sync.Mutex // guards out, attempts, requests, capture
 	attempts map[[sha256.Size]byte]int
 	requests int
+	// capture, when set, gets each request as a raw capture line.
+	capture *json.Encoder
 }
 
 func (l *listener) describeChecks() string {
@@ -244,6 +260,11 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	sig := l.verdict(r.Header, body, now)
 	l.mu.Lock()
+	if l.capture != nil {
+		if err := l.capture.Encode(export.Captured(r.Method, r.URL.RequestURI(), r.Header, body, now)); err != nil {
+			fmt.Fprintf(l.out, "capture: %v\n", err)
+		}
+	}
 	l.requests++
 	key := sha256.Sum256(body)
 	l.attempts[key]++

@@ -78,7 +78,7 @@ standin listen and standin serve end with 0 on Ctrl-C.`,
 		newServeCmd(), newMigrateCmd(), newVersionCmd(),
 		newTriggerCmd(), newSyncCmd(), newListenCmd(),
 		newWebhooksCmd(), newDeliveriesCmd(), newEventsCmd(),
-		newCheckCmd(), newStatsCmd(),
+		newCheckCmd(), newStatsCmd(), newClockCmd(), newExportCmd(), newReplayCmd(),
 		newCompletionCmd(),
 	)
 	root.InitDefaultHelpCmd()

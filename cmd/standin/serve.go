@@ -26,6 +26,8 @@ type serveFlags struct {
 	role                 string
 	apiKey, apiSecret    string
 	timeScale            float64
+	clock                string
+	resetTimeScale       bool
 	strictHTTPS          bool
 	skipURLCheck         bool
 	urlCheckConnector    string
@@ -74,7 +76,9 @@ between several standin processes.`,
 	fl.StringVar(&f.role, "role", "all", "what this process does: all, api or worker")
 	fl.StringVar(&f.apiKey, "api-key", "", "API key for HTTP Basic auth (auth is off unless key and secret are set)")
 	fl.StringVar(&f.apiSecret, "api-secret", "", "API secret for HTTP Basic auth")
-	fl.Float64Var(&f.timeScale, "time-scale", 1, fmt.Sprintf("emulated seconds per real second for retries and simulated syncs (%g..%g)", minTimeScale, maxTimeScale))
+	fl.Float64Var(&f.timeScale, "time-scale", 1, fmt.Sprintf("emulated seconds per real second for retries and simulated syncs (%g..%g); recorded in the database: a later process without it adopts it; on PostgreSQL, where every process of a deployment must agree, one with another scale refuses to start", minTimeScale, maxTimeScale))
+	fl.BoolVar(&f.resetTimeScale, "reset-time-scale", false, "record --time-scale in the database even when it records another (restart the deployment's other processes with the new scale)")
+	fl.StringVar(&f.clock, "clock", "real", "real, or manual: time frozen at start, moved only by 'standin clock advance' (needs --time-scale 1 and --role all)")
 	fl.BoolVar(&f.strictHTTPS, "strict-https", false, "refuse non-https webhook URLs, as Fivetran does")
 	fl.BoolVar(&f.skipURLCheck, "skip-url-check", false, "do not POST test_event to a webhook URL when it is created active or activated")
 	fl.StringVar(&f.urlCheckConnector, "url-check-connector", delivery.URLCheckConnectorID, "connector_id of the URL check's test_event (older docs: "+delivery.LegacyURLCheckConnectorID+")")
@@ -101,6 +105,8 @@ between several standin processes.`,
 		"api-key":              "STANDIN_API_KEY",
 		"api-secret":           "STANDIN_API_SECRET",
 		"time-scale":           "STANDIN_TIME_SCALE",
+		"clock":                "STANDIN_CLOCK",
+		"reset-time-scale":     "STANDIN_RESET_TIME_SCALE",
 		"strict-https":         "STANDIN_STRICT_HTTPS",
 		"skip-url-check":       "STANDIN_SKIP_URL_CHECK",
 		"url-check-connector":  "STANDIN_URL_CHECK_CONNECTOR",
@@ -232,6 +238,10 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if err := f.checkRanges(cmd); err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
+	manualClock, err := clockFlag(f)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	if (f.apiKey == "") != (f.apiSecret == "") {
 		return &exitError{code: 2, err: fmt.Errorf("set both --api-key and --api-secret, or neither")}
 	}
@@ -239,13 +249,23 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	// An unset --time-scale adopts the scale the database records.
+	timeScale := f.timeScale
+	if _, env := os.LookupEnv("STANDIN_TIME_SCALE"); !cmd.Flags().Changed("time-scale") && !env {
+		timeScale = 0
+	}
+	if f.resetTimeScale && timeScale == 0 {
+		return &exitError{code: exitUsage, err: errors.New("--reset-time-scale: give the new scale with --time-scale")}
+	}
 	srv, err := app.New(ctx, app.Config{
 		DatabaseURL:          f.databaseURL,
 		SkipMigrate:          f.skipMigrate,
 		Role:                 app.Role(strings.ToLower(f.role)),
 		APIKey:               f.apiKey,
 		APISecret:            f.apiSecret,
-		TimeScale:            f.timeScale,
+		TimeScale:            timeScale,
+		ResetTimeScale:       f.resetTimeScale,
+		ManualClock:          manualClock,
 		StrictHTTPS:          f.strictHTTPS,
 		SkipURLCheck:         f.skipURLCheck,
 		URLCheckConnectorID:  f.urlCheckConnector,
@@ -256,10 +276,15 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		RescueStuckJobsAfter: f.rescueStuckJobsAfter,
 		ShutdownTimeout:      f.shutdownTimeout,
 		Logger:               logger,
+		Version:              buildVersion(),
 	})
 	if err != nil {
 		if nm := (*app.NotMigratedError)(nil); errors.As(err, &nm) {
 			return fmt.Errorf("--skip-migrate: %w: run \"standin migrate up\" with the same --database-url first, or start without --skip-migrate", err)
+		}
+		if tm := (*app.TimeScaleMismatchError)(nil); errors.As(err, &tm) {
+			return &exitError{code: exitUsage, err: fmt.Errorf("--time-scale %g: this deployment runs at time scale %g, recorded in its database by the first process that started on it, and every process must use the same: "+
+				"start with --time-scale %g (or without --time-scale), or change the deployment's scale with --time-scale %g --reset-time-scale and restart its other processes with it", tm.Given, tm.Recorded, tm.Recorded, tm.Given)}
 		}
 		return err
 	}
@@ -278,12 +303,6 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		}
 		defer stopMetrics()
 	}
-	logger.Info("standin starting", slog.String("version", buildVersion()),
-		slog.String("database", app.DescribeDatabase(f.databaseURL)), slog.String("role", f.role))
-	if f.apiKey == "" {
-		logger.Warn("authentication is off: set --api-key and --api-secret (or STANDIN_API_KEY/STANDIN_API_SECRET) to require HTTP Basic auth")
-	}
-
 	var lis app.Listeners
 	if srv.API() != nil {
 		if lis.HTTP, err = net.Listen("tcp", f.httpAddr); err != nil {
@@ -293,6 +312,9 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 			lis.HTTP.Close()
 			return fmt.Errorf("--grpc-addr: %w", err)
 		}
+	}
+	if f.apiKey == "" && srv.API() != nil {
+		logger.Warn("authentication is off: set --api-key and --api-secret (or STANDIN_API_KEY/STANDIN_API_SECRET) to require HTTP Basic auth")
 	}
 	if err := srv.Serve(ctx, lis); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -58,9 +59,19 @@ the database, so every process of a deployment gives the same numbers.`,
 				}
 			}
 			fmt.Fprintf(tw, "river jobs\t%s\n", orDash(strings.Join(jobs, ", ")))
+			fmt.Fprintf(tw, "time scale\t%s\n", describeScale(st.TimeScale))
 			return tw.Flush()
 		},
 	}
 	addAPIFlags(cmd, &af, true)
 	return cmd
+}
+
+// describeScale says what a time scale means for a Fivetran schedule.
+func describeScale(scale float64) string {
+	if scale <= 0 {
+		return "unknown"
+	}
+	day := time.Duration(float64(24*time.Hour) / scale)
+	return fmt.Sprintf("%g (Fivetran's 24 h retry schedule in %s)", scale, fmtDuration(day))
 }

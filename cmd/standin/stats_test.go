@@ -31,6 +31,7 @@ func TestStats(t *testing.T) {
 		`(?m)^attempt latency mean\s+[0-9.]+ ms \(2 attempts\)$`,
 		`(?m)^webhooks\s+1 \(1 active, 0 deactivated by standin\)$`,
 		`(?m)^river jobs\s+(running|completed) 1$`, // River marks the job completed in a later batch
+		`(?m)^time scale\s+10000 \(Fivetran's 24 h retry schedule in 8\.64s\)$`,
 	} {
 		if !regexp.MustCompile(want).MatchString(r.stdout) {
 			t.Errorf("stats lacks %s:\n%s", want, r)
@@ -40,9 +41,10 @@ func TestStats(t *testing.T) {
 	var js struct {
 		EventsEmitted int64            `json:"events_emitted"`
 		Deliveries    map[string]int64 `json:"deliveries"`
+		TimeScale     float64          `json:"time_scale"`
 	}
 	decodeJSON(t, ok(t, api(st, "stats", "-o", "json")...), &js)
-	if js.EventsEmitted != 1 || js.Deliveries["succeeded"] != 1 {
+	if js.EventsEmitted != 1 || js.Deliveries["succeeded"] != 1 || js.TimeScale != 1e4 {
 		t.Errorf("stats -o json: %+v", js)
 	}
 }

@@ -102,6 +102,10 @@ func TestTriggerWaitInterrupted(t *testing.T) {
 	if real, err := strconv.ParseFloat(m[3], 64); err != nil || real > 6 || real < 1 {
 		t.Errorf("real wait %ss, want at most 6 s (%v)", m[3], err)
 	}
+	// --wait names the scale the deployment's workers retry with.
+	if !strings.Contains(bg.stdout.String(), "Workers' time scale: 60 (Fivetran's 24 h retry schedule in 24m0s)\n") {
+		t.Errorf("stdout does not name the workers' time scale:\n%s", bg.stdout)
+	}
 	if code := bg.stop(t); code != exitInterrupted {
 		t.Errorf("exit %d after Ctrl-C, want 130", code)
 	}

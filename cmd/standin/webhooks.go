@@ -354,8 +354,9 @@ standin listen) before, or create it with --active=false.`,
 
 func newWebhooksUpdateCmd() *cobra.Command {
 	var (
-		af apiFlags
-		wf webhookFlags
+		af                       apiFlags
+		wf                       webhookFlags
+		rotationWindow, signWith string
 	)
 	cmd := &cobra.Command{
 		Use:   "update WEBHOOK_ID [flags]",
@@ -364,11 +365,13 @@ func newWebhooksUpdateCmd() *cobra.Command {
 webhook checks its URL first, as Fivetran does.`,
 		Example: `  standin webhooks update program_quoth --active=false
   standin webhooks update program_quoth --events sync_start,sync_end --url http://127.0.0.1:9001/hook
-  standin webhooks update program_quoth --secret ''   # remove the secret`,
+  standin webhooks update program_quoth --secret ''   # remove the secret
+  standin webhooks update program_quoth --secret new --rotation-window 24h --sign-with old`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fl := cmd.Flags()
 			var patch client.WebhookPatch
+			patch.SecretRotationWindow, patch.SecretSignWith = rotationWindow, signWith
 			if fl.Changed("url") {
 				patch.URL = &wf.url
 			}
@@ -407,6 +410,8 @@ webhook checks its URL first, as Fivetran does.`,
 	}
 	addAPIFlags(cmd, &af, true)
 	wf.add(cmd, false)
+	cmd.Flags().StringVar(&rotationWindow, "rotation-window", "", "with --secret: keep the previous secret valid this long in emulated time (standin's extension)")
+	cmd.Flags().StringVar(&signWith, "sign-with", "", "during --rotation-window, which secret signs a single-signature scheme: new (default) or old")
 	return cmd
 }
 

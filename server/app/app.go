@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/standin-dev/standin/delivery"
 	"github.com/standin-dev/standin/server"
+	"github.com/standin-dev/standin/server/clock"
 	"github.com/standin-dev/standin/server/internal/simulate"
 	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/store/backend"
@@ -60,9 +62,19 @@ type Config struct {
 	// off.
 	APIKey, APISecret string
 	// TimeScale is emulated seconds per real second for retry schedules and
-	// simulated syncs; see delivery.ValidateTimeScale. Defaults to
-	// delivery.DefaultTimeScale (1).
+	// simulated syncs; see delivery.ValidateTimeScale. Every process of one
+	// deployment must use the same: the first to start records its scale
+	// in the database. On PostgreSQL, which several processes share, New
+	// refuses a different one with a *TimeScaleMismatchError (see
+	// ResetTimeScale); an SQLite file serves one process, which records the
+	// scale it is given. Defaults to 0: the scale the database records, or
+	// delivery.DefaultTimeScale (1) when it records none.
 	TimeScale float64
+	// ResetTimeScale records TimeScale in the database even when it records
+	// another scale; processes already running keep the old one until they
+	// restart. Defaults to false: on PostgreSQL a different scale is
+	// refused.
+	ResetTimeScale bool
 	// StrictHTTPS refuses webhook URLs that are not https://, as Fivetran
 	// does. Defaults to false: http:// is allowed for local receivers.
 	StrictHTTPS bool
@@ -95,7 +107,7 @@ type Config struct {
 	MaxWorkers int
 	// FetchPollInterval is how often idle workers poll for due deliveries.
 	// Defaults to 0, the store's choice: 10 ms on SQLite, 50 ms on
-	// PostgreSQL.
+	// PostgreSQL; with ManualClock, 10 ms on both.
 	FetchPollInterval time.Duration
 	// RescueStuckJobsAfter is how long a delivery may stay in flight before
 	// another process takes it over (its process presumed dead). Defaults to
@@ -122,9 +134,26 @@ type Config struct {
 	RequestReadTimeout time.Duration
 	// Logger receives structured logs. Defaults to slog.Default().
 	Logger *slog.Logger
-	// Now returns the current time. Defaults to time.Now.
+	// Now returns the current time. Defaults to time.Now. With ManualClock
+	// it only gives the clock's start.
 	Now func() time.Time
+	// ManualClock starts the clock frozen at Now() (truncated to the
+	// millisecond): it moves only through Server.Clock (the API's
+	// ClockService, standin clock advance), which fires every delivery
+	// attempt that comes due on the way. It requires TimeScale 1 and
+	// RoleAll (the clock lives in this one process). Defaults to false:
+	// the real clock, sped up by TimeScale.
+	ManualClock bool
+	// Version is the build's version, named in the line Serve logs at
+	// start (StartedMessage). Defaults to empty: not named.
+	Version string
 }
+
+// StartedMessage is the message of the one INFO line Serve logs once the
+// process serves: its role, what listens where (http, grpc), the store
+// (database), the deployment's time scale, whether auth is on, and the
+// River client id of its workers (client_id).
+const StartedMessage = "standin started"
 
 // Defaults of Config that belong to no other package.
 const (
@@ -157,13 +186,21 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: RescueStuckJobsAfter %v: must not be negative", c.RescueStuckJobsAfter)
 	case c.ShutdownTimeout < 0:
 		return fmt.Errorf("config: ShutdownTimeout %v: must not be negative", c.ShutdownTimeout)
+	case c.ResetTimeScale && c.TimeScale == 0:
+		return errors.New("config: ResetTimeScale needs a TimeScale")
 	case c.MaxConnections < 0:
 		return fmt.Errorf("config: MaxConnections %d: must not be negative", c.MaxConnections)
 	case c.RequestReadTimeout < 0:
 		return fmt.Errorf("config: RequestReadTimeout %v: must not be negative", c.RequestReadTimeout)
+	case c.ManualClock && c.TimeScale != 0 && c.TimeScale != delivery.DefaultTimeScale:
+		return fmt.Errorf("config: TimeScale %v contradicts ManualClock, which moves time only when told (leave TimeScale at %v)", c.TimeScale, delivery.DefaultTimeScale)
+	case c.ManualClock && c.Role != "" && c.Role != RoleAll:
+		return fmt.Errorf("config: Role %q contradicts ManualClock, which needs Role %q: the clock lives in one process, which must serve the API and work deliveries", c.Role, RoleAll)
 	}
-	if err := delivery.ValidateTimeScale(c.TimeScale); err != nil {
-		return fmt.Errorf("config: %w", err)
+	if c.TimeScale != 0 {
+		if err := delivery.ValidateTimeScale(c.TimeScale); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
 	}
 	return nil
 }
@@ -173,7 +210,6 @@ func (c *Config) Validate() error {
 func (c Config) withDefaults() Config {
 	c.DatabaseURL = cmp.Or(c.DatabaseURL, DefaultDatabaseURL)
 	c.Role = cmp.Or(c.Role, RoleAll)
-	c.TimeScale = cmp.Or(c.TimeScale, delivery.DefaultTimeScale)
 	c.URLCheckConnectorID = cmp.Or(c.URLCheckConnectorID, delivery.URLCheckConnectorID)
 	c.SyncDuration = cmp.Or(c.SyncDuration, DefaultSyncDuration)
 	c.DisableAfter = cmp.Or(c.DisableAfter, worker.DefaultDisableAfter)
@@ -184,15 +220,20 @@ func (c Config) withDefaults() Config {
 	c.MaxConnections = cmp.Or(c.MaxConnections, server.DefaultMaxConnections)
 	c.RequestReadTimeout = cmp.Or(c.RequestReadTimeout, server.DefaultRequestReadTimeout)
 	c.Logger = cmp.Or(c.Logger, slog.Default())
+	if c.ManualClock {
+		c.FetchPollInterval = cmp.Or(c.FetchPollInterval, manualFetchPollInterval)
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
 	return c
 }
 
-// apiConfig derives the API's settings from c, whose defaults are set.
-func (c *Config) apiConfig(st store.Store) server.APIConfig {
+// apiConfig derives the API's settings from c, whose defaults are set; clk
+// is the manual clock's stepper, nil when the clock is real.
+func (c *Config) apiConfig(st store.Store, clk *clock.Stepper) server.APIConfig {
 	return server.APIConfig{
+		Clock:               clk,
 		Store:               st,
 		Sender:              c.Sender,
 		Now:                 c.Now,
@@ -221,6 +262,7 @@ func (c *Config) workerConfig(st store.Store) worker.Config {
 		RescueStuckJobsAfter: c.RescueStuckJobsAfter,
 		OnAttempt:            c.OnAttempt,
 		DisableAfter:         c.DisableAfter,
+		ManualClock:          c.ManualClock,
 	}
 }
 
@@ -231,6 +273,7 @@ type Server struct {
 	ownsStore bool
 	api       *server.API
 	queue     store.Queue
+	clock     *clock.Stepper
 }
 
 // New opens the store (migrating it unless told not to) and builds the API
@@ -255,8 +298,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			}
 		}
 	}
+	if c.ManualClock {
+		// One process owns a manual clock: it runs at scale 1 and records
+		// nothing for other processes to agree with.
+		s.clock = &clock.Stepper{Clock: clock.NewManual(c.Now()), Store: s.store}
+		c.Now = s.clock.Clock.Now
+		s.cfg.Now = c.Now
+		s.cfg.TimeScale = delivery.DefaultTimeScale
+	} else if err := s.agreeTimeScale(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	c = s.cfg
 	if c.Role.api() {
-		s.api, err = server.NewAPI(c.apiConfig(s.store))
+		s.api, err = server.NewAPI(c.apiConfig(s.store, s.clock))
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -286,6 +341,101 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// manualFetchPollInterval is how often idle workers poll under a manual
+// clock when not told otherwise: each advance waits for the jobs it
+// enqueues, so they should be picked up promptly on both backends.
+const manualFetchPollInterval = 10 * time.Millisecond
+
+// Clock returns the manual clock's stepper, or nil when the clock is real.
+func (s *Server) Clock() *clock.Stepper { return s.clock }
+
+// TimeScaleMismatchError is New's error when the process was given a time
+// scale other than the one its database records: the deployment's, which
+// the first process to start recorded and its workers schedule retries with.
+type TimeScaleMismatchError struct {
+	// Given is the process's Config.TimeScale; Recorded the database's.
+	Given, Recorded float64
+}
+
+func (e *TimeScaleMismatchError) Error() string {
+	return fmt.Sprintf("time scale %g disagrees with %g, the time scale this database records (the first process that started on it set it; every process of one deployment must use the same)",
+		e.Given, e.Recorded)
+}
+
+// agreeTimeScale makes s.cfg.TimeScale the deployment's: it records the
+// given scale when the database records none (or ResetTimeScale is set, or
+// the database is an SQLite file, which serves this process alone), adopts
+// the recorded one when none was given, and refuses a different one.
+func (s *Server) agreeTimeScale(ctx context.Context) error {
+	given := s.cfg.TimeScale
+	want := cmp.Or(given, delivery.DefaultTimeScale)
+	if s.cfg.ResetTimeScale {
+		if err := s.store.SettingPut(ctx, store.SettingTimeScale, formatScale(want)); err != nil {
+			return fmt.Errorf("record time scale: %w", err)
+		}
+		s.cfg.TimeScale = want
+		return nil
+	}
+	stored, err := s.store.SettingInit(ctx, store.SettingTimeScale, formatScale(want))
+	if err != nil {
+		return fmt.Errorf("record time scale: %w", err)
+	}
+	recorded, err := strconv.ParseFloat(stored, 64)
+	if err != nil || delivery.ValidateTimeScale(recorded) != nil {
+		return fmt.Errorf("the database records time scale %q, which is not valid: start with a time scale and ResetTimeScale to replace it", stored)
+	}
+	if given != 0 && given != recorded {
+		if s.cfg.Store != nil || backend.Shared(s.cfg.DatabaseURL) {
+			return &TimeScaleMismatchError{Given: given, Recorded: recorded}
+		}
+		// The process is the deployment: the scale it is given is the one.
+		if err := s.store.SettingPut(ctx, store.SettingTimeScale, formatScale(given)); err != nil {
+			return fmt.Errorf("record time scale: %w", err)
+		}
+		s.cfg.Logger.Info("time scale changed", slog.Float64("time_scale", given), slog.Float64("was", recorded))
+		recorded = given
+	}
+	s.cfg.TimeScale = recorded
+	return nil
+}
+
+// formatScale is the stored form of a time scale (store.SettingTimeScale).
+func formatScale(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// TimeScale returns the time scale the process runs at: the deployment's
+// (see Config.TimeScale).
+func (s *Server) TimeScale() float64 { return s.cfg.TimeScale }
+
+// startAttrs are the fields of the StartedMessage line.
+func (s *Server) startAttrs(lis Listeners) []any {
+	var attrs []any
+	if s.cfg.Version != "" {
+		attrs = append(attrs, slog.String("version", s.cfg.Version))
+	}
+	attrs = append(attrs, slog.String("role", string(s.cfg.Role)))
+	if s.api != nil && lis.HTTP != nil {
+		attrs = append(attrs, slog.String("http", "http://"+lis.HTTP.Addr().String()))
+	}
+	if s.api != nil && lis.GRPC != nil {
+		attrs = append(attrs, slog.String("grpc", lis.GRPC.Addr().String()))
+	}
+	db := DescribeDatabase(s.cfg.DatabaseURL)
+	if s.cfg.Store != nil {
+		db = "given store"
+	}
+	attrs = append(attrs, slog.String("database", db), slog.Float64("time_scale", s.cfg.TimeScale))
+	if s.api != nil {
+		attrs = append(attrs, slog.Bool("auth", s.cfg.APIKey != ""))
+	}
+	if s.queue != nil {
+		attrs = append(attrs, slog.Int("max_workers", s.cfg.MaxWorkers), slog.String("client_id", s.queue.ID()))
+	}
+	return attrs
+}
+
+// Workers reports whether the process works deliveries (its role).
+func (s *Server) Workers() bool { return s.queue != nil }
+
 // Store returns the server's store.
 func (s *Server) Store() store.Store { return s.store }
 
@@ -314,7 +464,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners) error {
 		if err := s.queue.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("start workers: %w", err)
 		}
-		log.Info("delivery workers started", slog.Float64("time_scale", s.cfg.TimeScale),
+		log.Debug("delivery workers started", slog.Float64("time_scale", s.cfg.TimeScale),
 			slog.String("client_id", s.queue.ID()))
 	}
 
@@ -331,7 +481,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners) error {
 				errc <- fmt.Errorf("serve http: %w", err)
 			}
 		}()
-		log.Info("http api listening", slog.String("addr", lis.HTTP.Addr().String()))
+		log.Debug("http api listening", slog.String("addr", lis.HTTP.Addr().String()))
 	}
 	if s.api != nil && lis.GRPC != nil {
 		g := s.api.GRPCServer()
@@ -342,8 +492,9 @@ func (s *Server) Serve(ctx context.Context, lis Listeners) error {
 				errc <- fmt.Errorf("serve grpc: %w", err)
 			}
 		}()
-		log.Info("grpc api listening", slog.String("addr", lis.GRPC.Addr().String()))
+		log.Debug("grpc api listening", slog.String("addr", lis.GRPC.Addr().String()))
 	}
+	log.Info(StartedMessage, s.startAttrs(lis)...)
 	var serveErr error
 	select {
 	case <-ctx.Done():

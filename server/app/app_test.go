@@ -118,6 +118,8 @@ func TestConfigValidate(t *testing.T) {
 		{app.Config{ShutdownTimeout: -time.Second}, "config: ShutdownTimeout -1s: must not be negative"},
 		{app.Config{MaxConnections: -1}, "config: MaxConnections -1: must not be negative"},
 		{app.Config{RequestReadTimeout: -time.Second}, "config: RequestReadTimeout -1s: must not be negative"},
+		{app.Config{ManualClock: true, TimeScale: 60}, "config: TimeScale 60 contradicts ManualClock, which moves time only when told (leave TimeScale at 1)"},
+		{app.Config{ManualClock: true, Role: app.RoleWorker}, `config: Role "worker" contradicts ManualClock, which needs Role "all": the clock lives in one process, which must serve the API and work deliveries`},
 	} {
 		if err := tt.cfg.Validate(); err == nil || err.Error() != tt.want {
 			t.Errorf("Validate(%+v) = %v, want %q", tt.cfg, err, tt.want)

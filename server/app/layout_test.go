@@ -14,8 +14,8 @@ const module = "github.com/standin-dev/standin/"
 // TestLayout checks the import rules of docs/layout.md on the module's
 // packages (their non-test imports): the composition root is the only
 // importer of the backends, delivery imports none of store, server and
-// worker, and the emitter, the simulator and their errors have no protobuf
-// or gRPC in them.
+// worker, and the emitter, the simulator, their errors, the manual clock and
+// the export have no protobuf or gRPC in them.
 func TestLayout(t *testing.T) {
 	t.Parallel()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
@@ -44,11 +44,12 @@ func TestLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, must := range []string{"server", "server/app", "server/internal/emit", "server/internal/simulate", "delivery", "testkit", "cmd/standin"} {
+	for _, must := range []string{"server", "server/app", "server/internal/emit", "server/internal/simulate", "server/clock", "server/export", "delivery", "testkit", "cmd/standin"} {
 		if _, ok := imports[must]; !ok {
 			t.Fatalf("package %s not found under %s", must, root)
 		}
 	}
+	noProtobuf := []string{"server/internal/emit", "server/internal/simulate", "server/internal/apierr", "server/clock", "server/export"}
 	backends := []string{module + "store/backend", module + "store/sqlite", module + "store/postgres"}
 	for pkg, imps := range imports {
 		for _, imp := range imps {
@@ -58,9 +59,9 @@ func TestLayout(t *testing.T) {
 			case (pkg == "delivery" || strings.HasPrefix(pkg, "delivery/")) &&
 				(strings.HasPrefix(imp, module+"store") || strings.HasPrefix(imp, module+"server") || strings.HasPrefix(imp, module+"worker")):
 				t.Errorf("%s imports %s: delivery must not import store, server or worker", pkg, imp)
-			case slices.Contains([]string{"server/internal/emit", "server/internal/simulate", "server/internal/apierr"}, pkg) &&
+			case slices.Contains(noProtobuf, pkg) &&
 				(strings.HasPrefix(imp, "google.golang.org/") || strings.HasPrefix(imp, "github.com/grpc-ecosystem/") || strings.HasPrefix(imp, module+"proto/")):
-				t.Errorf("%s imports %s: the emitter and the simulator have no protobuf or gRPC", pkg, imp)
+				t.Errorf("%s imports %s: the emitter, the simulator, the manual clock and the export have no protobuf or gRPC", pkg, imp)
 			}
 		}
 	}

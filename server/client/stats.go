@@ -26,6 +26,10 @@ type Stats struct {
 	// are also in Attempts, but their failures do not count toward a
 	// webhook's deactivation.
 	Faults map[string]int64 `json:"faults"`
+	// TimeScale is the deployment's time scale (emulated seconds per real
+	// second): the one its database records, which every process of the
+	// deployment, its delivery workers included, schedules retries with.
+	TimeScale float64 `json:"time_scale"`
 }
 
 // StatsAttempts is the number of attempts with one outcome ("succeeded" or

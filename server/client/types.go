@@ -49,6 +49,17 @@ type Webhook struct {
 	Signing        *Signing  `json:"signing,omitempty"`
 	DisabledReason string    `json:"disabled_reason,omitempty"`
 	Faults         *Faults   `json:"faults,omitempty"`
+	// SecretRotation is standin's secret rotation window of the last
+	// secret change, when one was asked for.
+	SecretRotation *SecretRotation `json:"secret_rotation,omitempty"`
+}
+
+// SecretRotation is a secret rotation window (standin's extension): until
+// when the previous secret stays valid, and which secret signs a
+// single-signature scheme meanwhile (new or old).
+type SecretRotation struct {
+	Until    time.Time `json:"until"`
+	SignWith string    `json:"sign_with"`
 }
 
 // WebhookSpec is the body of a webhook creation.
@@ -73,6 +84,12 @@ type WebhookPatch struct {
 	Signing *Signing  `json:"signing,omitempty"`
 	// Faults replaces the webhook's faults; &Faults{} removes them.
 	Faults *Faults `json:"faults,omitempty"`
+	// SecretRotationWindow, with Secret, keeps the previous secret valid
+	// for this emulated duration ("24h", "3d"); SecretSignWith says which
+	// secret signs a single-signature scheme meanwhile (new or old).
+	// standin's extension.
+	SecretRotationWindow string `json:"secret_rotation_window,omitempty"`
+	SecretSignWith       string `json:"secret_sign_with,omitempty"`
 }
 
 // Page is one page of a list; NextCursor is empty on the last page.

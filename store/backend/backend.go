@@ -65,6 +65,13 @@ func Open(ctx context.Context, cfg Config) (store.Store, error) {
 	}
 }
 
+// Shared reports whether the database rawURL names is one several standin
+// processes share at once (PostgreSQL); an SQLite file serves one process.
+func Shared(rawURL string) bool {
+	t, err := parse(rawURL)
+	return err == nil && t.kind == kindPostgres
+}
+
 // Describe returns a form of a database URL fit for logs: passwords (in the
 // user info or a password query parameter) are replaced by "xxxxx", and an
 // SQLite URL is shown as "sqlite:" and its path. A URL Open would reject is

@@ -178,7 +178,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 }
 
 func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
-	inserter, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: cfg.Logger, Schema: cfg.Schema})
+	inserter, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: store.LibraryLogger(cfg.Logger), Schema: cfg.Schema})
 	if err != nil {
 		return nil, fmt.Errorf("create river insert client: %w", err)
 	}
@@ -190,13 +190,13 @@ func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations,
 		goose.WithTableName(sqlq.GooseTable),
 		goose.WithDisableGlobalRegistry(true),
-		goose.WithSlog(cfg.Logger),
+		goose.WithSlog(store.LibraryLogger(cfg.Logger)),
 	)
 	if err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("create migration provider: %w", err)
 	}
-	migrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: cfg.Logger, Schema: cfg.Schema})
+	migrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: store.LibraryLogger(cfg.Logger), Schema: cfg.Schema})
 	if err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("create river migrator: %w", err)
@@ -252,13 +252,14 @@ func (s *Store) Queue(config *river.Config) (store.Queue, error) {
 		cfg.Schema = s.schema
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = s.logger
+		cfg.Logger = store.LibraryLogger(s.logger)
 	}
 	client, err := river.NewClient(riverpgxv5.New(s.pool), &cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create river client: %w", err)
 	}
-	return &queue{Client: client, rescueAfter: cfg.RescueStuckJobsAfter, logger: cfg.Logger}, nil
+	// The queue's own lines (the rescue watch) are standin's, not River's.
+	return &queue{Client: client, rescueAfter: cfg.RescueStuckJobsAfter, logger: s.logger}, nil
 }
 
 // Migrate creates the schema if missing and applies standin's pending

@@ -146,7 +146,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 }
 
 func newStore(db *sql.DB, cfg Config) (*Store, error) {
-	inserter, err := river.NewClient(riversqlite.New(db), &river.Config{Logger: cfg.Logger})
+	inserter, err := river.NewClient(riversqlite.New(db), &river.Config{Logger: store.LibraryLogger(cfg.Logger)})
 	if err != nil {
 		return nil, fmt.Errorf("create river insert client: %w", err)
 	}
@@ -157,12 +157,12 @@ func newStore(db *sql.DB, cfg Config) (*Store, error) {
 	provider, err := goose.NewProvider(goose.DialectSQLite3, db, migrations,
 		goose.WithTableName(sqlq.GooseTable),
 		goose.WithDisableGlobalRegistry(true),
-		goose.WithSlog(cfg.Logger),
+		goose.WithSlog(store.LibraryLogger(cfg.Logger)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("create migration provider: %w", err)
 	}
-	migrator, err := rivermigrate.New(riversqlite.New(db), &rivermigrate.Config{Logger: cfg.Logger})
+	migrator, err := rivermigrate.New(riversqlite.New(db), &rivermigrate.Config{Logger: store.LibraryLogger(cfg.Logger)})
 	if err != nil {
 		return nil, fmt.Errorf("create river migrator: %w", err)
 	}
@@ -226,7 +226,7 @@ func (s *Store) Queue(config *river.Config) (store.Queue, error) {
 		cfg = *config
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = s.logger
+		cfg.Logger = store.LibraryLogger(s.logger)
 	}
 	if cfg.FetchPollInterval == 0 {
 		// River requires it to be at least the fetch cooldown.

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"WebhookCRUD", testWebhookCRUD},
 		{"NotFoundAndConflict", testNotFoundAndConflict},
 		{"WebhookUpdateOnlyGivenFields", testWebhookUpdateOnlyGivenFields},
+		{"WebhookSecretRotation", testWebhookSecretRotation},
 		{"WebhookListPagination", testWebhookListPagination},
 		{"WebhookListSubscribed", testWebhookListSubscribed},
 		{"EventCreate", testEventCreate},
@@ -65,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AttemptLastID", testAttemptLastID},
 		{"Check", testCheck},
 		{"Faults", testFaults},
+		{"Settings", testSettings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -257,9 +257,17 @@ type WebhookSpec struct {
 	Signing *Signing `protobuf:"bytes,6,opt,name=signing,proto3" json:"signing,omitempty"`
 	// Emulator extension: faults asked of the webhook's deliveries. Absent
 	// on update keeps them; {} removes them.
-	Faults        *Faults `protobuf:"bytes,7,opt,name=faults,proto3" json:"faults,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Faults *Faults `protobuf:"bytes,9,opt,name=faults,proto3" json:"faults,omitempty"`
+	// Emulator extension, with a new secret on update: how long (emulated
+	// time, "24h", "3d") the previous secret stays valid. Meanwhile Standard
+	// Webhooks sends both signatures and the other schemes sign with
+	// secret_sign_with. Without it, a new secret applies at once.
+	SecretRotationWindow string `protobuf:"bytes,7,opt,name=secret_rotation_window,json=secretRotationWindow,proto3" json:"secret_rotation_window,omitempty"`
+	// Emulator extension: which secret signs a single-signature scheme during
+	// the rotation window: new (default) or old.
+	SecretSignWith string `protobuf:"bytes,8,opt,name=secret_sign_with,json=secretSignWith,proto3" json:"secret_sign_with,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *WebhookSpec) Reset() {
@@ -341,6 +349,20 @@ func (x *WebhookSpec) GetFaults() *Faults {
 	return nil
 }
 
+func (x *WebhookSpec) GetSecretRotationWindow() string {
+	if x != nil {
+		return x.SecretRotationWindow
+	}
+	return ""
+}
+
+func (x *WebhookSpec) GetSecretSignWith() string {
+	if x != nil {
+		return x.SecretSignWith
+	}
+	return ""
+}
+
 // Webhook is Fivetran's webhook object, plus standin's extension fields
 // (profile, signing, disabled_reason), which are absent unless set.
 type Webhook struct {
@@ -366,8 +388,11 @@ type Webhook struct {
 	Signing *Signing `protobuf:"bytes,11,opt,name=signing,proto3" json:"signing,omitempty"`
 	// Emulator extension: why standin deactivated the webhook, when it did.
 	DisabledReason *string `protobuf:"bytes,12,opt,name=disabled_reason,json=disabledReason,proto3,oneof" json:"disabled_reason,omitempty"`
+	// Emulator extension: the secret rotation window of the last secret
+	// change, when one was asked for (until may have passed).
+	SecretRotation *SecretRotation `protobuf:"bytes,13,opt,name=secret_rotation,json=secretRotation,proto3" json:"secret_rotation,omitempty"`
 	// Emulator extension: the faults asked of its deliveries, when any.
-	Faults        *Faults `protobuf:"bytes,13,opt,name=faults,proto3" json:"faults,omitempty"`
+	Faults        *Faults `protobuf:"bytes,14,opt,name=faults,proto3" json:"faults,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -486,11 +511,74 @@ func (x *Webhook) GetDisabledReason() string {
 	return ""
 }
 
+func (x *Webhook) GetSecretRotation() *SecretRotation {
+	if x != nil {
+		return x.SecretRotation
+	}
+	return nil
+}
+
 func (x *Webhook) GetFaults() *Faults {
 	if x != nil {
 		return x.Faults
 	}
 	return nil
+}
+
+// SecretRotation is standin's secret rotation window: until when the
+// previous secret stays valid (it is never returned).
+type SecretRotation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// RFC 3339 UTC with milliseconds.
+	Until string `protobuf:"bytes,1,opt,name=until,proto3" json:"until,omitempty"`
+	// Which secret signs a single-signature scheme: new or old.
+	SignWith      string `protobuf:"bytes,2,opt,name=sign_with,json=signWith,proto3" json:"sign_with,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecretRotation) Reset() {
+	*x = SecretRotation{}
+	mi := &file_standin_v1_webhooks_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretRotation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretRotation) ProtoMessage() {}
+
+func (x *SecretRotation) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_webhooks_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretRotation.ProtoReflect.Descriptor instead.
+func (*SecretRotation) Descriptor() ([]byte, []int) {
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SecretRotation) GetUntil() string {
+	if x != nil {
+		return x.Until
+	}
+	return ""
+}
+
+func (x *SecretRotation) GetSignWith() string {
+	if x != nil {
+		return x.SignWith
+	}
+	return ""
 }
 
 // CreateAccountWebhookRequest is POST /v1/webhooks/account.
@@ -504,7 +592,7 @@ type CreateAccountWebhookRequest struct {
 
 func (x *CreateAccountWebhookRequest) Reset() {
 	*x = CreateAccountWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[4]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -516,7 +604,7 @@ func (x *CreateAccountWebhookRequest) String() string {
 func (*CreateAccountWebhookRequest) ProtoMessage() {}
 
 func (x *CreateAccountWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[4]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -529,7 +617,7 @@ func (x *CreateAccountWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccountWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccountWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{4}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateAccountWebhookRequest) GetWebhook() *WebhookSpec {
@@ -551,7 +639,7 @@ type CreateGroupWebhookRequest struct {
 
 func (x *CreateGroupWebhookRequest) Reset() {
 	*x = CreateGroupWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[5]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -563,7 +651,7 @@ func (x *CreateGroupWebhookRequest) String() string {
 func (*CreateGroupWebhookRequest) ProtoMessage() {}
 
 func (x *CreateGroupWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[5]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -576,7 +664,7 @@ func (x *CreateGroupWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateGroupWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{5}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateGroupWebhookRequest) GetGroupId() string {
@@ -606,7 +694,7 @@ type ListWebhooksRequest struct {
 
 func (x *ListWebhooksRequest) Reset() {
 	*x = ListWebhooksRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[6]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -618,7 +706,7 @@ func (x *ListWebhooksRequest) String() string {
 func (*ListWebhooksRequest) ProtoMessage() {}
 
 func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[6]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -631,7 +719,7 @@ func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{6}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListWebhooksRequest) GetCursor() string {
@@ -658,7 +746,7 @@ type GetWebhookRequest struct {
 
 func (x *GetWebhookRequest) Reset() {
 	*x = GetWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[7]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +758,7 @@ func (x *GetWebhookRequest) String() string {
 func (*GetWebhookRequest) ProtoMessage() {}
 
 func (x *GetWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[7]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +771,7 @@ func (x *GetWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWebhookRequest.ProtoReflect.Descriptor instead.
 func (*GetWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{7}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetWebhookRequest) GetId() string {
@@ -709,7 +797,7 @@ type UpdateWebhookRequest struct {
 
 func (x *UpdateWebhookRequest) Reset() {
 	*x = UpdateWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[8]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -721,7 +809,7 @@ func (x *UpdateWebhookRequest) String() string {
 func (*UpdateWebhookRequest) ProtoMessage() {}
 
 func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[8]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -734,7 +822,7 @@ func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*UpdateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{8}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateWebhookRequest) GetId() string {
@@ -768,7 +856,7 @@ type DeleteWebhookRequest struct {
 
 func (x *DeleteWebhookRequest) Reset() {
 	*x = DeleteWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[9]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -780,7 +868,7 @@ func (x *DeleteWebhookRequest) String() string {
 func (*DeleteWebhookRequest) ProtoMessage() {}
 
 func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[9]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -793,7 +881,7 @@ func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{9}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteWebhookRequest) GetId() string {
@@ -816,7 +904,7 @@ type TestWebhookRequest struct {
 
 func (x *TestWebhookRequest) Reset() {
 	*x = TestWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[10]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -828,7 +916,7 @@ func (x *TestWebhookRequest) String() string {
 func (*TestWebhookRequest) ProtoMessage() {}
 
 func (x *TestWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[10]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -841,7 +929,7 @@ func (x *TestWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestWebhookRequest.ProtoReflect.Descriptor instead.
 func (*TestWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{10}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TestWebhookRequest) GetId() string {
@@ -872,7 +960,7 @@ type CreateAccountWebhookResponse struct {
 
 func (x *CreateAccountWebhookResponse) Reset() {
 	*x = CreateAccountWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[11]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +972,7 @@ func (x *CreateAccountWebhookResponse) String() string {
 func (*CreateAccountWebhookResponse) ProtoMessage() {}
 
 func (x *CreateAccountWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[11]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +985,7 @@ func (x *CreateAccountWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccountWebhookResponse.ProtoReflect.Descriptor instead.
 func (*CreateAccountWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{11}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateAccountWebhookResponse) GetCode() string {
@@ -935,7 +1023,7 @@ type CreateGroupWebhookResponse struct {
 
 func (x *CreateGroupWebhookResponse) Reset() {
 	*x = CreateGroupWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[12]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -947,7 +1035,7 @@ func (x *CreateGroupWebhookResponse) String() string {
 func (*CreateGroupWebhookResponse) ProtoMessage() {}
 
 func (x *CreateGroupWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[12]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -960,7 +1048,7 @@ func (x *CreateGroupWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupWebhookResponse.ProtoReflect.Descriptor instead.
 func (*CreateGroupWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{12}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateGroupWebhookResponse) GetCode() string {
@@ -997,7 +1085,7 @@ type GetWebhookResponse struct {
 
 func (x *GetWebhookResponse) Reset() {
 	*x = GetWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[13]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1009,7 +1097,7 @@ func (x *GetWebhookResponse) String() string {
 func (*GetWebhookResponse) ProtoMessage() {}
 
 func (x *GetWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[13]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1022,7 +1110,7 @@ func (x *GetWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWebhookResponse.ProtoReflect.Descriptor instead.
 func (*GetWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{13}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetWebhookResponse) GetCode() string {
@@ -1060,7 +1148,7 @@ type UpdateWebhookResponse struct {
 
 func (x *UpdateWebhookResponse) Reset() {
 	*x = UpdateWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[14]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1072,7 +1160,7 @@ func (x *UpdateWebhookResponse) String() string {
 func (*UpdateWebhookResponse) ProtoMessage() {}
 
 func (x *UpdateWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[14]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1085,7 +1173,7 @@ func (x *UpdateWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateWebhookResponse.ProtoReflect.Descriptor instead.
 func (*UpdateWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{14}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdateWebhookResponse) GetCode() string {
@@ -1121,7 +1209,7 @@ type WebhookPage struct {
 
 func (x *WebhookPage) Reset() {
 	*x = WebhookPage{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[15]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +1221,7 @@ func (x *WebhookPage) String() string {
 func (*WebhookPage) ProtoMessage() {}
 
 func (x *WebhookPage) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[15]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1234,7 @@ func (x *WebhookPage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookPage.ProtoReflect.Descriptor instead.
 func (*WebhookPage) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{15}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WebhookPage) GetItems() []*Webhook {
@@ -1176,7 +1264,7 @@ type ListWebhooksResponse struct {
 
 func (x *ListWebhooksResponse) Reset() {
 	*x = ListWebhooksResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[16]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1188,7 +1276,7 @@ func (x *ListWebhooksResponse) String() string {
 func (*ListWebhooksResponse) ProtoMessage() {}
 
 func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[16]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1201,7 +1289,7 @@ func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{16}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListWebhooksResponse) GetCode() string {
@@ -1237,7 +1325,7 @@ type DeleteWebhookResponse struct {
 
 func (x *DeleteWebhookResponse) Reset() {
 	*x = DeleteWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[17]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1337,7 @@ func (x *DeleteWebhookResponse) String() string {
 func (*DeleteWebhookResponse) ProtoMessage() {}
 
 func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[17]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1262,7 +1350,7 @@ func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookResponse.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{17}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeleteWebhookResponse) GetCode() string {
@@ -1295,7 +1383,7 @@ type TestResult struct {
 
 func (x *TestResult) Reset() {
 	*x = TestResult{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[18]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1307,7 +1395,7 @@ func (x *TestResult) String() string {
 func (*TestResult) ProtoMessage() {}
 
 func (x *TestResult) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[18]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1320,7 +1408,7 @@ func (x *TestResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestResult.ProtoReflect.Descriptor instead.
 func (*TestResult) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{18}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TestResult) GetSucceed() bool {
@@ -1357,7 +1445,7 @@ type TestWebhookResponse struct {
 
 func (x *TestWebhookResponse) Reset() {
 	*x = TestWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[19]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1369,7 +1457,7 @@ func (x *TestWebhookResponse) String() string {
 func (*TestWebhookResponse) ProtoMessage() {}
 
 func (x *TestWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[19]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1382,7 +1470,7 @@ func (x *TestWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestWebhookResponse.ProtoReflect.Descriptor instead.
 func (*TestWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{19}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TestWebhookResponse) GetCode() string {
@@ -1445,7 +1533,7 @@ const file_standin_v1_webhooks_proto_rawDesc = "" +
 	"\x0e_bad_signatureB\x0f\n" +
 	"\r_extra_fieldsB\n" +
 	"\n" +
-	"\b_reorder\"\xec\x01\n" +
+	"\b_reorder\"\xcc\x02\n" +
 	"\vWebhookSpec\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n" +
 	"\x06events\x18\x02 \x03(\tR\x06events\x12\x1b\n" +
@@ -1453,8 +1541,10 @@ const file_standin_v1_webhooks_proto_rawDesc = "" +
 	"\x06secret\x18\x04 \x01(\tR\x06secret\x12\x18\n" +
 	"\aprofile\x18\x05 \x01(\tR\aprofile\x12-\n" +
 	"\asigning\x18\x06 \x01(\v2\x13.standin.v1.SigningR\asigning\x12*\n" +
-	"\x06faults\x18\a \x01(\v2\x12.standin.v1.FaultsR\x06faultsB\t\n" +
-	"\a_active\"\xba\x03\n" +
+	"\x06faults\x18\t \x01(\v2\x12.standin.v1.FaultsR\x06faults\x124\n" +
+	"\x16secret_rotation_window\x18\a \x01(\tR\x14secretRotationWindow\x12(\n" +
+	"\x10secret_sign_with\x18\b \x01(\tR\x0esecretSignWithB\t\n" +
+	"\a_active\"\xff\x03\n" +
 	"\aWebhook\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1e\n" +
@@ -1470,12 +1560,16 @@ const file_standin_v1_webhooks_proto_rawDesc = "" +
 	"\aprofile\x18\n" +
 	" \x01(\tH\x01R\aprofile\x88\x01\x01\x12-\n" +
 	"\asigning\x18\v \x01(\v2\x13.standin.v1.SigningR\asigning\x12,\n" +
-	"\x0fdisabled_reason\x18\f \x01(\tH\x02R\x0edisabledReason\x88\x01\x01\x12*\n" +
-	"\x06faults\x18\r \x01(\v2\x12.standin.v1.FaultsR\x06faultsB\v\n" +
+	"\x0fdisabled_reason\x18\f \x01(\tH\x02R\x0edisabledReason\x88\x01\x01\x12C\n" +
+	"\x0fsecret_rotation\x18\r \x01(\v2\x1a.standin.v1.SecretRotationR\x0esecretRotation\x12*\n" +
+	"\x06faults\x18\x0e \x01(\v2\x12.standin.v1.FaultsR\x06faultsB\v\n" +
 	"\t_group_idB\n" +
 	"\n" +
 	"\b_profileB\x12\n" +
-	"\x10_disabled_reason\"P\n" +
+	"\x10_disabled_reason\"C\n" +
+	"\x0eSecretRotation\x12\x14\n" +
+	"\x05until\x18\x01 \x01(\tR\x05until\x12\x1b\n" +
+	"\tsign_with\x18\x02 \x01(\tR\bsignWith\"P\n" +
 	"\x1bCreateAccountWebhookRequest\x121\n" +
 	"\awebhook\x18\x01 \x01(\v2\x17.standin.v1.WebhookSpecR\awebhook\"i\n" +
 	"\x19CreateGroupWebhookRequest\x12\x19\n" +
@@ -1570,65 +1664,67 @@ func file_standin_v1_webhooks_proto_rawDescGZIP() []byte {
 	return file_standin_v1_webhooks_proto_rawDescData
 }
 
-var file_standin_v1_webhooks_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_standin_v1_webhooks_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_standin_v1_webhooks_proto_goTypes = []any{
 	(*Signing)(nil),                      // 0: standin.v1.Signing
 	(*Faults)(nil),                       // 1: standin.v1.Faults
 	(*WebhookSpec)(nil),                  // 2: standin.v1.WebhookSpec
 	(*Webhook)(nil),                      // 3: standin.v1.Webhook
-	(*CreateAccountWebhookRequest)(nil),  // 4: standin.v1.CreateAccountWebhookRequest
-	(*CreateGroupWebhookRequest)(nil),    // 5: standin.v1.CreateGroupWebhookRequest
-	(*ListWebhooksRequest)(nil),          // 6: standin.v1.ListWebhooksRequest
-	(*GetWebhookRequest)(nil),            // 7: standin.v1.GetWebhookRequest
-	(*UpdateWebhookRequest)(nil),         // 8: standin.v1.UpdateWebhookRequest
-	(*DeleteWebhookRequest)(nil),         // 9: standin.v1.DeleteWebhookRequest
-	(*TestWebhookRequest)(nil),           // 10: standin.v1.TestWebhookRequest
-	(*CreateAccountWebhookResponse)(nil), // 11: standin.v1.CreateAccountWebhookResponse
-	(*CreateGroupWebhookResponse)(nil),   // 12: standin.v1.CreateGroupWebhookResponse
-	(*GetWebhookResponse)(nil),           // 13: standin.v1.GetWebhookResponse
-	(*UpdateWebhookResponse)(nil),        // 14: standin.v1.UpdateWebhookResponse
-	(*WebhookPage)(nil),                  // 15: standin.v1.WebhookPage
-	(*ListWebhooksResponse)(nil),         // 16: standin.v1.ListWebhooksResponse
-	(*DeleteWebhookResponse)(nil),        // 17: standin.v1.DeleteWebhookResponse
-	(*TestResult)(nil),                   // 18: standin.v1.TestResult
-	(*TestWebhookResponse)(nil),          // 19: standin.v1.TestWebhookResponse
-	(*fieldmaskpb.FieldMask)(nil),        // 20: google.protobuf.FieldMask
+	(*SecretRotation)(nil),               // 4: standin.v1.SecretRotation
+	(*CreateAccountWebhookRequest)(nil),  // 5: standin.v1.CreateAccountWebhookRequest
+	(*CreateGroupWebhookRequest)(nil),    // 6: standin.v1.CreateGroupWebhookRequest
+	(*ListWebhooksRequest)(nil),          // 7: standin.v1.ListWebhooksRequest
+	(*GetWebhookRequest)(nil),            // 8: standin.v1.GetWebhookRequest
+	(*UpdateWebhookRequest)(nil),         // 9: standin.v1.UpdateWebhookRequest
+	(*DeleteWebhookRequest)(nil),         // 10: standin.v1.DeleteWebhookRequest
+	(*TestWebhookRequest)(nil),           // 11: standin.v1.TestWebhookRequest
+	(*CreateAccountWebhookResponse)(nil), // 12: standin.v1.CreateAccountWebhookResponse
+	(*CreateGroupWebhookResponse)(nil),   // 13: standin.v1.CreateGroupWebhookResponse
+	(*GetWebhookResponse)(nil),           // 14: standin.v1.GetWebhookResponse
+	(*UpdateWebhookResponse)(nil),        // 15: standin.v1.UpdateWebhookResponse
+	(*WebhookPage)(nil),                  // 16: standin.v1.WebhookPage
+	(*ListWebhooksResponse)(nil),         // 17: standin.v1.ListWebhooksResponse
+	(*DeleteWebhookResponse)(nil),        // 18: standin.v1.DeleteWebhookResponse
+	(*TestResult)(nil),                   // 19: standin.v1.TestResult
+	(*TestWebhookResponse)(nil),          // 20: standin.v1.TestWebhookResponse
+	(*fieldmaskpb.FieldMask)(nil),        // 21: google.protobuf.FieldMask
 }
 var file_standin_v1_webhooks_proto_depIdxs = []int32{
 	0,  // 0: standin.v1.WebhookSpec.signing:type_name -> standin.v1.Signing
 	1,  // 1: standin.v1.WebhookSpec.faults:type_name -> standin.v1.Faults
 	0,  // 2: standin.v1.Webhook.signing:type_name -> standin.v1.Signing
-	1,  // 3: standin.v1.Webhook.faults:type_name -> standin.v1.Faults
-	2,  // 4: standin.v1.CreateAccountWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
-	2,  // 5: standin.v1.CreateGroupWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
-	2,  // 6: standin.v1.UpdateWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
-	20, // 7: standin.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 8: standin.v1.CreateAccountWebhookResponse.data:type_name -> standin.v1.Webhook
-	3,  // 9: standin.v1.CreateGroupWebhookResponse.data:type_name -> standin.v1.Webhook
-	3,  // 10: standin.v1.GetWebhookResponse.data:type_name -> standin.v1.Webhook
-	3,  // 11: standin.v1.UpdateWebhookResponse.data:type_name -> standin.v1.Webhook
-	3,  // 12: standin.v1.WebhookPage.items:type_name -> standin.v1.Webhook
-	15, // 13: standin.v1.ListWebhooksResponse.data:type_name -> standin.v1.WebhookPage
-	18, // 14: standin.v1.TestWebhookResponse.data:type_name -> standin.v1.TestResult
-	10, // 15: standin.v1.WebhookService.TestWebhook:input_type -> standin.v1.TestWebhookRequest
-	4,  // 16: standin.v1.WebhookService.CreateAccountWebhook:input_type -> standin.v1.CreateAccountWebhookRequest
-	5,  // 17: standin.v1.WebhookService.CreateGroupWebhook:input_type -> standin.v1.CreateGroupWebhookRequest
-	6,  // 18: standin.v1.WebhookService.ListWebhooks:input_type -> standin.v1.ListWebhooksRequest
-	7,  // 19: standin.v1.WebhookService.GetWebhook:input_type -> standin.v1.GetWebhookRequest
-	8,  // 20: standin.v1.WebhookService.UpdateWebhook:input_type -> standin.v1.UpdateWebhookRequest
-	9,  // 21: standin.v1.WebhookService.DeleteWebhook:input_type -> standin.v1.DeleteWebhookRequest
-	19, // 22: standin.v1.WebhookService.TestWebhook:output_type -> standin.v1.TestWebhookResponse
-	11, // 23: standin.v1.WebhookService.CreateAccountWebhook:output_type -> standin.v1.CreateAccountWebhookResponse
-	12, // 24: standin.v1.WebhookService.CreateGroupWebhook:output_type -> standin.v1.CreateGroupWebhookResponse
-	16, // 25: standin.v1.WebhookService.ListWebhooks:output_type -> standin.v1.ListWebhooksResponse
-	13, // 26: standin.v1.WebhookService.GetWebhook:output_type -> standin.v1.GetWebhookResponse
-	14, // 27: standin.v1.WebhookService.UpdateWebhook:output_type -> standin.v1.UpdateWebhookResponse
-	17, // 28: standin.v1.WebhookService.DeleteWebhook:output_type -> standin.v1.DeleteWebhookResponse
-	22, // [22:29] is the sub-list for method output_type
-	15, // [15:22] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	4,  // 3: standin.v1.Webhook.secret_rotation:type_name -> standin.v1.SecretRotation
+	1,  // 4: standin.v1.Webhook.faults:type_name -> standin.v1.Faults
+	2,  // 5: standin.v1.CreateAccountWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
+	2,  // 6: standin.v1.CreateGroupWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
+	2,  // 7: standin.v1.UpdateWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
+	21, // 8: standin.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 9: standin.v1.CreateAccountWebhookResponse.data:type_name -> standin.v1.Webhook
+	3,  // 10: standin.v1.CreateGroupWebhookResponse.data:type_name -> standin.v1.Webhook
+	3,  // 11: standin.v1.GetWebhookResponse.data:type_name -> standin.v1.Webhook
+	3,  // 12: standin.v1.UpdateWebhookResponse.data:type_name -> standin.v1.Webhook
+	3,  // 13: standin.v1.WebhookPage.items:type_name -> standin.v1.Webhook
+	16, // 14: standin.v1.ListWebhooksResponse.data:type_name -> standin.v1.WebhookPage
+	19, // 15: standin.v1.TestWebhookResponse.data:type_name -> standin.v1.TestResult
+	11, // 16: standin.v1.WebhookService.TestWebhook:input_type -> standin.v1.TestWebhookRequest
+	5,  // 17: standin.v1.WebhookService.CreateAccountWebhook:input_type -> standin.v1.CreateAccountWebhookRequest
+	6,  // 18: standin.v1.WebhookService.CreateGroupWebhook:input_type -> standin.v1.CreateGroupWebhookRequest
+	7,  // 19: standin.v1.WebhookService.ListWebhooks:input_type -> standin.v1.ListWebhooksRequest
+	8,  // 20: standin.v1.WebhookService.GetWebhook:input_type -> standin.v1.GetWebhookRequest
+	9,  // 21: standin.v1.WebhookService.UpdateWebhook:input_type -> standin.v1.UpdateWebhookRequest
+	10, // 22: standin.v1.WebhookService.DeleteWebhook:input_type -> standin.v1.DeleteWebhookRequest
+	20, // 23: standin.v1.WebhookService.TestWebhook:output_type -> standin.v1.TestWebhookResponse
+	12, // 24: standin.v1.WebhookService.CreateAccountWebhook:output_type -> standin.v1.CreateAccountWebhookResponse
+	13, // 25: standin.v1.WebhookService.CreateGroupWebhook:output_type -> standin.v1.CreateGroupWebhookResponse
+	17, // 26: standin.v1.WebhookService.ListWebhooks:output_type -> standin.v1.ListWebhooksResponse
+	14, // 27: standin.v1.WebhookService.GetWebhook:output_type -> standin.v1.GetWebhookResponse
+	15, // 28: standin.v1.WebhookService.UpdateWebhook:output_type -> standin.v1.UpdateWebhookResponse
+	18, // 29: standin.v1.WebhookService.DeleteWebhook:output_type -> standin.v1.DeleteWebhookResponse
+	23, // [23:30] is the sub-list for method output_type
+	16, // [16:23] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_standin_v1_webhooks_proto_init() }
@@ -1640,22 +1736,22 @@ func file_standin_v1_webhooks_proto_init() {
 	file_standin_v1_webhooks_proto_msgTypes[1].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[2].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[3].OneofWrappers = []any{}
-	file_standin_v1_webhooks_proto_msgTypes[6].OneofWrappers = []any{}
-	file_standin_v1_webhooks_proto_msgTypes[11].OneofWrappers = []any{}
+	file_standin_v1_webhooks_proto_msgTypes[7].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[12].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[13].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[14].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[15].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[16].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[17].OneofWrappers = []any{}
-	file_standin_v1_webhooks_proto_msgTypes[19].OneofWrappers = []any{}
+	file_standin_v1_webhooks_proto_msgTypes[18].OneofWrappers = []any{}
+	file_standin_v1_webhooks_proto_msgTypes[20].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_standin_v1_webhooks_proto_rawDesc), len(file_standin_v1_webhooks_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -285,7 +285,10 @@ func TestBrowser(t *testing.T) {
 	sd.EmitMany(many...)
 	do(t, ctx, dir,
 		chromedp.Navigate(sd.URL+"/#/events"),
-		chromedp.Click(`//a[.="Older →"]`),
+		chromedp.WaitVisible(`//a[.="Older →"]`),
+		// Click in the page: a live re-render may replace the link between
+		// a node lookup and a click from outside.
+		chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('a')].find(a => a.textContent === 'Older →').click()`),
 		chromedp.WaitVisible(`//a[.="← Newest"]`),
 		chromedp.WaitVisible(`//tbody/tr/td[2][.="sync_end"]`), // the first event, now on page 2
 	)

@@ -12,7 +12,7 @@ import (
 
 // WebhookColumns are the columns ScanWebhook reads, in its order.
 const WebhookColumns = `seq, id, type, group_id, url, events, active, secret, created_at,
-	created_by, updated_at, profile, signing, disabled_reason, failing_since, faults`
+	created_by, updated_at, profile, signing, disabled_reason, failing_since, secret_rotation, faults`
 
 // WebhookCreate inserts wh and sets its Seq. Its times are normalized to
 // what the store keeps (UTC, microseconds).
@@ -30,14 +30,19 @@ func (t Tables) WebhookCreate(ctx context.Context, wh *store.Webhook) error {
 	}
 	wh.CreatedAt = sqlrow.Time(wh.CreatedAt)
 	wh.UpdatedAt = sqlrow.Time(wh.UpdatedAt)
+	rotation, err := sqlrow.EncodeRotation(wh.Rotation)
+	if err != nil {
+		return fmt.Errorf("create webhook %s: %w", wh.ID, err)
+	}
 	wh.FailingSince = sqlrow.TimePtr(wh.FailingSince)
 	a := t.D.Args()
 	q := `INSERT INTO standin_webhook (id, type, group_id, url, events, active, secret,
-			created_at, created_by, updated_at, profile, signing, disabled_reason, failing_since, faults)
+			created_at, created_by, updated_at, profile, signing, disabled_reason, failing_since,
+			secret_rotation, faults)
 		VALUES (` + strings.Join([]string{a.Add(wh.ID), a.Add(wh.Type), a.Add(wh.GroupID), a.Add(wh.URL),
 		a.JSON(string(events)), a.Add(wh.Active), a.Add(wh.Secret), a.Time(wh.CreatedAt), a.Add(wh.CreatedBy),
 		a.Time(wh.UpdatedAt), a.Add(string(wh.Profile)), a.JSON(string(signing)), a.Add(wh.DisabledReason),
-		a.Add(t.D.TimePtr(wh.FailingSince)), a.Add(EncodeFaults(wh.Faults))}, ", ") + `) RETURNING seq`
+		a.Add(t.D.TimePtr(wh.FailingSince)), a.JSON(rotation), a.Add(EncodeFaults(wh.Faults))}, ", ") + `) RETURNING seq`
 	if err := t.Q.QueryRow(ctx, q, a.List()...).Scan(&wh.Seq); err != nil {
 		return fmt.Errorf("create webhook %s: %w", wh.ID, t.D.MapErr(err))
 	}
@@ -105,6 +110,13 @@ func (t Tables) WebhookUpdate(ctx context.Context, params store.WebhookUpdatePar
 	if params.DisabledReason != nil {
 		set("disabled_reason", a.Add(*params.DisabledReason))
 	}
+	if params.Rotation != nil {
+		rotation, err := sqlrow.EncodeRotation(params.Rotation)
+		if err != nil {
+			return nil, fmt.Errorf("update webhook %s: %w", params.ID, err)
+		}
+		set("secret_rotation", a.JSON(rotation))
+	}
 	if params.ClearFailingSince {
 		set("failing_since", a.Add(nil)+t.D.TimeCast)
 	}
@@ -141,6 +153,7 @@ func (dia *Dialect) ScanWebhook(row Row) (*store.Webhook, error) {
 	var (
 		wh                   store.Webhook
 		events, signing      []byte
+		rotation             []byte
 		profile              string
 		createdAt, updatedAt NullTime
 		failingSince         NullTime
@@ -148,7 +161,7 @@ func (dia *Dialect) ScanWebhook(row Row) (*store.Webhook, error) {
 	)
 	err := row.Scan(&wh.Seq, &wh.ID, &wh.Type, &wh.GroupID, &wh.URL, &events, &wh.Active,
 		&wh.Secret, dia.timeDest(&createdAt), &wh.CreatedBy, dia.timeDest(&updatedAt), &profile, &signing, &wh.DisabledReason,
-		dia.timeDest(&failingSince), &faults)
+		dia.timeDest(&failingSince), &rotation, &faults)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +169,9 @@ func (dia *Dialect) ScanWebhook(row Row) (*store.Webhook, error) {
 		return nil, err
 	}
 	if wh.Signing, err = sqlrow.DecodeSigning(signing); err != nil {
+		return nil, err
+	}
+	if wh.Rotation, err = sqlrow.DecodeRotation(rotation); err != nil {
 		return nil, err
 	}
 	if wh.Faults, err = DecodeFaults(faults); err != nil {

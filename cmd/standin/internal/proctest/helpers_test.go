@@ -52,18 +52,17 @@ func serveEnv(t *testing.T, name, databaseURL, role string, env []string, extra 
 	s := &standin{Process: proctest.StartEnv(t, name, env, args...)}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
+	// The one start line names what listens where and the workers' id.
+	e, err := s.AwaitLog(ctx, "standin started")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if role != "worker" {
-		e, err := s.AwaitLog(ctx, "http api listening")
-		if err != nil {
-			t.Fatal(err)
+		if s.API = e.String("http"); s.API == "" {
+			t.Fatalf("%s: no http in %v", name, e)
 		}
-		s.API = "http://" + e.String("addr")
 	}
 	if role != "api" {
-		e, err := s.AwaitLog(ctx, "delivery workers started")
-		if err != nil {
-			t.Fatal(err)
-		}
 		if s.ClientID = e.String("client_id"); s.ClientID == "" {
 			t.Fatalf("%s: no client_id in %v", name, e)
 		}
@@ -312,8 +311,8 @@ func awaitAttempts(ctx context.Context, ids []string, state string, procs ...*pr
 		pending[id] = true
 	}
 	see := func(e proctest.LogEntry) bool {
-		if e.String("msg") == "delivery attempt" && e.String("state") == state {
-			delete(pending, e.String("delivery_id"))
+		if e.String("msg") == "delivery attempt" && e.String("outcome") == state {
+			delete(pending, e.String("delivery"))
 		}
 		return len(pending) == 0
 	}

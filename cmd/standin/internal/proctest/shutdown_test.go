@@ -124,7 +124,7 @@ func TestSIGTERMDuringLoad(t *testing.T) {
 			t.Fatal("the slow and hanging deliveries did not reach the receiver")
 		}
 	}
-	if _, err := p1.AwaitLog(ctx, "delivery attempt", "delivery_id", byPath["/flaky"], "state", string(store.DeliveryRetrying)); err != nil {
+	if _, err := p1.AwaitLog(ctx, "delivery attempt", "delivery", byPath["/flaky"], "outcome", string(store.DeliveryRetrying)); err != nil {
 		t.Fatalf("flaky's first attempt: %v", err)
 	}
 	for range 10 { // the load is on
@@ -150,7 +150,7 @@ func TestSIGTERMDuringLoad(t *testing.T) {
 		t.Errorf("connecting to the API after it closed: %v, want connection refused", err)
 	}
 	releaseOnce.Do(func() { close(releaseSlow) })
-	if _, err := p1.AwaitLog(ctx, "delivery attempt", "delivery_id", byPath["/slow"], "state", string(store.DeliverySucceeded)); err != nil {
+	if _, err := p1.AwaitLog(ctx, "delivery attempt", "delivery", byPath["/slow"], "outcome", string(store.DeliverySucceeded)); err != nil {
 		t.Fatalf("slow's attempt: %v", err)
 	}
 	if code, err := p1.Wait(stopCtx(t, shutdownTimeout+10*time.Second)); err != nil || code != 0 {
