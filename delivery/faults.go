@@ -68,6 +68,11 @@ type Faults struct {
 	// BadSignature is the probability that an attempt is signed with a
 	// wrong secret (WrongSecret).
 	BadSignature float64 `json:"bad_signature,omitempty"`
+	// BadSignatureSecret chooses the bad signature's secret: "wrong" (the
+	// default, WrongSecret) or "previous", the webhook's secret before its
+	// last rotation (Rotation.PreviousSecret, even after the window
+	// closed), or a wrong one when it has none.
+	BadSignatureSecret string `json:"bad_signature_secret,omitempty"`
 	// ExtraFields is the probability that an attempt's body carries an
 	// unknown top-level field (UnknownFieldName), validly signed.
 	ExtraFields float64 `json:"extra_fields,omitempty"`
@@ -94,6 +99,9 @@ func (f Faults) Validate() error {
 			return fmt.Errorf("faults.%s: %v is not a probability between 0 and 1", p.name, p.v)
 		}
 	}
+	if f.BadSignatureSecret != "" && f.BadSignatureSecret != "wrong" && f.BadSignatureSecret != "previous" {
+		return fmt.Errorf("faults.bad_signature_secret: %q: want wrong or previous", f.BadSignatureSecret)
+	}
 	if f.DuplicateCount < 0 || f.DuplicateCount > MaxFaultDuplicates {
 		return fmt.Errorf("faults.duplicate_count: %d: want 0 to %d", f.DuplicateCount, MaxFaultDuplicates)
 	}
@@ -110,8 +118,12 @@ func (f Faults) Validate() error {
 type FaultDecision struct {
 	// Delay is the extra wait before sending; 0 for none.
 	Delay time.Duration
-	// BadSignature signs with WrongSecret instead of the secret.
+	// BadSignature signs with WrongSecret instead of the secret, or with
+	// the previous secret when PreviousSecret is set.
 	BadSignature bool
+	// PreviousSecret: the bad signature uses the secret before the last
+	// rotation (Faults.BadSignatureSecret "previous").
+	PreviousSecret bool
 	// ExtraFields adds UnknownFieldName to the body (WithUnknownField).
 	ExtraFields bool
 	// Duplicates is how many extra copies are sent, byte for byte.
@@ -178,6 +190,7 @@ func (f Faults) Decide(deliveryID string, attempt int) FaultDecision {
 		}
 	}
 	d.BadSignature = hit(FaultBadSignature, f.BadSignature)
+	d.PreviousSecret = d.BadSignature && f.BadSignatureSecret == "previous"
 	d.ExtraFields = hit(FaultExtraFields, f.ExtraFields)
 	switch {
 	case f.DuplicateCount > 0:
@@ -187,6 +200,16 @@ func (f Faults) Decide(deliveryID string, attempt int) FaultDecision {
 	}
 	d.Reordered = f.Reordered && attempt == 1
 	return d
+}
+
+// BadSecret is the secret a bad_signature fault signs with for a webhook
+// whose secret is secret and whose last rotation kept previous ("" when
+// none): previous when d asks for it and there is one, else WrongSecret.
+func (d FaultDecision) BadSecret(secret, previous string) string {
+	if d.PreviousSecret && previous != "" {
+		return previous
+	}
+	return WrongSecret(secret)
 }
 
 // WrongSecret is the secret a bad_signature fault signs with: not secret,

@@ -97,3 +97,19 @@ func TestFaultsReordered(t *testing.T) {
 		t.Error("only a delivery standin held back is reordered")
 	}
 }
+
+func TestFaultsBadSecret(t *testing.T) {
+	prev := delivery.Faults{BadSignature: 1, BadSignatureSecret: "previous"}.Decide("d", 1)
+	if got := prev.BadSecret("new", "old"); got != "old" {
+		t.Errorf("previous: %q", got)
+	}
+	if got := prev.BadSecret("new", ""); got != delivery.WrongSecret("new") {
+		t.Errorf("previous without a rotation: %q", got)
+	}
+	if got := (delivery.Faults{BadSignature: 1}).Decide("d", 1).BadSecret("new", "old"); got != delivery.WrongSecret("new") {
+		t.Errorf("wrong: %q", got)
+	}
+	if (delivery.Faults{BadSignatureSecret: "older"}).Validate() == nil {
+		t.Error("bad_signature_secret older accepted")
+	}
+}

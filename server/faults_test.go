@@ -210,3 +210,31 @@ func TestFaultsReorder(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Contains(t, string(body), "faults.duplicate")
 }
+
+// TestFaultsPreviousSecret: bad_signature_secret "previous" signs with the
+// secret before the webhook's last rotation: it verifies with the old
+// secret and not with the current one.
+func TestFaultsPreviousSecret(t *testing.T) {
+	t.Parallel()
+	sd := testkit.Start(t)
+	rcv := testkit.NewReceiver(t, "new_secret")
+	whID := webhookID(t, sd, "/v1/webhooks/account", `{"url":"`+rcv.URL+`/h","events":["sync_end"],"secret":"old_secret"}`)
+	mustCall(t, sd, 200, "PATCH", "/v1/webhooks/"+whID, `{"secret":"new_secret","secret_rotation_window":"1h"}`)
+	ctx := waitCtx(t)
+
+	sd.Emit(testkit.Event{Event: "sync_end", Faults: &delivery.Faults{BadSignature: 1, BadSignatureSecret: "previous"}})
+	r := rcv.AwaitRequests(ctx, 1)[0]
+	sig := r.Header.Get(delivery.HeaderFivetranSignature)
+	require.True(t, delivery.VerifyFivetran("old_secret", r.Body, sig), "signed with the previous secret")
+	require.False(t, delivery.VerifyFivetran("new_secret", r.Body, sig))
+	require.Error(t, r.SignatureErr)
+
+	// Without the fault, the same webhook signs with the new secret.
+	sd.Emit(testkit.Event{Event: "sync_end"})
+	r = rcv.AwaitRequests(ctx, 2)[1]
+	require.NoError(t, r.SignatureErr)
+
+	status, body := call(t, sd, "PATCH", "/v1/webhooks/"+whID, `{"faults":{"bad_signature_secret":"older"}}`)
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, string(body), "faults.bad_signature_secret")
+}

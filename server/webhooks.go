@@ -527,6 +527,8 @@ func faultsFromPB(f *standinv1.Faults) (delivery.Faults, error) {
 		BadSignature:     f.GetBadSignature(),
 		ExtraFields:      f.GetExtraFields(),
 		Reorder:          f.GetReorder(),
+
+		BadSignatureSecret: f.GetBadSignatureSecret(),
 	}
 	if err := out.Validate(); err != nil {
 		return out, &apierr.InputError{Msg: "Invalid value for field " + err.Error(), Err: err}
@@ -564,6 +566,9 @@ func faultsPB(f delivery.Faults) *standinv1.Faults {
 	}
 	if f.Reorder {
 		out.Reorder = proto.Bool(true)
+	}
+	if f.BadSignatureSecret != "" {
+		out.BadSignatureSecret = proto.String(f.BadSignatureSecret)
 	}
 	return out
 }

@@ -345,7 +345,7 @@ func clientFaults(f *delivery.Faults) *client.Faults {
 	}
 	return &client.Faults{Seed: f.Seed, Duplicate: f.Duplicate, DuplicateCount: f.DuplicateCount, Delay: f.Delay,
 		DelayProbability: f.DelayProbability, BadSignature: f.BadSignature, ExtraFields: f.ExtraFields,
-		Reorder: f.Reorder}
+		Reorder: f.Reorder, BadSignatureSecret: f.BadSignatureSecret}
 }
 
 func emittedOf(e client.EmittedEvent) Emitted {

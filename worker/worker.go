@@ -231,7 +231,11 @@ func faultyRequest(dl *store.Delivery, wh *store.Webhook, f delivery.FaultDecisi
 		err    error
 	)
 	if f.BadSignature {
-		header, err = sg.Headers(delivery.WrongSecret(wh.Secret), body, dl.ID, now)
+		previous := ""
+		if wh.Rotation != nil {
+			previous = wh.Rotation.PreviousSecret
+		}
+		header, err = sg.Headers(f.BadSecret(wh.Secret, previous), body, dl.ID, now)
 	} else {
 		header, err = sg.HeadersRotating(wh.Rotation, wh.Secret, body, dl.ID, now)
 	}

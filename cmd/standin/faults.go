@@ -11,7 +11,8 @@ import (
 
 // faultFlagHelp documents --fault.
 const faultFlagHelp = `ask for a fault on purpose (repeatable): duplicate[=P], duplicate-count=N, delay=2s, ` +
-	`delay-probability=P, bad-signature[=P], extra-fields[=P], reorder, seed=N (P a probability, default 1); ` +
+	`delay-probability=P, bad-signature[=P], bad-signature-secret=previous, extra-fields[=P], reorder, seed=N ` +
+	`(P a probability, default 1); ` +
 	`replaces the webhooks' faults for these deliveries; --fault none asks for none`
 
 // addFaultFlag adds --fault to cmd.
@@ -54,6 +55,8 @@ func parseFaults(values []string) (*client.Faults, error) {
 			f.DelayProbability, err = prob()
 		case "bad-signature":
 			f.BadSignature, err = prob()
+		case "bad-signature-secret":
+			f.BadSignatureSecret = val
 		case "extra-fields":
 			f.ExtraFields, err = prob()
 		case "reorder":
@@ -61,7 +64,7 @@ func parseFaults(values []string) (*client.Faults, error) {
 		case "seed":
 			f.Seed, err = strconv.ParseInt(val, 10, 64)
 		default:
-			return nil, usageErr("--fault %q: want duplicate, duplicate-count, delay, delay-probability, bad-signature, extra-fields, reorder, seed or none", v)
+			return nil, usageErr("--fault %q: want duplicate, duplicate-count, delay, delay-probability, bad-signature, bad-signature-secret, extra-fields, reorder, seed or none", v)
 		}
 		if err != nil {
 			if _, ok := err.(*exitError); ok {

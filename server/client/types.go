@@ -291,6 +291,8 @@ type Faults struct {
 	ExtraFields      float64 `json:"extra_fields,omitempty"`
 	// Reorder delivers a simulated sync's sync_end before its sync_start.
 	Reorder bool `json:"reorder,omitempty"`
+	// BadSignatureSecret is "wrong" (default) or "previous".
+	BadSignatureSecret string `json:"bad_signature_secret,omitempty"`
 }
 
 // EmittedDelivery is one delivery created for an emitted event.

@@ -146,9 +146,12 @@ type Faults struct {
 	// Deliver a simulated sync's (or Portable flow run's) sync_end before its
 	// sync_start: the sync_start is due with the sync_end and then waits a
 	// second. Single emits are not reordered.
-	Reorder       *bool `protobuf:"varint,8,opt,name=reorder,proto3,oneof" json:"reorder,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Reorder *bool `protobuf:"varint,8,opt,name=reorder,proto3,oneof" json:"reorder,omitempty"`
+	// The bad signature's secret: wrong (default) or previous, the secret
+	// before the webhook's last rotation (a wrong one when it has none).
+	BadSignatureSecret *string `protobuf:"bytes,9,opt,name=bad_signature_secret,json=badSignatureSecret,proto3,oneof" json:"bad_signature_secret,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Faults) Reset() {
@@ -235,6 +238,13 @@ func (x *Faults) GetReorder() bool {
 		return *x.Reorder
 	}
 	return false
+}
+
+func (x *Faults) GetBadSignatureSecret() string {
+	if x != nil && x.BadSignatureSecret != nil {
+		return *x.BadSignatureSecret
+	}
+	return ""
 }
 
 // WebhookSpec is the writable part of a webhook: the JSON body of the create
@@ -1514,7 +1524,7 @@ const file_standin_v1_webhooks_proto_rawDesc = "" +
 	"\a_headerB\f\n" +
 	"\n" +
 	"_lower_hexB\x13\n" +
-	"\x11_prefix_algorithm\"\xaa\x03\n" +
+	"\x11_prefix_algorithm\"\xfa\x03\n" +
 	"\x06Faults\x12\x17\n" +
 	"\x04seed\x18\x01 \x01(\x05H\x00R\x04seed\x88\x01\x01\x12!\n" +
 	"\tduplicate\x18\x02 \x01(\x01H\x01R\tduplicate\x88\x01\x01\x12,\n" +
@@ -1523,7 +1533,8 @@ const file_standin_v1_webhooks_proto_rawDesc = "" +
 	"\x11delay_probability\x18\x05 \x01(\x01H\x04R\x10delayProbability\x88\x01\x01\x12(\n" +
 	"\rbad_signature\x18\x06 \x01(\x01H\x05R\fbadSignature\x88\x01\x01\x12&\n" +
 	"\fextra_fields\x18\a \x01(\x01H\x06R\vextraFields\x88\x01\x01\x12\x1d\n" +
-	"\areorder\x18\b \x01(\bH\aR\areorder\x88\x01\x01B\a\n" +
+	"\areorder\x18\b \x01(\bH\aR\areorder\x88\x01\x01\x125\n" +
+	"\x14bad_signature_secret\x18\t \x01(\tH\bR\x12badSignatureSecret\x88\x01\x01B\a\n" +
 	"\x05_seedB\f\n" +
 	"\n" +
 	"_duplicateB\x12\n" +
@@ -1533,7 +1544,8 @@ const file_standin_v1_webhooks_proto_rawDesc = "" +
 	"\x0e_bad_signatureB\x0f\n" +
 	"\r_extra_fieldsB\n" +
 	"\n" +
-	"\b_reorder\"\xcc\x02\n" +
+	"\b_reorderB\x17\n" +
+	"\x15_bad_signature_secret\"\xcc\x02\n" +
 	"\vWebhookSpec\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n" +
 	"\x06events\x18\x02 \x03(\tR\x06events\x12\x1b\n" +
