@@ -71,8 +71,10 @@
 //	GET  /healthz                      health (never authenticated)
 //
 // Webhooks also carry emulator extensions that Fivetran does not have,
-// profile ("fivetran" or "portable") and signing (see delivery.Signing),
-// accepted on create and update, and the read-only disabled_reason (set when
+// profile ("fivetran" or "portable"), signing (see delivery.Signing) and
+// faults (misbehaviour asked on purpose, see delivery.Faults; emits and
+// simulated syncs take their own), accepted on create and update, and the
+// read-only disabled_reason (set when
 // the worker deactivates a webhook that failed for 3 emulated days); they
 // appear in responses only when they differ from the default.
 //
