@@ -165,6 +165,7 @@ type API struct {
 	groups      *groupServer
 	connections *connectionServer
 	simulator   *simulatorServer
+	checks      *checkServer
 	clock       *clockServer
 	export      *exportServer
 }
@@ -198,6 +199,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 	a.groups = &groupServer{api: a}
 	a.connections = &connectionServer{api: a}
 	a.simulator = &simulatorServer{api: a}
+	a.checks = &checkServer{api: a}
 	a.clock = &clockServer{api: a}
 	a.export = &exportServer{api: a}
 	a.SetServing(true)
@@ -220,6 +222,7 @@ var serviceNames = []string{
 	standinv1.GroupService_ServiceDesc.ServiceName,
 	standinv1.ConnectionService_ServiceDesc.ServiceName,
 	standinv1.SimulatorService_ServiceDesc.ServiceName,
+	standinv1.CheckService_ServiceDesc.ServiceName,
 	standinv1.ClockService_ServiceDesc.ServiceName,
 	standinv1.ExportService_ServiceDesc.ServiceName,
 }
@@ -265,6 +268,7 @@ func (a *API) newGRPCServer() *grpc.Server {
 	standinv1.RegisterGroupServiceServer(s, a.groups)
 	standinv1.RegisterConnectionServiceServer(s, a.connections)
 	standinv1.RegisterSimulatorServiceServer(s, a.simulator)
+	standinv1.RegisterCheckServiceServer(s, a.checks)
 	standinv1.RegisterClockServiceServer(s, a.clock)
 	standinv1.RegisterExportServiceServer(s, a.export)
 	healthpb.RegisterHealthServer(s, a.health)
@@ -324,6 +328,9 @@ func (a *API) newHTTPHandler() (http.Handler, error) {
 		return nil, err
 	}
 	if err := standinv1.RegisterSimulatorServiceHandlerServer(ctx, mux, a.simulator); err != nil {
+		return nil, err
+	}
+	if err := standinv1.RegisterCheckServiceHandlerServer(ctx, mux, a.checks); err != nil {
 		return nil, err
 	}
 	if err := standinv1.RegisterClockServiceHandlerServer(ctx, mux, a.clock); err != nil {

@@ -293,6 +293,9 @@ func attemptPB(d *store.Delivery, at *store.Attempt) *standinv1.Attempt {
 	if at.Error != "" {
 		out.Error = proto.String(at.Error)
 	}
+	if at.Fault != "" {
+		out.Fault = proto.String(at.Fault)
+	}
 	return out
 }
 

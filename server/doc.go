@@ -64,14 +64,17 @@
 //	GET  /standin/v1/openapi.json      the OpenAPI 2.0 document of all routes
 //	GET  /standin/v1/stats             counts: events, deliveries by state, attempts, webhooks, River jobs
 //	GET  /standin/v1/stream            server-sent events of changes (new events, delivery states)
-//	POST /standin/v1/checks            run the receiver check against a webhook ({"webhook_id":…})
+//	POST /standin/v1/checks            run the receiver check: {"webhook_id":…} or {"url","secret","profile","signing"}, plus "events", "timeout"
+//	GET  /standin/v1/checks/{id}       a stored check report
 //	GET  /metrics                      Prometheus metrics (the counts of /standin/v1/stats and more)
 //	GET  /, /ui/…                      the web inspector
 //	GET  /healthz                      health (never authenticated)
 //
 // Webhooks also carry emulator extensions that Fivetran does not have,
-// profile ("fivetran" or "portable") and signing (see delivery.Signing),
-// accepted on create and update, and the read-only disabled_reason (set when
+// profile ("fivetran" or "portable"), signing (see delivery.Signing) and
+// faults (misbehaviour asked on purpose, see delivery.Faults; emits and
+// simulated syncs take their own), accepted on create and update, and the
+// read-only disabled_reason (set when
 // the worker deactivates a webhook that failed for 3 emulated days); they
 // appear in responses only when they differ from the default.
 //

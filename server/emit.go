@@ -102,7 +102,15 @@ func (s *eventServer) emission(ctx context.Context, req *standinv1.EmitEventRequ
 			platform = delivery.ProfileFivetran
 		}
 	}
-	return emit.Emission{Source: src, Profile: platform}, nil
+	em := emit.Emission{Source: src, Profile: platform}
+	if req.GetFaults() != nil {
+		faults, err := faultsFromPB(req.GetFaults())
+		if err != nil {
+			return emit.Emission{}, err
+		}
+		em.Faults = &faults
+	}
+	return em, nil
 }
 
 // fromRegistry fills src's connector fields and group from the registered

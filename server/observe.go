@@ -3,15 +3,10 @@ package server
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
-	"github.com/standin-dev/standin/delivery"
-	"github.com/standin-dev/standin/delivery/check"
-	"github.com/standin-dev/standin/server/internal/apierr"
 	"github.com/standin-dev/standin/server/internal/inspector"
 	"github.com/standin-dev/standin/server/internal/metrics"
 	"github.com/standin-dev/standin/store"
@@ -23,7 +18,6 @@ const (
 	metricsPath = "/metrics"
 	statsPath   = "/standin/v1/stats"
 	streamPath  = "/standin/v1/stream"
-	checksPath  = "/standin/v1/checks"
 )
 
 // streamWatchInterval is how often, while an inspector page is open, the API
@@ -33,8 +27,7 @@ const streamWatchInterval = time.Second
 // observe puts the observability endpoints and the web inspector in front
 // of the gateway: GET /metrics (Prometheus), GET /standin/v1/stats (the
 // same counts in an envelope), GET /standin/v1/stream (server-sent events
-// of changes), POST /standin/v1/checks (the receiver check of a webhook),
-// and the inspector at / and /ui/. Every other request goes to gateway.
+// of changes), and the inspector at / and /ui/. Every other request goes to gateway.
 func (a *API) observe(gateway http.Handler) http.Handler {
 	metricsHandler := metrics.Handler(a.cfg.Store, a.cfg.Logger)
 	ui := inspector.New(inspector.NewSettings(a.cfg.TimeScale))
@@ -47,8 +40,6 @@ func (a *API) observe(gateway http.Handler) http.Handler {
 			a.serveStats(w, r)
 		case r.Method == http.MethodGet && r.URL.Path == streamPath:
 			a.hub.ServeHTTP(w, r)
-		case r.Method == http.MethodPost && r.URL.Path == checksPath:
-			a.serveCheck(w, r)
 		case ui.Serves(r):
 			ui.ServeHTTP(w, r)
 		default:
@@ -74,57 +65,6 @@ func (a *API) serveStats(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeData(w, out)
-}
-
-// checkRequest is the body of POST /standin/v1/checks.
-type checkRequest struct {
-	WebhookID string   `json:"webhook_id"`
-	Events    []string `json:"events,omitempty"`
-}
-
-// serveCheck runs the receiver check (delivery/check) against a webhook's
-// URL with its secret, profile and signing, and answers the check.Report.
-func (a *API) serveCheck(w http.ResponseWriter, r *http.Request) {
-	var req checkRequest
-	body, _ := io.ReadAll(r.Body) // limitBody has read and bounded it
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		a.writeError(w, r, apierr.Invalid("Invalid JSON body: %s", err))
-		return
-	}
-	if req.WebhookID == "" {
-		a.writeError(w, r, apierr.Invalid("Missing field 'webhook_id'"))
-		return
-	}
-	wh, err := a.cfg.Store.WebhookGetByID(r.Context(), req.WebhookID)
-	if err != nil {
-		a.writeError(w, r, apierr.NotFound("Webhook", req.WebhookID, err))
-		return
-	}
-	cfg := check.Config{
-		URL:     wh.URL,
-		Secret:  wh.Secret,
-		Profile: wh.Profile,
-		Signing: wh.Signing,
-		Events:  slices.Clone(req.Events),
-		Now:     a.cfg.Now,
-	}
-	if a.cfg.Sender != nil {
-		s := a.cfg.Sender
-		cfg.Sender = &delivery.Sender{Client: s.Client, Timeout: s.Timeout, MaxExcerpt: check.MaxExcerpt,
-			TLSConfig: s.TLSConfig, UserAgent: s.UserAgent, Now: s.Now}
-	}
-	if err := cfg.Validate(); err != nil {
-		a.writeError(w, r, apierr.Invalid("%s", err))
-		return
-	}
-	report, err := check.Run(r.Context(), cfg)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	writeData(w, report)
 }
 
 // writeData writes {"code":"Success","data":…} with status 200.

@@ -79,6 +79,10 @@ func (s *simulatorServer) createConnection(ctx context.Context, req *standinv1.C
 
 // SimulateSync implements standin.v1.SimulatorService.
 func (s *simulatorServer) SimulateSync(ctx context.Context, req *standinv1.SimulateSyncRequest) (*standinv1.SimulateSyncResponse, error) {
+	faults, err := optionalFaults(req.GetFaults())
+	if err != nil {
+		return nil, s.api.status(ctx, err)
+	}
 	res, err := s.api.sim.SimulateSync(ctx, simulate.SyncParams{
 		ID:            req.GetId(),
 		Status:        req.GetStatus(),
@@ -88,6 +92,7 @@ func (s *simulatorServer) SimulateSync(ctx context.Context, req *standinv1.Simul
 		Duration:      req.GetDuration(),
 		Force:         req.GetForce(),
 		Resync:        req.GetResync(),
+		Faults:        faults,
 	})
 	if err != nil {
 		return nil, s.api.status(ctx, err)
@@ -113,6 +118,10 @@ func emittedPB(events []store.EventCreateParams, deliveries []*store.Delivery) [
 
 // RunPortableFlow implements standin.v1.SimulatorService.
 func (s *simulatorServer) RunPortableFlow(ctx context.Context, req *standinv1.RunPortableFlowRequest) (*standinv1.RunPortableFlowResponse, error) {
+	faults, err := optionalFaults(req.GetFaults())
+	if err != nil {
+		return nil, s.api.status(ctx, err)
+	}
 	run, err := s.api.sim.RunPortableFlow(ctx, simulate.FlowRunParams{
 		FlowID:          req.GetFlowId(),
 		RunAttemptID:    req.GetRunAttemptId(),
@@ -123,6 +132,7 @@ func (s *simulatorServer) RunPortableFlow(ctx context.Context, req *standinv1.Ru
 		Status:          req.GetStatus(),
 		Details:         req.GetDetails(),
 		Duration:        req.GetDuration(),
+		Faults:          faults,
 	})
 	if err != nil {
 		return nil, s.api.status(ctx, err)
@@ -274,4 +284,16 @@ func nullableString(s *string) *structpb.Value {
 		return structpb.NewNullValue()
 	}
 	return structpb.NewStringValue(*s)
+}
+
+// optionalFaults is the faults of a request: nil when absent.
+func optionalFaults(f *standinv1.Faults) (*delivery.Faults, error) {
+	if f == nil {
+		return nil, nil
+	}
+	out, err := faultsFromPB(f)
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -110,6 +110,9 @@ func (s *webhookServer) create(ctx context.Context, typ, groupID string, spec *s
 	if err := checkSigning(wh.Signing, wh.Secret); err != nil {
 		return nil, err
 	}
+	if wh.Faults, err = faultsFromPB(spec.GetFaults()); err != nil {
+		return nil, err
+	}
 	if wh.Active {
 		if err := s.api.checkURL(ctx, wh); err != nil {
 			return nil, err
@@ -194,6 +197,7 @@ const (
 	fieldSecret  = "secret"
 	fieldProfile = "profile"
 	fieldSigning = "signing"
+	fieldFaults  = "faults"
 )
 
 // updatedFields returns the WebhookSpec fields an update changes: the
@@ -205,7 +209,7 @@ func updatedFields(spec *standinv1.WebhookSpec, mask []string) (map[string]bool,
 		for _, path := range mask {
 			name, _, _ := strings.Cut(path, ".")
 			switch name {
-			case fieldURL, fieldEvents, fieldActive, fieldSecret, fieldProfile, fieldSigning:
+			case fieldURL, fieldEvents, fieldActive, fieldSecret, fieldProfile, fieldSigning, fieldFaults:
 				fields[name] = true
 			case fieldRotationWindow, fieldSignWith: // read with the secret
 			default:
@@ -220,6 +224,7 @@ func updatedFields(spec *standinv1.WebhookSpec, mask []string) (map[string]bool,
 	fields[fieldSecret] = spec.GetSecret() != ""
 	fields[fieldProfile] = spec.GetProfile() != ""
 	fields[fieldSigning] = spec.GetSigning() != nil
+	fields[fieldFaults] = spec.GetFaults() != nil
 	return fields, nil
 }
 
@@ -283,6 +288,12 @@ func (s *webhookServer) update(ctx context.Context, req *standinv1.UpdateWebhook
 	if fields[fieldSigning] {
 		next.Signing = signingFromPB(spec.GetSigning())
 		params.Signing = &next.Signing
+	}
+	if fields[fieldFaults] {
+		if next.Faults, err = faultsFromPB(spec.GetFaults()); err != nil {
+			return nil, err
+		}
+		params.Faults = &next.Faults
 	}
 	if fields[fieldSigning] || fields[fieldSecret] {
 		if err := checkSigning(next.Signing, next.Secret); err != nil {
@@ -496,7 +507,69 @@ func webhookPB(wh *store.Webhook) *standinv1.Webhook {
 	if wh.DisabledReason != "" {
 		out.DisabledReason = proto.String(wh.DisabledReason)
 	}
+	out.Faults = faultsPB(wh.Faults)
 	out.SecretRotation = rotationPB(wh.Rotation)
+	return out
+}
+
+// faultsFromPB is the faults of a request, validated: an error names the
+// bad field ("faults.duplicate"). nil is none.
+func faultsFromPB(f *standinv1.Faults) (delivery.Faults, error) {
+	if f == nil {
+		return delivery.Faults{}, nil
+	}
+	out := delivery.Faults{
+		Seed:             int64(f.GetSeed()),
+		Duplicate:        f.GetDuplicate(),
+		DuplicateCount:   int(f.GetDuplicateCount()),
+		Delay:            f.GetDelay(),
+		DelayProbability: f.GetDelayProbability(),
+		BadSignature:     f.GetBadSignature(),
+		ExtraFields:      f.GetExtraFields(),
+		Reorder:          f.GetReorder(),
+
+		BadSignatureSecret: f.GetBadSignatureSecret(),
+	}
+	if err := out.Validate(); err != nil {
+		return out, &apierr.InputError{Msg: "Invalid value for field " + err.Error(), Err: err}
+	}
+	return out, nil
+}
+
+// faultsPB is the API form of faults: nil when they ask for none, else
+// only the fields set.
+func faultsPB(f delivery.Faults) *standinv1.Faults {
+	if f.IsZero() {
+		return nil
+	}
+	out := &standinv1.Faults{}
+	if f.Seed != 0 {
+		out.Seed = proto.Int32(int32(f.Seed))
+	}
+	if f.Duplicate != 0 {
+		out.Duplicate = proto.Float64(f.Duplicate)
+	}
+	if f.DuplicateCount != 0 {
+		out.DuplicateCount = proto.Int32(int32(f.DuplicateCount))
+	}
+	if f.Delay != "" {
+		out.Delay = proto.String(f.Delay)
+	}
+	if f.DelayProbability != 0 {
+		out.DelayProbability = proto.Float64(f.DelayProbability)
+	}
+	if f.BadSignature != 0 {
+		out.BadSignature = proto.Float64(f.BadSignature)
+	}
+	if f.ExtraFields != 0 {
+		out.ExtraFields = proto.Float64(f.ExtraFields)
+	}
+	if f.Reorder {
+		out.Reorder = proto.Bool(true)
+	}
+	if f.BadSignatureSecret != "" {
+		out.BadSignatureSecret = proto.String(f.BadSignatureSecret)
+	}
 	return out
 }
 

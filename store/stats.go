@@ -36,6 +36,10 @@ type Stats struct {
 	Webhooks, WebhooksActive, WebhooksDeactivated int64
 	// Jobs counts River jobs by state; every state of JobStates is present.
 	Jobs map[string]int64
+	// Faults counts the attempts that faults asked on purpose changed, by
+	// kind (an attempt with two kinds counts once for each); every kind of
+	// delivery.FaultKinds is present. They are counted in Attempts too.
+	Faults map[string]int64
 }
 
 // AttemptCount is the number of attempts with one outcome and status class.

@@ -58,6 +58,9 @@ type Webhook struct {
 	// after the last successful one; nil while the webhook is healthy. See
 	// Store.WebhookHealthRecord.
 	FailingSince *time.Time
+	// Faults are the misbehaviour asked of the webhook's deliveries (an
+	// emulator extension); the zero value asks for none.
+	Faults delivery.Faults
 	// Rotation is the secret rotation window (standin's extension) opened
 	// by the last change of Secret; nil when there is none.
 	Rotation *delivery.Rotation
@@ -81,6 +84,7 @@ type WebhookUpdateParams struct {
 	Secret         *string
 	Profile        *delivery.Profile
 	Signing        *delivery.Signing
+	Faults         *delivery.Faults
 	DisabledReason *string
 	// Rotation, when non-nil, replaces the secret rotation window; one
 	// without a PreviousSecret removes it.
@@ -137,6 +141,9 @@ type Delivery struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	FinishedAt    *time.Time
+	// Faults are the misbehaviour asked of this delivery: the emit's, or
+	// else its webhook's when it was emitted; the zero value asks for none.
+	Faults delivery.Faults
 }
 
 // Attempt is one HTTP request made for a delivery.
@@ -160,6 +167,9 @@ type Attempt struct {
 	// ResponseExcerpt is a bounded prefix of the response body.
 	ResponseExcerpt []byte
 	Succeeded       bool
+	// Fault lists the faults (delivery.FaultKinds) that changed this
+	// attempt, comma-separated; empty for a genuine attempt.
+	Fault string
 }
 
 // DeliveryNew is a delivery to create together with its event.
@@ -170,6 +180,8 @@ type DeliveryNew struct {
 	Body      []byte
 	// RunAt is when the first attempt is due; zero means now.
 	RunAt time.Time
+	// Faults are the misbehaviour asked of the delivery; zero for none.
+	Faults delivery.Faults
 }
 
 // EventCreateParams creates an event, its deliveries and one River job per
@@ -343,6 +355,11 @@ type Store interface {
 	// by itself or by another process sharing the database.
 	AttemptLastID(ctx context.Context) (int64, error)
 
+	// CheckCreate stores a receiver check's report; ErrConflict when the id
+	// exists.
+	CheckCreate(ctx context.Context, c *Check) error
+	// CheckGetByID returns a stored check; ErrNotFound when there is none.
+	CheckGetByID(ctx context.Context, id string) (*Check, error)
 	// SettingInit records value under key unless the key has a value
 	// already, and returns the value stored: value, or the one a process
 	// recorded before. Processes sharing a database agree on settings

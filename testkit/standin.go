@@ -221,13 +221,17 @@ type WebhookParams struct {
 	Profile string
 	// Signing is a standin extension choosing another signing scheme.
 	Signing *delivery.Signing
+	// Faults is a standin extension asking the webhook's deliveries to
+	// misbehave on purpose (delivery.Faults); nil asks for none.
+	Faults *delivery.Faults
 }
 
 // CreateWebhook creates a webhook through the REST API and fails the test on
 // error.
 func (s *Standin) CreateWebhook(p WebhookParams) Webhook {
 	s.tb.Helper()
-	spec := client.WebhookSpec{URL: p.URL, Events: p.Events, Active: p.Active, Secret: p.Secret, Profile: p.Profile}
+	spec := client.WebhookSpec{URL: p.URL, Events: p.Events, Active: p.Active, Secret: p.Secret, Profile: p.Profile,
+		Faults: clientFaults(p.Faults)}
 	if g := p.Signing; g != nil {
 		spec.Signing = &client.Signing{Scheme: string(g.Scheme), Algorithm: g.Algorithm, Encoding: g.Encoding, Header: g.Header, LowerHex: g.LowerHex, PrefixAlgorithm: g.PrefixAlgorithm}
 	}

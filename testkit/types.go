@@ -98,6 +98,10 @@ type Event struct {
 	DestinationType string
 	// Details is Portable's sync_end details text.
 	Details string
+	// Faults, when set, are asked of this event's deliveries instead of
+	// their webhooks' (&delivery.Faults{} asks for none): duplicates, a
+	// wrong signature, an unknown field, a delay, seeded.
+	Faults *delivery.Faults
 }
 
 // Emitted is the answer to an emitted event: the event's id and one
@@ -210,6 +214,9 @@ type Attempt struct {
 	// Succeeded is true when the answer counts as success for the
 	// delivery's profile (Fivetran: any 2xx; Portable: 200).
 	Succeeded bool
+	// Fault lists the faults asked on purpose that changed the attempt
+	// (delivery.FaultKinds), comma-separated; empty for a genuine one.
+	Fault string
 }
 
 // DeliveryDetail is one delivery with its event, the exact request and
@@ -321,7 +328,25 @@ func webhookOf(w client.Webhook) Webhook {
 	return out
 }
 
-func emitRequestOf(e Event) client.EmitRequest { return client.EmitRequest(e) }
+func emitRequestOf(e Event) client.EmitRequest {
+	return client.EmitRequest{
+		Event: e.Event, ConnectorID: e.ConnectorID, ConnectorType: e.ConnectorType, ConnectorName: e.ConnectorName,
+		GroupID: e.GroupID, SyncID: e.SyncID, Data: e.Data, Status: e.Status, Reason: e.Reason, TaskType: e.TaskType,
+		RescheduledAt: e.RescheduledAt, FlowID: e.FlowID, RunAttemptID: e.RunAttemptID, SourceID: e.SourceID,
+		SourceType: e.SourceType, DestinationID: e.DestinationID, DestinationType: e.DestinationType,
+		Details: e.Details, Faults: clientFaults(e.Faults),
+	}
+}
+
+// clientFaults is f in the client's form; nil stays nil.
+func clientFaults(f *delivery.Faults) *client.Faults {
+	if f == nil {
+		return nil
+	}
+	return &client.Faults{Seed: f.Seed, Duplicate: f.Duplicate, DuplicateCount: f.DuplicateCount, Delay: f.Delay,
+		DelayProbability: f.DelayProbability, BadSignature: f.BadSignature, ExtraFields: f.ExtraFields,
+		Reorder: f.Reorder, BadSignatureSecret: f.BadSignatureSecret}
+}
 
 func emittedOf(e client.EmittedEvent) Emitted {
 	out := Emitted{ID: e.ID, Event: e.Event, CreatedAt: e.CreatedAt, Deliveries: make([]EmittedDelivery, len(e.Deliveries))}
@@ -359,7 +384,7 @@ func deliveriesOf(ds []client.Delivery) []Delivery {
 func attemptOf(a client.Attempt) Attempt {
 	out := Attempt{
 		Number: a.Number, Manual: a.Manual, URL: a.URL, StartedAt: a.StartedAt, EmulatedDelay: a.EmulatedDelay,
-		RequestHeaders: headerOf(a.RequestHeaders), Status: a.Status, Latency: a.Latency, Error: a.Error,
+		RequestHeaders: headerOf(a.RequestHeaders), Status: a.Status, Latency: a.Latency, Error: a.Error, Fault: a.Fault,
 		ResponseHeaders: headerOf(a.ResponseHeaders), ResponseExcerpt: a.ResponseExcerpt, Succeeded: a.Succeeded,
 	}
 	if a.EmulatedAt != nil {

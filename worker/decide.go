@@ -86,6 +86,9 @@ type attemptPlan struct {
 	// time scale the worker's own latency (at 1e6 a millisecond is 17
 	// emulated minutes) does not count as failing time.
 	due time.Time
+	// faults are the faults this attempt makes on purpose (the delivery's
+	// delivery.Faults decided for its attempt number); zero for none.
+	faults delivery.FaultDecision
 }
 
 // planAttempt places an attempt of dl made at now on its schedule.
@@ -101,7 +104,18 @@ func planAttempt(dl *store.Delivery, manual bool, now time.Time, tl delivery.Tim
 		p.emulatedDelay, _ = delivery.ScheduleFor(p.profile).Offset(p.retry)
 	}
 	p.due = p.first.Add(tl.Real(p.emulatedDelay))
+	// A pure function of the seed, the delivery id and the attempt number:
+	// the same seed makes the same faults.
+	p.faults = dl.Faults.Decide(dl.ID, dl.Attempts+1)
 	return p
+}
+
+// countsForHealth reports whether an attempt's outcome counts toward its
+// webhook's health: a failure that a fault may have caused (a wrong
+// signature, an unknown field, a delay) is not the receiver's, and does not
+// bring the webhook closer to deactivation.
+func countsForHealth(p attemptPlan, ok bool) bool {
+	return ok || len(p.faults.Kinds()) == 0
 }
 
 // failure says why resp is not a success for profile p, "" when it is one.
@@ -142,6 +156,7 @@ func decideOutcome(dl *store.Delivery, wh *store.Webhook, manual bool, p attempt
 		ResponseExcerpt: resp.Excerpt,
 		Succeeded:       ok,
 		Error:           failure(resp, p.profile),
+		Fault:           delivery.FaultText(p.faults.Kinds()),
 	}
 	if deactivated != "" {
 		attempt.Error += "; " + deactivated

@@ -220,3 +220,36 @@ func TestDeferToOwner(t *testing.T) {
 		}
 	}
 }
+
+// TestFaultDecisions: an attempt's faults are the seeded choice for its
+// delivery id and attempt number, recorded on the attempt; a failure they
+// may have caused does not count toward the webhook's health.
+func TestFaultDecisions(t *testing.T) {
+	t.Parallel()
+	f := delivery.Faults{Seed: 5, Duplicate: 0.5, BadSignature: 0.5, ExtraFields: 0.5}
+	wh := &store.Webhook{ID: "wh", Active: true, URL: "http://r/h"}
+	tl := delivery.Timeline{}
+	for i := range 20 {
+		dl := &store.Delivery{ID: "d" + strings.Repeat("x", i), State: store.DeliveryRetrying, Attempts: i % 3,
+			FirstAttemptAt: at(0), NextAttemptAt: at(0), Faults: f}
+		p := planAttempt(dl, false, t0, tl)
+		want := f.Decide(dl.ID, dl.Attempts+1)
+		if p.faults != want || p.faults != planAttempt(dl, false, t0.Add(time.Hour), tl).faults {
+			t.Fatalf("%s: planned %+v, the seed decides %+v", dl.ID, p.faults, want)
+		}
+		out := decideOutcome(dl, wh, false, p, delivery.Response{Status: 401}, t0, "", tl)
+		if out.record.Attempt.Fault != delivery.FaultText(want.Kinds()) {
+			t.Errorf("%s: recorded fault %q, want %q", dl.ID, out.record.Attempt.Fault, delivery.FaultText(want.Kinds()))
+		}
+		if got := countsForHealth(p, false); got != (len(want.Kinds()) == 0) {
+			t.Errorf("%s: a failure with faults %v counts for health: %v", dl.ID, want.Kinds(), got)
+		}
+		if !countsForHealth(p, true) {
+			t.Errorf("%s: a success always counts", dl.ID)
+		}
+	}
+	plain := planAttempt(&store.Delivery{ID: "d", State: store.DeliveryPending}, false, t0, tl)
+	if len(plain.faults.Kinds()) != 0 {
+		t.Errorf("no faults asked, faults planned: %v", plain.faults.Kinds())
+	}
+}

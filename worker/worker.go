@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -193,11 +194,19 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 	}
 
 	plan := planAttempt(dl, args.Manual, now, d.timeline)
-	header, err := delivery.Effective(wh.Profile, wh.Signing).HeadersRotating(wh.Rotation, wh.Secret, dl.Body, dl.ID, now)
+	req, err := faultyRequest(dl, wh, plan.faults, now)
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("sign delivery %s: %w", dl.ID, err))
 	}
-	resp := d.sender.Send(ctx, delivery.Request{URL: wh.URL, Header: header, Body: dl.Body})
+	if wait := plan.faults.Wait(); wait > 0 && !sleep(ctx, wait) {
+		return fmt.Errorf("delivery %s: attempt interrupted during its fault's wait: %w", dl.ID, ctx.Err())
+	}
+	resp := d.sender.Send(ctx, req)
+	for range plan.faults.Duplicates {
+		// The duplicate fault: the same request again, byte for byte; its
+		// answer does not change the attempt's outcome.
+		d.sender.Send(ctx, req)
+	}
 	if err := ctx.Err(); err != nil {
 		// Cancelled by a shutdown that ran out of time: the attempt did not
 		// finish, and not through the receiver's fault, so it is not
@@ -206,6 +215,46 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 		return fmt.Errorf("delivery %s: attempt interrupted: %w", dl.ID, err)
 	}
 	return d.finish(ctx, job, &sent{dl: dl, wh: wh, manual: args.Manual, plan: plan, resp: resp, at: now})
+}
+
+// faultyRequest is the request of delivery dl to webhook wh at now, with
+// the faults f that change it: a body with an unknown field, a signature
+// made with a wrong secret.
+func faultyRequest(dl *store.Delivery, wh *store.Webhook, f delivery.FaultDecision, now time.Time) (delivery.Request, error) {
+	body := dl.Body
+	if f.ExtraFields {
+		body = delivery.WithUnknownField(body)
+	}
+	sg := delivery.Effective(wh.Profile, wh.Signing)
+	var (
+		header http.Header
+		err    error
+	)
+	if f.BadSignature {
+		previous := ""
+		if wh.Rotation != nil {
+			previous = wh.Rotation.PreviousSecret
+		}
+		header, err = sg.Headers(f.BadSecret(wh.Secret, previous), body, dl.ID, now)
+	} else {
+		header, err = sg.HeadersRotating(wh.Rotation, wh.Secret, body, dl.ID, now)
+	}
+	if err != nil {
+		return delivery.Request{}, err
+	}
+	return delivery.Request{URL: wh.URL, Header: header, Body: body}, nil
+}
+
+// sleep waits for d or until ctx is done, and reports whether it waited.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // sent is an attempt made and not yet recorded.
@@ -233,6 +282,9 @@ type sent struct {
 func (d *Deliverer) finish(ctx context.Context, job *river.Job[store.DeliverArgs], s *sent) error {
 	var out outcome
 	err := d.recordRetry(ctx, func(ctx context.Context) error {
+		if !s.healthDone && !countsForHealth(s.plan, s.resp.OK(s.plan.profile)) {
+			s.healthDone = true // a failure a fault may have caused is not the receiver's
+		}
 		if !s.healthDone {
 			reason, err := d.recordHealth(ctx, s.wh, s.resp.OK(s.plan.profile), s.plan.due, failure(s.resp, s.plan.profile))
 			if err != nil {

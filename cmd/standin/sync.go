@@ -20,6 +20,7 @@ type syncFlags struct {
 	flow     int64
 	status   string
 	duration time.Duration
+	faults   []string
 }
 
 // fivetranOnly and portableOnly are the flags of one kind of sync.
@@ -87,6 +88,10 @@ Ctrl-C during --wait.`,
 			if err := wf.validate(); err != nil {
 				return err
 			}
+			faults, err := parseFaults(sf.faults)
+			if err != nil {
+				return err
+			}
 			c, err := af.client()
 			if err != nil {
 				return err
@@ -97,7 +102,7 @@ Ctrl-C during --wait.`,
 			}
 			if isFlow {
 				req := sf.portable
-				req.Status, req.Duration = sf.status, duration
+				req.Status, req.Duration, req.Faults = sf.status, duration, faults
 				resp, err := c.RunFlow(cmd.Context(), sf.flow, req)
 				if err != nil {
 					return err
@@ -110,7 +115,7 @@ Ctrl-C during --wait.`,
 				return reportSync(cmd, c, &af, &wf, head, d.EndsAt, d.Events, resp.Raw, match)
 			}
 			req := sf.fivetran
-			req.Status, req.Duration = sf.status, duration
+			req.Status, req.Duration, req.Faults = sf.status, duration, faults
 			resp, err := c.SimulateSync(cmd.Context(), args[0], req)
 			if err != nil {
 				return err
@@ -125,6 +130,7 @@ Ctrl-C during --wait.`,
 	fl := cmd.Flags()
 	fl.StringVar(&sf.status, "status", "", "sync_end status: SUCCESSFUL (default), FAILURE, FAILURE_WITH_TASK, RESCHEDULED or FAILED")
 	fl.DurationVar(&sf.duration, "duration", 0, "the sync's length in emulated time, e.g. 5m (default: standin's, 5 minutes unless configured)")
+	addFaultFlag(cmd, &sf.faults)
 	fl.StringVar(&sf.fivetran.Reason, "reason", "", "sync_end's data.reason")
 	fl.StringVar(&sf.fivetran.TaskType, "task-type", "", "sync_end's data.taskType")
 	fl.StringVar(&sf.fivetran.RescheduledAt, "rescheduled-at", "", "sync_end's data.rescheduledAt, RFC 3339")

@@ -25,9 +25,10 @@ const maxTriggerCount = 1_000_000
 // triggerFlags are the fields of an emitted event and how many copies to
 // emit.
 type triggerFlags struct {
-	req   client.EmitRequest
-	data  string
-	count int
+	req    client.EmitRequest
+	data   string
+	count  int
+	faults []string
 }
 
 func newTriggerCmd() *cobra.Command {
@@ -96,6 +97,11 @@ batches already sent stay emitted).`,
 				}
 				req.Data = data
 			}
+			faults, err := parseFaults(tf.faults)
+			if err != nil {
+				return err
+			}
+			req.Faults = faults
 			if err := wf.validate(); err != nil {
 				return err
 			}
@@ -132,6 +138,7 @@ batches already sent stay emitted).`,
 	fl.Int64Var(&r.DestinationID, "destination-id", 0, "Portable destination id")
 	fl.StringVar(&r.DestinationType, "destination-type", "", "Portable destination type, e.g. bigquery")
 	fl.StringVar(&r.Details, "details", "", "Portable sync_end details text")
+	addFaultFlag(cmd, &tf.faults)
 	fl.IntVar(&tf.count, "count", 1, "emit this many copies of the event, 1 to 1,000,000, in batches of 1,000, and print a summary (for load tests)")
 	wf.add(cmd, "the deliveries")
 	addAPIFlags(cmd, &af, true)

@@ -60,6 +60,11 @@ var Probes = []string{
 // added, none renamed or removed. The webhook secret never appears in it
 // (a token scheme's header reads delivery.Redacted).
 type Report struct {
+	// ID is the stored report's id when the check ran through the API
+	// (GET /standin/v1/checks/{id}); empty otherwise.
+	ID string `json:"id,omitempty"`
+	// WebhookID is the webhook checked through the API; empty otherwise.
+	WebhookID string `json:"webhook_id,omitempty"`
 	// URL is the receiver checked.
 	URL string `json:"url"`
 	// Profile is the sender profile emulated.

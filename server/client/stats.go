@@ -21,6 +21,11 @@ type Stats struct {
 	Webhooks StatsWebhooks `json:"webhooks"`
 	// RiverJobs counts River delivery jobs by state.
 	RiverJobs map[string]int64 `json:"river_jobs"`
+	// Faults counts the attempts that faults asked on purpose changed, by
+	// kind (delay, bad_signature, extra_fields, duplicate, reorder); these attempts
+	// are also in Attempts, but their failures do not count toward a
+	// webhook's deactivation.
+	Faults map[string]int64 `json:"faults"`
 	// TimeScale is the deployment's time scale (emulated seconds per real
 	// second): the one its database records, which every process of the
 	// deployment, its delivery workers included, schedules retries with.

@@ -48,6 +48,7 @@ type Webhook struct {
 	Profile        string    `json:"profile,omitempty"`
 	Signing        *Signing  `json:"signing,omitempty"`
 	DisabledReason string    `json:"disabled_reason,omitempty"`
+	Faults         *Faults   `json:"faults,omitempty"`
 	// SecretRotation is standin's secret rotation window of the last
 	// secret change, when one was asked for.
 	SecretRotation *SecretRotation `json:"secret_rotation,omitempty"`
@@ -69,6 +70,7 @@ type WebhookSpec struct {
 	Secret  string   `json:"secret,omitempty"`
 	Profile string   `json:"profile,omitempty"`
 	Signing *Signing `json:"signing,omitempty"`
+	Faults  *Faults  `json:"faults,omitempty"`
 }
 
 // WebhookPatch is the body of a webhook update: only the non-nil fields are
@@ -80,6 +82,8 @@ type WebhookPatch struct {
 	Secret  *string   `json:"secret,omitempty"`
 	Profile *string   `json:"profile,omitempty"`
 	Signing *Signing  `json:"signing,omitempty"`
+	// Faults replaces the webhook's faults; &Faults{} removes them.
+	Faults *Faults `json:"faults,omitempty"`
 	// SecretRotationWindow, with Secret, keeps the previous secret valid
 	// for this emulated duration ("24h", "3d"); SecretSignWith says which
 	// secret signs a single-signature scheme meanwhile (new or old).
@@ -169,6 +173,8 @@ type Attempt struct {
 	ResponseHeaders map[string]string `json:"response_headers"`
 	ResponseExcerpt string            `json:"response_excerpt"`
 	Succeeded       bool              `json:"succeeded"`
+	// Fault lists the faults that changed the attempt, comma-separated.
+	Fault string `json:"fault,omitempty"`
 	// EmulatedAt is the emulated time of the attempt: the first attempt's
 	// real time plus EmulatedDelay. Nil when the API does not send it.
 	EmulatedAt *time.Time `json:"emulated_at,omitempty"`
@@ -268,6 +274,25 @@ type EmitRequest struct {
 	DestinationID   int64           `json:"destination_id,omitempty"`
 	DestinationType string          `json:"destination_type,omitempty"`
 	Details         string          `json:"details,omitempty"`
+	// Faults, when set, are asked of this event's deliveries instead of
+	// their webhooks' (a standin extension).
+	Faults *Faults `json:"faults,omitempty"`
+}
+
+// Faults asks standin to misbehave on purpose, as real senders sometimes
+// do (a standin extension; see delivery.Faults for each field).
+type Faults struct {
+	Seed             int64   `json:"seed,omitempty"`
+	Duplicate        float64 `json:"duplicate,omitempty"`
+	DuplicateCount   int     `json:"duplicate_count,omitempty"`
+	Delay            string  `json:"delay,omitempty"`
+	DelayProbability float64 `json:"delay_probability,omitempty"`
+	BadSignature     float64 `json:"bad_signature,omitempty"`
+	ExtraFields      float64 `json:"extra_fields,omitempty"`
+	// Reorder delivers a simulated sync's sync_end before its sync_start.
+	Reorder bool `json:"reorder,omitempty"`
+	// BadSignatureSecret is "wrong" (default) or "previous".
+	BadSignatureSecret string `json:"bad_signature_secret,omitempty"`
 }
 
 // EmittedDelivery is one delivery created for an emitted event.
@@ -322,6 +347,9 @@ type SimulateSyncRequest struct {
 	Duration string `json:"duration,omitempty"`
 	Force    bool   `json:"force,omitempty"`
 	Resync   bool   `json:"resync,omitempty"`
+	// Faults, when set, are asked of the sync's deliveries instead of their
+	// webhooks'.
+	Faults *Faults `json:"faults,omitempty"`
 }
 
 // SimulatedSync is a started sync.
@@ -346,6 +374,9 @@ type RunFlowRequest struct {
 	SourceType      string `json:"source_type,omitempty"`
 	DestinationID   int64  `json:"destination_id,omitempty"`
 	DestinationType string `json:"destination_type,omitempty"`
+	// Faults, when set, are asked of the run's deliveries instead of their
+	// webhooks'.
+	Faults *Faults `json:"faults,omitempty"`
 }
 
 // FlowRun is a started Portable flow run.

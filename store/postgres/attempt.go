@@ -97,10 +97,10 @@ const attemptRecordManySQL = `
 	WITH u AS (
 		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::integer[],
 			$6::text[], $7::timestamptz[], $8::timestamptz[], $9::boolean[], $10::text[], $11::timestamptz[],
-			$12::bigint[], $13::text[], $14::bigint[], $15::text[], $16::bytea[], $17::boolean[], $18::boolean[])
+			$12::bigint[], $13::text[], $14::bigint[], $15::text[], $16::bytea[], $17::boolean[], $18::boolean[], $20::text[])
 			WITH ORDINALITY AS u (delivery_id, state, first_attempt_at, next_attempt_at, status_code,
 				error, updated_at, finished_at, manual, url, started_at,
-				emulated_delay_ns, request_headers, latency_ns, response_headers, response_excerpt, succeeded, keep, ord)
+				emulated_delay_ns, request_headers, latency_ns, response_headers, response_excerpt, succeeded, keep, fault, ord)
 	), d AS (
 		UPDATE standin_delivery AS t SET
 			state = CASE WHEN t.state = $19 AND u.keep THEN t.state ELSE u.state END,
@@ -117,9 +117,9 @@ const attemptRecordManySQL = `
 		RETURNING t.id, t.attempts
 	)
 	INSERT INTO standin_attempt (delivery_id, number, manual, url, started_at, emulated_delay_ns,
-		request_headers, status_code, latency_ns, error, response_headers, response_excerpt, succeeded)
+		request_headers, status_code, latency_ns, error, response_headers, response_excerpt, succeeded, fault)
 	SELECT d.id, d.attempts, u.manual, u.url, u.started_at, u.emulated_delay_ns, u.request_headers::jsonb,
-		u.status_code, u.latency_ns, u.error, u.response_headers::jsonb, u.response_excerpt, u.succeeded
+		u.status_code, u.latency_ns, u.error, u.response_headers::jsonb, u.response_excerpt, u.succeeded, u.fault
 	FROM u JOIN d ON d.id = u.delivery_id
 	ORDER BY u.ord
 	RETURNING delivery_id, id, number`
@@ -132,7 +132,7 @@ type attemptRound struct {
 	states                                []string
 	firstAts, nextAts, updatedAts, finAts []*time.Time
 	statuses                              []int32
-	errs, urls                            []string
+	errs, urls, faults                    []string
 	manuals, succeededs, keeps            []bool
 	startedAts                            []time.Time
 	delays, latencies                     []int64
@@ -182,6 +182,7 @@ func (r *attemptRound) add(a *store.Attempt, p store.AttemptRecordParams) error 
 	r.respHeaders = append(r.respHeaders, nullText(respHeaders))
 	r.excerpts = append(r.excerpts, a.ResponseExcerpt)
 	r.succeededs = append(r.succeededs, a.Succeeded)
+	r.faults = append(r.faults, a.Fault)
 	// A delivery cancelled while the attempt was in flight stays cancelled
 	// unless the attempt succeeded (SET reads the old row).
 	r.keeps = append(r.keeps, p.State != store.DeliverySucceeded)
@@ -193,7 +194,7 @@ func (r *attemptRound) args() []any {
 		r.order, r.states, r.firstAts, r.nextAts, r.statuses,
 		r.errs, r.updatedAts, r.finAts, r.manuals, r.urls, r.startedAts,
 		r.delays, r.reqHeaders, r.latencies, r.respHeaders, r.excerpts, r.succeededs, r.keeps,
-		store.DeliveryCancelled,
+		store.DeliveryCancelled, r.faults,
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/store/internal/sqlq"
 	"github.com/standin-dev/standin/store/internal/sqlrow"
 )
 
@@ -107,9 +108,9 @@ func queueEvents(batch *pgx.Batch, params []store.EventCreateParams) ([]*store.D
 		evSources                []*string
 		evCreated                []time.Time
 
-		ids, eventIDs, eventNames, webhookIDs, profiles []string
-		bodies                                          [][]byte
-		nextAts, createdAts                             []time.Time
+		ids, eventIDs, eventNames, webhookIDs, profiles, faults []string
+		bodies                                                  [][]byte
+		nextAts, createdAts                                     []time.Time
 
 		jobs []river.InsertManyParams
 	)
@@ -121,6 +122,7 @@ func queueEvents(batch *pgx.Batch, params []store.EventCreateParams) ([]*store.D
 			ids, eventIDs, eventNames = append(ids, d.ID), append(eventIDs, d.EventID), append(eventNames, d.EventName)
 			webhookIDs, profiles = append(webhookIDs, d.WebhookID), append(profiles, string(d.Profile))
 			bodies, nextAts, createdAts = append(bodies, d.Body), append(nextAts, *d.NextAttemptAt), append(createdAts, d.CreatedAt)
+			faults = append(faults, sqlq.EncodeFaults(d.Faults))
 			deliveries = append(deliveries, d)
 		}
 		jobs = append(jobs, sqlrow.Jobs(p)...)
@@ -132,13 +134,13 @@ func queueEvents(batch *pgx.Batch, params []store.EventCreateParams) ([]*store.D
 	if len(deliveries) > 0 {
 		batch.Queue(`
 			INSERT INTO standin_delivery (id, event_id, event_name, webhook_id, profile, body,
-				state, next_attempt_at, created_at, updated_at)
+				state, next_attempt_at, created_at, updated_at, faults)
 			SELECT u.id, u.event_id, u.event_name, u.webhook_id, u.profile, u.body, $1, u.next_attempt_at,
-				u.created_at, u.created_at
+				u.created_at, u.created_at, u.faults
 			FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[],
-				$8::timestamptz[], $9::timestamptz[])
-				AS u (id, event_id, event_name, webhook_id, profile, body, next_attempt_at, created_at)`,
-			store.DeliveryPending, ids, eventIDs, eventNames, webhookIDs, profiles, bodies, nextAts, createdAts)
+				$8::timestamptz[], $9::timestamptz[], $10::text[])
+				AS u (id, event_id, event_name, webhook_id, profile, body, next_attempt_at, created_at, faults)`,
+			store.DeliveryPending, ids, eventIDs, eventNames, webhookIDs, profiles, bodies, nextAts, createdAts, faults)
 	}
 	return deliveries, jobs
 }

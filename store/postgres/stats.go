@@ -29,6 +29,15 @@ func (s *Store) StatsGet(ctx context.Context, params store.StatsParams) (*store.
 	if err := tx.QueryRow(ctx, sqlrow.StatsWebhooksQuery).Scan(&st.Webhooks, &st.WebhooksActive, &st.WebhooksDeactivated); err != nil {
 		return nil, fmt.Errorf("get stats: webhooks: %w", err)
 	}
+	faults, err := tx.Query(ctx, sqlrow.StatsFaultsQuery)
+	if err != nil {
+		return nil, fmt.Errorf("get stats: faults: %w", err)
+	}
+	var text string
+	var count int64
+	if _, err := pgx.ForEachRow(faults, []any{&text, &count}, func() error { sqlrow.AddFaults(st, text, count); return nil }); err != nil {
+		return nil, fmt.Errorf("get stats: faults: %w", err)
+	}
 	for _, q := range []struct {
 		query string
 		into  map[string]int64

@@ -96,12 +96,12 @@ func recordAttempt(ctx context.Context, tx *sql.Tx, params store.AttemptRecordPa
 	a.ResponseExcerpt = sqlrow.Bytes(a.ResponseExcerpt)
 	err = tx.QueryRowContext(ctx, `
 		INSERT INTO standin_attempt (delivery_id, number, manual, url, started_at, emulated_delay_ns,
-			request_headers, status_code, latency_ns, error, response_headers, response_excerpt, succeeded)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			request_headers, status_code, latency_ns, error, response_headers, response_excerpt, succeeded, fault)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`,
 		a.DeliveryID, a.Number, a.Manual, a.URL, micros(a.StartedAt), int64(a.EmulatedDelay),
 		sqlq.NullText(reqHeaders), a.StatusCode, int64(a.Latency), a.Error, sqlq.NullText(respHeaders),
-		a.ResponseExcerpt, a.Succeeded,
+		a.ResponseExcerpt, a.Succeeded, a.Fault,
 	).Scan(&a.ID)
 	if err != nil {
 		return nil, fmt.Errorf("record attempt %d of delivery %s: %w", a.Number, a.DeliveryID, mapErr(err))

@@ -69,11 +69,11 @@ func (s *Store) createEvent(ctx context.Context, tx *sql.Tx, params store.EventC
 }
 
 func insertDeliveries(ctx context.Context, tx *sql.Tx, batch []*store.Delivery) error {
-	const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	var b strings.Builder
 	b.WriteString(`INSERT INTO standin_delivery (id, event_id, event_name, webhook_id, profile,
-		body, state, attempts, next_attempt_at, last_status, last_error, created_at, updated_at) VALUES `)
-	args := make([]any, 0, 13*len(batch))
+		body, state, attempts, next_attempt_at, last_status, last_error, created_at, updated_at, faults) VALUES `)
+	args := make([]any, 0, 14*len(batch))
 	for i, d := range batch {
 		if i > 0 {
 			b.WriteString(", ")
@@ -81,7 +81,7 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, batch []*store.Delivery) 
 		b.WriteString(row)
 		args = append(args, d.ID, d.EventID, d.EventName, d.WebhookID, string(d.Profile),
 			d.Body, d.State, d.Attempts, dialect.TimePtr(d.NextAttemptAt), d.LastStatus, d.LastError,
-			micros(d.CreatedAt), micros(d.UpdatedAt))
+			micros(d.CreatedAt), micros(d.UpdatedAt), sqlq.EncodeFaults(d.Faults))
 	}
 	_, err := tx.ExecContext(ctx, b.String(), args...)
 	return err

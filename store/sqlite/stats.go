@@ -26,6 +26,23 @@ func (s *Store) StatsGet(ctx context.Context, params store.StatsParams) (*store.
 	if err := tx.QueryRowContext(ctx, sqlrow.StatsWebhooksQuery).Scan(&st.Webhooks, &st.WebhooksActive, &st.WebhooksDeactivated); err != nil {
 		return nil, fmt.Errorf("get stats: webhooks: %w", err)
 	}
+	faults, err := tx.QueryContext(ctx, sqlrow.StatsFaultsQuery)
+	if err != nil {
+		return nil, fmt.Errorf("get stats: faults: %w", err)
+	}
+	for faults.Next() {
+		var text string
+		var n int64
+		if err := faults.Scan(&text, &n); err != nil {
+			faults.Close()
+			return nil, fmt.Errorf("get stats: faults: %w", err)
+		}
+		sqlrow.AddFaults(st, text, n)
+	}
+	faults.Close()
+	if err := faults.Err(); err != nil {
+		return nil, fmt.Errorf("get stats: faults: %w", err)
+	}
 	for _, q := range []struct {
 		query string
 		into  map[string]int64

@@ -64,6 +64,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"JobMaxAttempts", testJobMaxAttempts},
 		{"Stats", testStats},
 		{"AttemptLastID", testAttemptLastID},
+		{"Check", testCheck},
+		{"Faults", testFaults},
 		{"Settings", testSettings},
 	}
 	for _, tt := range tests {

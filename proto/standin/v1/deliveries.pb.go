@@ -285,8 +285,13 @@ type Attempt struct {
 	// A bounded prefix of the response body.
 	ResponseExcerpt string `protobuf:"bytes,11,opt,name=response_excerpt,json=responseExcerpt,proto3" json:"response_excerpt,omitempty"`
 	Succeeded       bool   `protobuf:"varint,12,opt,name=succeeded,proto3" json:"succeeded,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The faults asked on purpose that changed this attempt, comma-separated
+	// (delay, bad_signature, extra_fields, duplicate); absent for a genuine
+	// attempt. With extra_fields the body sent was request_body plus the
+	// field "standin_unknown_field".
+	Fault         *string `protobuf:"bytes,14,opt,name=fault,proto3,oneof" json:"fault,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Attempt) Reset() {
@@ -408,6 +413,13 @@ func (x *Attempt) GetSucceeded() bool {
 		return x.Succeeded
 	}
 	return false
+}
+
+func (x *Attempt) GetFault() string {
+	if x != nil && x.Fault != nil {
+		return *x.Fault
+	}
+	return ""
 }
 
 // DeliveryDetail is a delivery with everything about it.
@@ -1079,7 +1091,7 @@ const file_standin_v1_deliveries_proto_rawDesc = "" +
 	"\x06source\x18\x04 \x01(\v2\x17.google.protobuf.StructR\x06source\x12\x1d\n" +
 	"\n" +
 	"created_at\x18\x05 \x01(\tR\tcreatedAtB\v\n" +
-	"\t_group_id\"\xb6\x05\n" +
+	"\t_group_id\"\xdb\x05\n" +
 	"\aAttempt\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12\x16\n" +
 	"\x06manual\x18\x02 \x01(\bR\x06manual\x12\x10\n" +
@@ -1096,14 +1108,16 @@ const file_standin_v1_deliveries_proto_rawDesc = "" +
 	"\x10response_headers\x18\n" +
 	" \x03(\v2(.standin.v1.Attempt.ResponseHeadersEntryR\x0fresponseHeaders\x12)\n" +
 	"\x10response_excerpt\x18\v \x01(\tR\x0fresponseExcerpt\x12\x1c\n" +
-	"\tsucceeded\x18\f \x01(\bR\tsucceeded\x1aA\n" +
+	"\tsucceeded\x18\f \x01(\bR\tsucceeded\x12\x19\n" +
+	"\x05fault\x18\x0e \x01(\tH\x01R\x05fault\x88\x01\x01\x1aA\n" +
 	"\x13RequestHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aB\n" +
 	"\x14ResponseHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\b\n" +
-	"\x06_error\"\xdb\x02\n" +
+	"\x06_errorB\b\n" +
+	"\x06_fault\"\xdb\x02\n" +
 	"\x0eDeliveryDetail\x120\n" +
 	"\bdelivery\x18\x01 \x01(\v2\x14.standin.v1.DeliveryR\bdelivery\x12'\n" +
 	"\x05event\x18\x02 \x01(\v2\x11.standin.v1.EventR\x05event\x12!\n" +

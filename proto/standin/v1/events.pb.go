@@ -62,7 +62,10 @@ type EmitEventRequest struct {
 	DestinationId   int64  `protobuf:"varint,16,opt,name=destination_id,json=destinationId,proto3" json:"destination_id,omitempty"`
 	DestinationType string `protobuf:"bytes,17,opt,name=destination_type,json=destinationType,proto3" json:"destination_type,omitempty"`
 	// Portable: sync_end's details text.
-	Details       string `protobuf:"bytes,18,opt,name=details,proto3" json:"details,omitempty"`
+	Details string `protobuf:"bytes,18,opt,name=details,proto3" json:"details,omitempty"`
+	// Emulator extension: faults asked of this event's deliveries, instead
+	// of their webhooks' ({} asks for none).
+	Faults        *Faults `protobuf:"bytes,20,opt,name=faults,proto3" json:"faults,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -228,6 +231,13 @@ func (x *EmitEventRequest) GetDetails() string {
 		return x.Details
 	}
 	return ""
+}
+
+func (x *EmitEventRequest) GetFaults() *Faults {
+	if x != nil {
+		return x.Faults
+	}
+	return nil
 }
 
 // EmittedDelivery is one delivery created for an emitted event.
@@ -943,7 +953,7 @@ var File_standin_v1_events_proto protoreflect.FileDescriptor
 const file_standin_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"\x17standin/v1/events.proto\x12\n" +
-	"standin.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1bstandin/v1/deliveries.proto\"\xf4\x04\n" +
+	"standin.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1bstandin/v1/deliveries.proto\x1a\x19standin/v1/webhooks.proto\"\xa0\x05\n" +
 	"\x10EmitEventRequest\x12\x14\n" +
 	"\x05event\x18\x01 \x01(\tR\x05event\x12!\n" +
 	"\fconnector_id\x18\x02 \x01(\tR\vconnectorId\x12%\n" +
@@ -965,7 +975,8 @@ const file_standin_v1_events_proto_rawDesc = "" +
 	"sourceType\x12%\n" +
 	"\x0edestination_id\x18\x10 \x01(\x03R\rdestinationId\x12)\n" +
 	"\x10destination_type\x18\x11 \x01(\tR\x0fdestinationType\x12\x18\n" +
-	"\adetails\x18\x12 \x01(\tR\adetails\"V\n" +
+	"\adetails\x18\x12 \x01(\tR\adetails\x12*\n" +
+	"\x06faults\x18\x14 \x01(\v2\x12.standin.v1.FaultsR\x06faults\"V\n" +
 	"\x0fEmittedDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1062,34 +1073,36 @@ var file_standin_v1_events_proto_goTypes = []any{
 	(*EventDetail)(nil),        // 11: standin.v1.EventDetail
 	(*GetEventResponse)(nil),   // 12: standin.v1.GetEventResponse
 	(*structpb.Struct)(nil),    // 13: google.protobuf.Struct
-	(*Event)(nil),              // 14: standin.v1.Event
-	(*Delivery)(nil),           // 15: standin.v1.Delivery
+	(*Faults)(nil),             // 14: standin.v1.Faults
+	(*Event)(nil),              // 15: standin.v1.Event
+	(*Delivery)(nil),           // 16: standin.v1.Delivery
 }
 var file_standin_v1_events_proto_depIdxs = []int32{
 	13, // 0: standin.v1.EmitEventRequest.data:type_name -> google.protobuf.Struct
-	1,  // 1: standin.v1.EmittedEvent.deliveries:type_name -> standin.v1.EmittedDelivery
-	2,  // 2: standin.v1.EmitEventResponse.data:type_name -> standin.v1.EmittedEvent
-	0,  // 3: standin.v1.EmitEventsRequest.events:type_name -> standin.v1.EmitEventRequest
-	2,  // 4: standin.v1.EmittedEvents.items:type_name -> standin.v1.EmittedEvent
-	5,  // 5: standin.v1.EmitEventsResponse.data:type_name -> standin.v1.EmittedEvents
-	14, // 6: standin.v1.EventPage.items:type_name -> standin.v1.Event
-	8,  // 7: standin.v1.ListEventsResponse.data:type_name -> standin.v1.EventPage
-	14, // 8: standin.v1.EventDetail.event:type_name -> standin.v1.Event
-	15, // 9: standin.v1.EventDetail.deliveries:type_name -> standin.v1.Delivery
-	11, // 10: standin.v1.GetEventResponse.data:type_name -> standin.v1.EventDetail
-	0,  // 11: standin.v1.EventService.EmitEvent:input_type -> standin.v1.EmitEventRequest
-	4,  // 12: standin.v1.EventService.EmitEvents:input_type -> standin.v1.EmitEventsRequest
-	7,  // 13: standin.v1.EventService.ListEvents:input_type -> standin.v1.ListEventsRequest
-	10, // 14: standin.v1.EventService.GetEvent:input_type -> standin.v1.GetEventRequest
-	3,  // 15: standin.v1.EventService.EmitEvent:output_type -> standin.v1.EmitEventResponse
-	6,  // 16: standin.v1.EventService.EmitEvents:output_type -> standin.v1.EmitEventsResponse
-	9,  // 17: standin.v1.EventService.ListEvents:output_type -> standin.v1.ListEventsResponse
-	12, // 18: standin.v1.EventService.GetEvent:output_type -> standin.v1.GetEventResponse
-	15, // [15:19] is the sub-list for method output_type
-	11, // [11:15] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	14, // 1: standin.v1.EmitEventRequest.faults:type_name -> standin.v1.Faults
+	1,  // 2: standin.v1.EmittedEvent.deliveries:type_name -> standin.v1.EmittedDelivery
+	2,  // 3: standin.v1.EmitEventResponse.data:type_name -> standin.v1.EmittedEvent
+	0,  // 4: standin.v1.EmitEventsRequest.events:type_name -> standin.v1.EmitEventRequest
+	2,  // 5: standin.v1.EmittedEvents.items:type_name -> standin.v1.EmittedEvent
+	5,  // 6: standin.v1.EmitEventsResponse.data:type_name -> standin.v1.EmittedEvents
+	15, // 7: standin.v1.EventPage.items:type_name -> standin.v1.Event
+	8,  // 8: standin.v1.ListEventsResponse.data:type_name -> standin.v1.EventPage
+	15, // 9: standin.v1.EventDetail.event:type_name -> standin.v1.Event
+	16, // 10: standin.v1.EventDetail.deliveries:type_name -> standin.v1.Delivery
+	11, // 11: standin.v1.GetEventResponse.data:type_name -> standin.v1.EventDetail
+	0,  // 12: standin.v1.EventService.EmitEvent:input_type -> standin.v1.EmitEventRequest
+	4,  // 13: standin.v1.EventService.EmitEvents:input_type -> standin.v1.EmitEventsRequest
+	7,  // 14: standin.v1.EventService.ListEvents:input_type -> standin.v1.ListEventsRequest
+	10, // 15: standin.v1.EventService.GetEvent:input_type -> standin.v1.GetEventRequest
+	3,  // 16: standin.v1.EventService.EmitEvent:output_type -> standin.v1.EmitEventResponse
+	6,  // 17: standin.v1.EventService.EmitEvents:output_type -> standin.v1.EmitEventsResponse
+	9,  // 18: standin.v1.EventService.ListEvents:output_type -> standin.v1.ListEventsResponse
+	12, // 19: standin.v1.EventService.GetEvent:output_type -> standin.v1.GetEventResponse
+	16, // [16:20] is the sub-list for method output_type
+	12, // [12:16] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_standin_v1_events_proto_init() }
@@ -1098,6 +1111,7 @@ func file_standin_v1_events_proto_init() {
 		return
 	}
 	file_standin_v1_deliveries_proto_init()
+	file_standin_v1_webhooks_proto_init()
 	file_standin_v1_events_proto_msgTypes[3].OneofWrappers = []any{}
 	file_standin_v1_events_proto_msgTypes[6].OneofWrappers = []any{}
 	file_standin_v1_events_proto_msgTypes[7].OneofWrappers = []any{}

@@ -430,7 +430,10 @@ type SimulateSyncRequest struct {
 	// Stop a running sync and start again; emits force_update_connector.
 	Force bool `protobuf:"varint,7,opt,name=force,proto3" json:"force,omitempty"`
 	// A historical re-sync: emits resync_connector first.
-	Resync        bool `protobuf:"varint,8,opt,name=resync,proto3" json:"resync,omitempty"`
+	Resync bool `protobuf:"varint,8,opt,name=resync,proto3" json:"resync,omitempty"`
+	// Emulator extension: faults asked of this run's deliveries instead of
+	// their webhooks'.
+	Faults        *Faults `protobuf:"bytes,9,opt,name=faults,proto3" json:"faults,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -519,6 +522,13 @@ func (x *SimulateSyncRequest) GetResync() bool {
 		return x.Resync
 	}
 	return false
+}
+
+func (x *SimulateSyncRequest) GetFaults() *Faults {
+	if x != nil {
+		return x.Faults
+	}
+	return nil
 }
 
 // SimulatedSync is a started sync.
@@ -677,8 +687,11 @@ type RunPortableFlowRequest struct {
 	SourceType      string `protobuf:"bytes,7,opt,name=source_type,json=sourceType,proto3" json:"source_type,omitempty"`
 	DestinationId   int64  `protobuf:"varint,8,opt,name=destination_id,json=destinationId,proto3" json:"destination_id,omitempty"`
 	DestinationType string `protobuf:"bytes,9,opt,name=destination_type,json=destinationType,proto3" json:"destination_type,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Emulator extension: faults asked of this run's deliveries instead of
+	// their webhooks'.
+	Faults        *Faults `protobuf:"bytes,10,opt,name=faults,proto3" json:"faults,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RunPortableFlowRequest) Reset() {
@@ -772,6 +785,13 @@ func (x *RunPortableFlowRequest) GetDestinationType() string {
 		return x.DestinationType
 	}
 	return ""
+}
+
+func (x *RunPortableFlowRequest) GetFaults() *Faults {
+	if x != nil {
+		return x.Faults
+	}
+	return nil
 }
 
 // PortableFlowRun is a started flow run.
@@ -913,7 +933,7 @@ var File_standin_v1_simulator_proto protoreflect.FileDescriptor
 const file_standin_v1_simulator_proto_rawDesc = "" +
 	"\n" +
 	"\x1astandin/v1/simulator.proto\x12\n" +
-	"standin.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1cstandin/v1/connections.proto\x1a\x17standin/v1/events.proto\"8\n" +
+	"standin.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1cstandin/v1/connections.proto\x1a\x17standin/v1/events.proto\x1a\x19standin/v1/webhooks.proto\"8\n" +
 	"\x12CreateGroupRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"{\n" +
@@ -963,7 +983,7 @@ const file_standin_v1_simulator_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01\x12*\n" +
 	"\x04data\x18\x03 \x01(\v2\x16.standin.v1.ConnectionR\x04dataB\n" +
 	"\n" +
-	"\b_message\"\xe3\x01\n" +
+	"\b_message\"\x8f\x02\n" +
 	"\x13SimulateSyncRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\x16\n" +
@@ -972,7 +992,8 @@ const file_standin_v1_simulator_proto_rawDesc = "" +
 	"\x0erescheduled_at\x18\x05 \x01(\tR\rrescheduledAt\x12\x1a\n" +
 	"\bduration\x18\x06 \x01(\tR\bduration\x12\x14\n" +
 	"\x05force\x18\a \x01(\bR\x05force\x12\x16\n" +
-	"\x06resync\x18\b \x01(\bR\x06resync\"\xab\x01\n" +
+	"\x06resync\x18\b \x01(\bR\x06resync\x12*\n" +
+	"\x06faults\x18\t \x01(\v2\x12.standin.v1.FaultsR\x06faults\"\xab\x01\n" +
 	"\rSimulatedSync\x126\n" +
 	"\n" +
 	"connection\x18\x01 \x01(\v2\x16.standin.v1.ConnectionR\n" +
@@ -985,7 +1006,7 @@ const file_standin_v1_simulator_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01\x12-\n" +
 	"\x04data\x18\x03 \x01(\v2\x19.standin.v1.SimulatedSyncR\x04dataB\n" +
 	"\n" +
-	"\b_message\"\xb5\x02\n" +
+	"\b_message\"\xe1\x02\n" +
 	"\x16RunPortableFlowRequest\x12\x17\n" +
 	"\aflow_id\x18\x01 \x01(\x03R\x06flowId\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\x18\n" +
@@ -996,7 +1017,9 @@ const file_standin_v1_simulator_proto_rawDesc = "" +
 	"\vsource_type\x18\a \x01(\tR\n" +
 	"sourceType\x12%\n" +
 	"\x0edestination_id\x18\b \x01(\x03R\rdestinationId\x12)\n" +
-	"\x10destination_type\x18\t \x01(\tR\x0fdestinationType\"\x9b\x01\n" +
+	"\x10destination_type\x18\t \x01(\tR\x0fdestinationType\x12*\n" +
+	"\x06faults\x18\n" +
+	" \x01(\v2\x12.standin.v1.FaultsR\x06faults\"\x9b\x01\n" +
 	"\x0fPortableFlowRun\x12\x17\n" +
 	"\aflow_id\x18\x01 \x01(\x03R\x06flowId\x12$\n" +
 	"\x0erun_attempt_id\x18\x02 \x01(\x03R\frunAttemptId\x12\x17\n" +
@@ -1043,7 +1066,8 @@ var file_standin_v1_simulator_proto_goTypes = []any{
 	(*structpb.Value)(nil),           // 12: google.protobuf.Value
 	(*structpb.Struct)(nil),          // 13: google.protobuf.Struct
 	(*Connection)(nil),               // 14: standin.v1.Connection
-	(*EmittedEvent)(nil),             // 15: standin.v1.EmittedEvent
+	(*Faults)(nil),                   // 15: standin.v1.Faults
+	(*EmittedEvent)(nil),             // 16: standin.v1.EmittedEvent
 }
 var file_standin_v1_simulator_proto_depIdxs = []int32{
 	10, // 0: standin.v1.CreateGroupResponse.data:type_name -> standin.v1.Group
@@ -1051,24 +1075,26 @@ var file_standin_v1_simulator_proto_depIdxs = []int32{
 	12, // 2: standin.v1.CreateConnectionRequest.source_sync_details:type_name -> google.protobuf.Value
 	13, // 3: standin.v1.CreateConnectionRequest.config:type_name -> google.protobuf.Struct
 	14, // 4: standin.v1.CreateConnectionResponse.data:type_name -> standin.v1.Connection
-	14, // 5: standin.v1.SimulatedSync.connection:type_name -> standin.v1.Connection
-	15, // 6: standin.v1.SimulatedSync.events:type_name -> standin.v1.EmittedEvent
-	5,  // 7: standin.v1.SimulateSyncResponse.data:type_name -> standin.v1.SimulatedSync
-	15, // 8: standin.v1.PortableFlowRun.events:type_name -> standin.v1.EmittedEvent
-	8,  // 9: standin.v1.RunPortableFlowResponse.data:type_name -> standin.v1.PortableFlowRun
-	0,  // 10: standin.v1.SimulatorService.CreateGroup:input_type -> standin.v1.CreateGroupRequest
-	2,  // 11: standin.v1.SimulatorService.CreateConnection:input_type -> standin.v1.CreateConnectionRequest
-	4,  // 12: standin.v1.SimulatorService.SimulateSync:input_type -> standin.v1.SimulateSyncRequest
-	7,  // 13: standin.v1.SimulatorService.RunPortableFlow:input_type -> standin.v1.RunPortableFlowRequest
-	1,  // 14: standin.v1.SimulatorService.CreateGroup:output_type -> standin.v1.CreateGroupResponse
-	3,  // 15: standin.v1.SimulatorService.CreateConnection:output_type -> standin.v1.CreateConnectionResponse
-	6,  // 16: standin.v1.SimulatorService.SimulateSync:output_type -> standin.v1.SimulateSyncResponse
-	9,  // 17: standin.v1.SimulatorService.RunPortableFlow:output_type -> standin.v1.RunPortableFlowResponse
-	14, // [14:18] is the sub-list for method output_type
-	10, // [10:14] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	15, // 5: standin.v1.SimulateSyncRequest.faults:type_name -> standin.v1.Faults
+	14, // 6: standin.v1.SimulatedSync.connection:type_name -> standin.v1.Connection
+	16, // 7: standin.v1.SimulatedSync.events:type_name -> standin.v1.EmittedEvent
+	5,  // 8: standin.v1.SimulateSyncResponse.data:type_name -> standin.v1.SimulatedSync
+	15, // 9: standin.v1.RunPortableFlowRequest.faults:type_name -> standin.v1.Faults
+	16, // 10: standin.v1.PortableFlowRun.events:type_name -> standin.v1.EmittedEvent
+	8,  // 11: standin.v1.RunPortableFlowResponse.data:type_name -> standin.v1.PortableFlowRun
+	0,  // 12: standin.v1.SimulatorService.CreateGroup:input_type -> standin.v1.CreateGroupRequest
+	2,  // 13: standin.v1.SimulatorService.CreateConnection:input_type -> standin.v1.CreateConnectionRequest
+	4,  // 14: standin.v1.SimulatorService.SimulateSync:input_type -> standin.v1.SimulateSyncRequest
+	7,  // 15: standin.v1.SimulatorService.RunPortableFlow:input_type -> standin.v1.RunPortableFlowRequest
+	1,  // 16: standin.v1.SimulatorService.CreateGroup:output_type -> standin.v1.CreateGroupResponse
+	3,  // 17: standin.v1.SimulatorService.CreateConnection:output_type -> standin.v1.CreateConnectionResponse
+	6,  // 18: standin.v1.SimulatorService.SimulateSync:output_type -> standin.v1.SimulateSyncResponse
+	9,  // 19: standin.v1.SimulatorService.RunPortableFlow:output_type -> standin.v1.RunPortableFlowResponse
+	16, // [16:20] is the sub-list for method output_type
+	12, // [12:16] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_standin_v1_simulator_proto_init() }
@@ -1078,6 +1104,7 @@ func file_standin_v1_simulator_proto_init() {
 	}
 	file_standin_v1_connections_proto_init()
 	file_standin_v1_events_proto_init()
+	file_standin_v1_webhooks_proto_init()
 	file_standin_v1_simulator_proto_msgTypes[1].OneofWrappers = []any{}
 	file_standin_v1_simulator_proto_msgTypes[2].OneofWrappers = []any{}
 	file_standin_v1_simulator_proto_msgTypes[3].OneofWrappers = []any{}

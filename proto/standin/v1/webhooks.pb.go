@@ -121,6 +121,132 @@ func (x *Signing) GetPrefixAlgorithm() bool {
 	return false
 }
 
+// Faults is standin's emulator extension (not part of Fivetran's API): the
+// misbehaviour of real senders, asked for on purpose (never on by default).
+// Each choice is a pure function of seed, the delivery id and the attempt
+// number: the same seed, the same faults. An attempt a fault changed names
+// it in the delivery log (Attempt.fault). Probabilities are 0 to 1.
+type Faults struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Makes the choices reproducible.
+	Seed *int32 `protobuf:"varint,1,opt,name=seed,proto3,oneof" json:"seed,omitempty"`
+	// The probability that an attempt is sent twice, byte for byte.
+	Duplicate *float64 `protobuf:"fixed64,2,opt,name=duplicate,proto3,oneof" json:"duplicate,omitempty"`
+	// Send every attempt this many extra times (1 to 5); wins over duplicate.
+	DuplicateCount *int32 `protobuf:"varint,3,opt,name=duplicate_count,json=duplicateCount,proto3,oneof" json:"duplicate_count,omitempty"`
+	// An extra real-time wait before an attempt, a duration ("2s", at most
+	// 10s), with probability delay_probability (absent: every attempt).
+	Delay            *string  `protobuf:"bytes,4,opt,name=delay,proto3,oneof" json:"delay,omitempty"`
+	DelayProbability *float64 `protobuf:"fixed64,5,opt,name=delay_probability,json=delayProbability,proto3,oneof" json:"delay_probability,omitempty"`
+	// The probability that an attempt is signed with a wrong secret.
+	BadSignature *float64 `protobuf:"fixed64,6,opt,name=bad_signature,json=badSignature,proto3,oneof" json:"bad_signature,omitempty"`
+	// The probability that an attempt's body carries an unknown top-level
+	// field ("standin_unknown_field"), validly signed.
+	ExtraFields *float64 `protobuf:"fixed64,7,opt,name=extra_fields,json=extraFields,proto3,oneof" json:"extra_fields,omitempty"`
+	// Deliver a simulated sync's (or Portable flow run's) sync_end before its
+	// sync_start: the sync_start is due with the sync_end and then waits a
+	// second. Single emits are not reordered.
+	Reorder *bool `protobuf:"varint,8,opt,name=reorder,proto3,oneof" json:"reorder,omitempty"`
+	// The bad signature's secret: wrong (default) or previous, the secret
+	// before the webhook's last rotation (a wrong one when it has none).
+	BadSignatureSecret *string `protobuf:"bytes,9,opt,name=bad_signature_secret,json=badSignatureSecret,proto3,oneof" json:"bad_signature_secret,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Faults) Reset() {
+	*x = Faults{}
+	mi := &file_standin_v1_webhooks_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Faults) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Faults) ProtoMessage() {}
+
+func (x *Faults) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_webhooks_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Faults.ProtoReflect.Descriptor instead.
+func (*Faults) Descriptor() ([]byte, []int) {
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Faults) GetSeed() int32 {
+	if x != nil && x.Seed != nil {
+		return *x.Seed
+	}
+	return 0
+}
+
+func (x *Faults) GetDuplicate() float64 {
+	if x != nil && x.Duplicate != nil {
+		return *x.Duplicate
+	}
+	return 0
+}
+
+func (x *Faults) GetDuplicateCount() int32 {
+	if x != nil && x.DuplicateCount != nil {
+		return *x.DuplicateCount
+	}
+	return 0
+}
+
+func (x *Faults) GetDelay() string {
+	if x != nil && x.Delay != nil {
+		return *x.Delay
+	}
+	return ""
+}
+
+func (x *Faults) GetDelayProbability() float64 {
+	if x != nil && x.DelayProbability != nil {
+		return *x.DelayProbability
+	}
+	return 0
+}
+
+func (x *Faults) GetBadSignature() float64 {
+	if x != nil && x.BadSignature != nil {
+		return *x.BadSignature
+	}
+	return 0
+}
+
+func (x *Faults) GetExtraFields() float64 {
+	if x != nil && x.ExtraFields != nil {
+		return *x.ExtraFields
+	}
+	return 0
+}
+
+func (x *Faults) GetReorder() bool {
+	if x != nil && x.Reorder != nil {
+		return *x.Reorder
+	}
+	return false
+}
+
+func (x *Faults) GetBadSignatureSecret() string {
+	if x != nil && x.BadSignatureSecret != nil {
+		return *x.BadSignatureSecret
+	}
+	return ""
+}
+
 // WebhookSpec is the writable part of a webhook: the JSON body of the create
 // and update calls.
 type WebhookSpec struct {
@@ -139,6 +265,9 @@ type WebhookSpec struct {
 	Profile string `protobuf:"bytes,5,opt,name=profile,proto3" json:"profile,omitempty"`
 	// Emulator extension: the signing scheme. Absent means Fivetran's.
 	Signing *Signing `protobuf:"bytes,6,opt,name=signing,proto3" json:"signing,omitempty"`
+	// Emulator extension: faults asked of the webhook's deliveries. Absent
+	// on update keeps them; {} removes them.
+	Faults *Faults `protobuf:"bytes,9,opt,name=faults,proto3" json:"faults,omitempty"`
 	// Emulator extension, with a new secret on update: how long (emulated
 	// time, "24h", "3d") the previous secret stays valid. Meanwhile Standard
 	// Webhooks sends both signatures and the other schemes sign with
@@ -153,7 +282,7 @@ type WebhookSpec struct {
 
 func (x *WebhookSpec) Reset() {
 	*x = WebhookSpec{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[1]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -165,7 +294,7 @@ func (x *WebhookSpec) String() string {
 func (*WebhookSpec) ProtoMessage() {}
 
 func (x *WebhookSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[1]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -178,7 +307,7 @@ func (x *WebhookSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookSpec.ProtoReflect.Descriptor instead.
 func (*WebhookSpec) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{1}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *WebhookSpec) GetUrl() string {
@@ -219,6 +348,13 @@ func (x *WebhookSpec) GetProfile() string {
 func (x *WebhookSpec) GetSigning() *Signing {
 	if x != nil {
 		return x.Signing
+	}
+	return nil
+}
+
+func (x *WebhookSpec) GetFaults() *Faults {
+	if x != nil {
+		return x.Faults
 	}
 	return nil
 }
@@ -265,13 +401,15 @@ type Webhook struct {
 	// Emulator extension: the secret rotation window of the last secret
 	// change, when one was asked for (until may have passed).
 	SecretRotation *SecretRotation `protobuf:"bytes,13,opt,name=secret_rotation,json=secretRotation,proto3" json:"secret_rotation,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Emulator extension: the faults asked of its deliveries, when any.
+	Faults        *Faults `protobuf:"bytes,14,opt,name=faults,proto3" json:"faults,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Webhook) Reset() {
 	*x = Webhook{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[2]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -283,7 +421,7 @@ func (x *Webhook) String() string {
 func (*Webhook) ProtoMessage() {}
 
 func (x *Webhook) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[2]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -296,7 +434,7 @@ func (x *Webhook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
 func (*Webhook) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{2}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Webhook) GetId() string {
@@ -390,6 +528,13 @@ func (x *Webhook) GetSecretRotation() *SecretRotation {
 	return nil
 }
 
+func (x *Webhook) GetFaults() *Faults {
+	if x != nil {
+		return x.Faults
+	}
+	return nil
+}
+
 // SecretRotation is standin's secret rotation window: until when the
 // previous secret stays valid (it is never returned).
 type SecretRotation struct {
@@ -404,7 +549,7 @@ type SecretRotation struct {
 
 func (x *SecretRotation) Reset() {
 	*x = SecretRotation{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[3]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -416,7 +561,7 @@ func (x *SecretRotation) String() string {
 func (*SecretRotation) ProtoMessage() {}
 
 func (x *SecretRotation) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[3]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -429,7 +574,7 @@ func (x *SecretRotation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretRotation.ProtoReflect.Descriptor instead.
 func (*SecretRotation) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{3}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SecretRotation) GetUntil() string {
@@ -457,7 +602,7 @@ type CreateAccountWebhookRequest struct {
 
 func (x *CreateAccountWebhookRequest) Reset() {
 	*x = CreateAccountWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[4]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -469,7 +614,7 @@ func (x *CreateAccountWebhookRequest) String() string {
 func (*CreateAccountWebhookRequest) ProtoMessage() {}
 
 func (x *CreateAccountWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[4]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -482,7 +627,7 @@ func (x *CreateAccountWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccountWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccountWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{4}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateAccountWebhookRequest) GetWebhook() *WebhookSpec {
@@ -504,7 +649,7 @@ type CreateGroupWebhookRequest struct {
 
 func (x *CreateGroupWebhookRequest) Reset() {
 	*x = CreateGroupWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[5]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -516,7 +661,7 @@ func (x *CreateGroupWebhookRequest) String() string {
 func (*CreateGroupWebhookRequest) ProtoMessage() {}
 
 func (x *CreateGroupWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[5]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -529,7 +674,7 @@ func (x *CreateGroupWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateGroupWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{5}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateGroupWebhookRequest) GetGroupId() string {
@@ -559,7 +704,7 @@ type ListWebhooksRequest struct {
 
 func (x *ListWebhooksRequest) Reset() {
 	*x = ListWebhooksRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[6]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -571,7 +716,7 @@ func (x *ListWebhooksRequest) String() string {
 func (*ListWebhooksRequest) ProtoMessage() {}
 
 func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[6]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -584,7 +729,7 @@ func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{6}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListWebhooksRequest) GetCursor() string {
@@ -611,7 +756,7 @@ type GetWebhookRequest struct {
 
 func (x *GetWebhookRequest) Reset() {
 	*x = GetWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[7]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -623,7 +768,7 @@ func (x *GetWebhookRequest) String() string {
 func (*GetWebhookRequest) ProtoMessage() {}
 
 func (x *GetWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[7]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -636,7 +781,7 @@ func (x *GetWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWebhookRequest.ProtoReflect.Descriptor instead.
 func (*GetWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{7}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetWebhookRequest) GetId() string {
@@ -662,7 +807,7 @@ type UpdateWebhookRequest struct {
 
 func (x *UpdateWebhookRequest) Reset() {
 	*x = UpdateWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[8]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -674,7 +819,7 @@ func (x *UpdateWebhookRequest) String() string {
 func (*UpdateWebhookRequest) ProtoMessage() {}
 
 func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[8]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -687,7 +832,7 @@ func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*UpdateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{8}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateWebhookRequest) GetId() string {
@@ -721,7 +866,7 @@ type DeleteWebhookRequest struct {
 
 func (x *DeleteWebhookRequest) Reset() {
 	*x = DeleteWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[9]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -733,7 +878,7 @@ func (x *DeleteWebhookRequest) String() string {
 func (*DeleteWebhookRequest) ProtoMessage() {}
 
 func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[9]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +891,7 @@ func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{9}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteWebhookRequest) GetId() string {
@@ -769,7 +914,7 @@ type TestWebhookRequest struct {
 
 func (x *TestWebhookRequest) Reset() {
 	*x = TestWebhookRequest{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[10]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -781,7 +926,7 @@ func (x *TestWebhookRequest) String() string {
 func (*TestWebhookRequest) ProtoMessage() {}
 
 func (x *TestWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[10]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -794,7 +939,7 @@ func (x *TestWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestWebhookRequest.ProtoReflect.Descriptor instead.
 func (*TestWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{10}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TestWebhookRequest) GetId() string {
@@ -825,7 +970,7 @@ type CreateAccountWebhookResponse struct {
 
 func (x *CreateAccountWebhookResponse) Reset() {
 	*x = CreateAccountWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[11]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -837,7 +982,7 @@ func (x *CreateAccountWebhookResponse) String() string {
 func (*CreateAccountWebhookResponse) ProtoMessage() {}
 
 func (x *CreateAccountWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[11]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -850,7 +995,7 @@ func (x *CreateAccountWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccountWebhookResponse.ProtoReflect.Descriptor instead.
 func (*CreateAccountWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{11}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateAccountWebhookResponse) GetCode() string {
@@ -888,7 +1033,7 @@ type CreateGroupWebhookResponse struct {
 
 func (x *CreateGroupWebhookResponse) Reset() {
 	*x = CreateGroupWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[12]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -900,7 +1045,7 @@ func (x *CreateGroupWebhookResponse) String() string {
 func (*CreateGroupWebhookResponse) ProtoMessage() {}
 
 func (x *CreateGroupWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[12]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -913,7 +1058,7 @@ func (x *CreateGroupWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupWebhookResponse.ProtoReflect.Descriptor instead.
 func (*CreateGroupWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{12}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateGroupWebhookResponse) GetCode() string {
@@ -950,7 +1095,7 @@ type GetWebhookResponse struct {
 
 func (x *GetWebhookResponse) Reset() {
 	*x = GetWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[13]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +1107,7 @@ func (x *GetWebhookResponse) String() string {
 func (*GetWebhookResponse) ProtoMessage() {}
 
 func (x *GetWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[13]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +1120,7 @@ func (x *GetWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWebhookResponse.ProtoReflect.Descriptor instead.
 func (*GetWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{13}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetWebhookResponse) GetCode() string {
@@ -1013,7 +1158,7 @@ type UpdateWebhookResponse struct {
 
 func (x *UpdateWebhookResponse) Reset() {
 	*x = UpdateWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[14]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1025,7 +1170,7 @@ func (x *UpdateWebhookResponse) String() string {
 func (*UpdateWebhookResponse) ProtoMessage() {}
 
 func (x *UpdateWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[14]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1038,7 +1183,7 @@ func (x *UpdateWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateWebhookResponse.ProtoReflect.Descriptor instead.
 func (*UpdateWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{14}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdateWebhookResponse) GetCode() string {
@@ -1074,7 +1219,7 @@ type WebhookPage struct {
 
 func (x *WebhookPage) Reset() {
 	*x = WebhookPage{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[15]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1086,7 +1231,7 @@ func (x *WebhookPage) String() string {
 func (*WebhookPage) ProtoMessage() {}
 
 func (x *WebhookPage) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[15]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1099,7 +1244,7 @@ func (x *WebhookPage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookPage.ProtoReflect.Descriptor instead.
 func (*WebhookPage) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{15}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WebhookPage) GetItems() []*Webhook {
@@ -1129,7 +1274,7 @@ type ListWebhooksResponse struct {
 
 func (x *ListWebhooksResponse) Reset() {
 	*x = ListWebhooksResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[16]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1141,7 +1286,7 @@ func (x *ListWebhooksResponse) String() string {
 func (*ListWebhooksResponse) ProtoMessage() {}
 
 func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[16]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1154,7 +1299,7 @@ func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{16}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListWebhooksResponse) GetCode() string {
@@ -1190,7 +1335,7 @@ type DeleteWebhookResponse struct {
 
 func (x *DeleteWebhookResponse) Reset() {
 	*x = DeleteWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[17]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1202,7 +1347,7 @@ func (x *DeleteWebhookResponse) String() string {
 func (*DeleteWebhookResponse) ProtoMessage() {}
 
 func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[17]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1215,7 +1360,7 @@ func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookResponse.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{17}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeleteWebhookResponse) GetCode() string {
@@ -1248,7 +1393,7 @@ type TestResult struct {
 
 func (x *TestResult) Reset() {
 	*x = TestResult{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[18]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1260,7 +1405,7 @@ func (x *TestResult) String() string {
 func (*TestResult) ProtoMessage() {}
 
 func (x *TestResult) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[18]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1273,7 +1418,7 @@ func (x *TestResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestResult.ProtoReflect.Descriptor instead.
 func (*TestResult) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{18}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TestResult) GetSucceed() bool {
@@ -1310,7 +1455,7 @@ type TestWebhookResponse struct {
 
 func (x *TestWebhookResponse) Reset() {
 	*x = TestWebhookResponse{}
-	mi := &file_standin_v1_webhooks_proto_msgTypes[19]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1322,7 +1467,7 @@ func (x *TestWebhookResponse) String() string {
 func (*TestWebhookResponse) ProtoMessage() {}
 
 func (x *TestWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_standin_v1_webhooks_proto_msgTypes[19]
+	mi := &file_standin_v1_webhooks_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1335,7 +1480,7 @@ func (x *TestWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestWebhookResponse.ProtoReflect.Descriptor instead.
 func (*TestWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{19}
+	return file_standin_v1_webhooks_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TestWebhookResponse) GetCode() string {
@@ -1379,17 +1524,39 @@ const file_standin_v1_webhooks_proto_rawDesc = "" +
 	"\a_headerB\f\n" +
 	"\n" +
 	"_lower_hexB\x13\n" +
-	"\x11_prefix_algorithm\"\xa0\x02\n" +
+	"\x11_prefix_algorithm\"\xfa\x03\n" +
+	"\x06Faults\x12\x17\n" +
+	"\x04seed\x18\x01 \x01(\x05H\x00R\x04seed\x88\x01\x01\x12!\n" +
+	"\tduplicate\x18\x02 \x01(\x01H\x01R\tduplicate\x88\x01\x01\x12,\n" +
+	"\x0fduplicate_count\x18\x03 \x01(\x05H\x02R\x0eduplicateCount\x88\x01\x01\x12\x19\n" +
+	"\x05delay\x18\x04 \x01(\tH\x03R\x05delay\x88\x01\x01\x120\n" +
+	"\x11delay_probability\x18\x05 \x01(\x01H\x04R\x10delayProbability\x88\x01\x01\x12(\n" +
+	"\rbad_signature\x18\x06 \x01(\x01H\x05R\fbadSignature\x88\x01\x01\x12&\n" +
+	"\fextra_fields\x18\a \x01(\x01H\x06R\vextraFields\x88\x01\x01\x12\x1d\n" +
+	"\areorder\x18\b \x01(\bH\aR\areorder\x88\x01\x01\x125\n" +
+	"\x14bad_signature_secret\x18\t \x01(\tH\bR\x12badSignatureSecret\x88\x01\x01B\a\n" +
+	"\x05_seedB\f\n" +
+	"\n" +
+	"_duplicateB\x12\n" +
+	"\x10_duplicate_countB\b\n" +
+	"\x06_delayB\x14\n" +
+	"\x12_delay_probabilityB\x10\n" +
+	"\x0e_bad_signatureB\x0f\n" +
+	"\r_extra_fieldsB\n" +
+	"\n" +
+	"\b_reorderB\x17\n" +
+	"\x15_bad_signature_secret\"\xcc\x02\n" +
 	"\vWebhookSpec\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n" +
 	"\x06events\x18\x02 \x03(\tR\x06events\x12\x1b\n" +
 	"\x06active\x18\x03 \x01(\bH\x00R\x06active\x88\x01\x01\x12\x16\n" +
 	"\x06secret\x18\x04 \x01(\tR\x06secret\x12\x18\n" +
 	"\aprofile\x18\x05 \x01(\tR\aprofile\x12-\n" +
-	"\asigning\x18\x06 \x01(\v2\x13.standin.v1.SigningR\asigning\x124\n" +
+	"\asigning\x18\x06 \x01(\v2\x13.standin.v1.SigningR\asigning\x12*\n" +
+	"\x06faults\x18\t \x01(\v2\x12.standin.v1.FaultsR\x06faults\x124\n" +
 	"\x16secret_rotation_window\x18\a \x01(\tR\x14secretRotationWindow\x12(\n" +
 	"\x10secret_sign_with\x18\b \x01(\tR\x0esecretSignWithB\t\n" +
-	"\a_active\"\xd3\x03\n" +
+	"\a_active\"\xff\x03\n" +
 	"\aWebhook\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1e\n" +
@@ -1406,7 +1573,8 @@ const file_standin_v1_webhooks_proto_rawDesc = "" +
 	" \x01(\tH\x01R\aprofile\x88\x01\x01\x12-\n" +
 	"\asigning\x18\v \x01(\v2\x13.standin.v1.SigningR\asigning\x12,\n" +
 	"\x0fdisabled_reason\x18\f \x01(\tH\x02R\x0edisabledReason\x88\x01\x01\x12C\n" +
-	"\x0fsecret_rotation\x18\r \x01(\v2\x1a.standin.v1.SecretRotationR\x0esecretRotationB\v\n" +
+	"\x0fsecret_rotation\x18\r \x01(\v2\x1a.standin.v1.SecretRotationR\x0esecretRotation\x12*\n" +
+	"\x06faults\x18\x0e \x01(\v2\x12.standin.v1.FaultsR\x06faultsB\v\n" +
 	"\t_group_idB\n" +
 	"\n" +
 	"\b_profileB\x12\n" +
@@ -1508,64 +1676,67 @@ func file_standin_v1_webhooks_proto_rawDescGZIP() []byte {
 	return file_standin_v1_webhooks_proto_rawDescData
 }
 
-var file_standin_v1_webhooks_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_standin_v1_webhooks_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_standin_v1_webhooks_proto_goTypes = []any{
 	(*Signing)(nil),                      // 0: standin.v1.Signing
-	(*WebhookSpec)(nil),                  // 1: standin.v1.WebhookSpec
-	(*Webhook)(nil),                      // 2: standin.v1.Webhook
-	(*SecretRotation)(nil),               // 3: standin.v1.SecretRotation
-	(*CreateAccountWebhookRequest)(nil),  // 4: standin.v1.CreateAccountWebhookRequest
-	(*CreateGroupWebhookRequest)(nil),    // 5: standin.v1.CreateGroupWebhookRequest
-	(*ListWebhooksRequest)(nil),          // 6: standin.v1.ListWebhooksRequest
-	(*GetWebhookRequest)(nil),            // 7: standin.v1.GetWebhookRequest
-	(*UpdateWebhookRequest)(nil),         // 8: standin.v1.UpdateWebhookRequest
-	(*DeleteWebhookRequest)(nil),         // 9: standin.v1.DeleteWebhookRequest
-	(*TestWebhookRequest)(nil),           // 10: standin.v1.TestWebhookRequest
-	(*CreateAccountWebhookResponse)(nil), // 11: standin.v1.CreateAccountWebhookResponse
-	(*CreateGroupWebhookResponse)(nil),   // 12: standin.v1.CreateGroupWebhookResponse
-	(*GetWebhookResponse)(nil),           // 13: standin.v1.GetWebhookResponse
-	(*UpdateWebhookResponse)(nil),        // 14: standin.v1.UpdateWebhookResponse
-	(*WebhookPage)(nil),                  // 15: standin.v1.WebhookPage
-	(*ListWebhooksResponse)(nil),         // 16: standin.v1.ListWebhooksResponse
-	(*DeleteWebhookResponse)(nil),        // 17: standin.v1.DeleteWebhookResponse
-	(*TestResult)(nil),                   // 18: standin.v1.TestResult
-	(*TestWebhookResponse)(nil),          // 19: standin.v1.TestWebhookResponse
-	(*fieldmaskpb.FieldMask)(nil),        // 20: google.protobuf.FieldMask
+	(*Faults)(nil),                       // 1: standin.v1.Faults
+	(*WebhookSpec)(nil),                  // 2: standin.v1.WebhookSpec
+	(*Webhook)(nil),                      // 3: standin.v1.Webhook
+	(*SecretRotation)(nil),               // 4: standin.v1.SecretRotation
+	(*CreateAccountWebhookRequest)(nil),  // 5: standin.v1.CreateAccountWebhookRequest
+	(*CreateGroupWebhookRequest)(nil),    // 6: standin.v1.CreateGroupWebhookRequest
+	(*ListWebhooksRequest)(nil),          // 7: standin.v1.ListWebhooksRequest
+	(*GetWebhookRequest)(nil),            // 8: standin.v1.GetWebhookRequest
+	(*UpdateWebhookRequest)(nil),         // 9: standin.v1.UpdateWebhookRequest
+	(*DeleteWebhookRequest)(nil),         // 10: standin.v1.DeleteWebhookRequest
+	(*TestWebhookRequest)(nil),           // 11: standin.v1.TestWebhookRequest
+	(*CreateAccountWebhookResponse)(nil), // 12: standin.v1.CreateAccountWebhookResponse
+	(*CreateGroupWebhookResponse)(nil),   // 13: standin.v1.CreateGroupWebhookResponse
+	(*GetWebhookResponse)(nil),           // 14: standin.v1.GetWebhookResponse
+	(*UpdateWebhookResponse)(nil),        // 15: standin.v1.UpdateWebhookResponse
+	(*WebhookPage)(nil),                  // 16: standin.v1.WebhookPage
+	(*ListWebhooksResponse)(nil),         // 17: standin.v1.ListWebhooksResponse
+	(*DeleteWebhookResponse)(nil),        // 18: standin.v1.DeleteWebhookResponse
+	(*TestResult)(nil),                   // 19: standin.v1.TestResult
+	(*TestWebhookResponse)(nil),          // 20: standin.v1.TestWebhookResponse
+	(*fieldmaskpb.FieldMask)(nil),        // 21: google.protobuf.FieldMask
 }
 var file_standin_v1_webhooks_proto_depIdxs = []int32{
 	0,  // 0: standin.v1.WebhookSpec.signing:type_name -> standin.v1.Signing
-	0,  // 1: standin.v1.Webhook.signing:type_name -> standin.v1.Signing
-	3,  // 2: standin.v1.Webhook.secret_rotation:type_name -> standin.v1.SecretRotation
-	1,  // 3: standin.v1.CreateAccountWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
-	1,  // 4: standin.v1.CreateGroupWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
-	1,  // 5: standin.v1.UpdateWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
-	20, // 6: standin.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
-	2,  // 7: standin.v1.CreateAccountWebhookResponse.data:type_name -> standin.v1.Webhook
-	2,  // 8: standin.v1.CreateGroupWebhookResponse.data:type_name -> standin.v1.Webhook
-	2,  // 9: standin.v1.GetWebhookResponse.data:type_name -> standin.v1.Webhook
-	2,  // 10: standin.v1.UpdateWebhookResponse.data:type_name -> standin.v1.Webhook
-	2,  // 11: standin.v1.WebhookPage.items:type_name -> standin.v1.Webhook
-	15, // 12: standin.v1.ListWebhooksResponse.data:type_name -> standin.v1.WebhookPage
-	18, // 13: standin.v1.TestWebhookResponse.data:type_name -> standin.v1.TestResult
-	10, // 14: standin.v1.WebhookService.TestWebhook:input_type -> standin.v1.TestWebhookRequest
-	4,  // 15: standin.v1.WebhookService.CreateAccountWebhook:input_type -> standin.v1.CreateAccountWebhookRequest
-	5,  // 16: standin.v1.WebhookService.CreateGroupWebhook:input_type -> standin.v1.CreateGroupWebhookRequest
-	6,  // 17: standin.v1.WebhookService.ListWebhooks:input_type -> standin.v1.ListWebhooksRequest
-	7,  // 18: standin.v1.WebhookService.GetWebhook:input_type -> standin.v1.GetWebhookRequest
-	8,  // 19: standin.v1.WebhookService.UpdateWebhook:input_type -> standin.v1.UpdateWebhookRequest
-	9,  // 20: standin.v1.WebhookService.DeleteWebhook:input_type -> standin.v1.DeleteWebhookRequest
-	19, // 21: standin.v1.WebhookService.TestWebhook:output_type -> standin.v1.TestWebhookResponse
-	11, // 22: standin.v1.WebhookService.CreateAccountWebhook:output_type -> standin.v1.CreateAccountWebhookResponse
-	12, // 23: standin.v1.WebhookService.CreateGroupWebhook:output_type -> standin.v1.CreateGroupWebhookResponse
-	16, // 24: standin.v1.WebhookService.ListWebhooks:output_type -> standin.v1.ListWebhooksResponse
-	13, // 25: standin.v1.WebhookService.GetWebhook:output_type -> standin.v1.GetWebhookResponse
-	14, // 26: standin.v1.WebhookService.UpdateWebhook:output_type -> standin.v1.UpdateWebhookResponse
-	17, // 27: standin.v1.WebhookService.DeleteWebhook:output_type -> standin.v1.DeleteWebhookResponse
-	21, // [21:28] is the sub-list for method output_type
-	14, // [14:21] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	1,  // 1: standin.v1.WebhookSpec.faults:type_name -> standin.v1.Faults
+	0,  // 2: standin.v1.Webhook.signing:type_name -> standin.v1.Signing
+	4,  // 3: standin.v1.Webhook.secret_rotation:type_name -> standin.v1.SecretRotation
+	1,  // 4: standin.v1.Webhook.faults:type_name -> standin.v1.Faults
+	2,  // 5: standin.v1.CreateAccountWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
+	2,  // 6: standin.v1.CreateGroupWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
+	2,  // 7: standin.v1.UpdateWebhookRequest.webhook:type_name -> standin.v1.WebhookSpec
+	21, // 8: standin.v1.UpdateWebhookRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 9: standin.v1.CreateAccountWebhookResponse.data:type_name -> standin.v1.Webhook
+	3,  // 10: standin.v1.CreateGroupWebhookResponse.data:type_name -> standin.v1.Webhook
+	3,  // 11: standin.v1.GetWebhookResponse.data:type_name -> standin.v1.Webhook
+	3,  // 12: standin.v1.UpdateWebhookResponse.data:type_name -> standin.v1.Webhook
+	3,  // 13: standin.v1.WebhookPage.items:type_name -> standin.v1.Webhook
+	16, // 14: standin.v1.ListWebhooksResponse.data:type_name -> standin.v1.WebhookPage
+	19, // 15: standin.v1.TestWebhookResponse.data:type_name -> standin.v1.TestResult
+	11, // 16: standin.v1.WebhookService.TestWebhook:input_type -> standin.v1.TestWebhookRequest
+	5,  // 17: standin.v1.WebhookService.CreateAccountWebhook:input_type -> standin.v1.CreateAccountWebhookRequest
+	6,  // 18: standin.v1.WebhookService.CreateGroupWebhook:input_type -> standin.v1.CreateGroupWebhookRequest
+	7,  // 19: standin.v1.WebhookService.ListWebhooks:input_type -> standin.v1.ListWebhooksRequest
+	8,  // 20: standin.v1.WebhookService.GetWebhook:input_type -> standin.v1.GetWebhookRequest
+	9,  // 21: standin.v1.WebhookService.UpdateWebhook:input_type -> standin.v1.UpdateWebhookRequest
+	10, // 22: standin.v1.WebhookService.DeleteWebhook:input_type -> standin.v1.DeleteWebhookRequest
+	20, // 23: standin.v1.WebhookService.TestWebhook:output_type -> standin.v1.TestWebhookResponse
+	12, // 24: standin.v1.WebhookService.CreateAccountWebhook:output_type -> standin.v1.CreateAccountWebhookResponse
+	13, // 25: standin.v1.WebhookService.CreateGroupWebhook:output_type -> standin.v1.CreateGroupWebhookResponse
+	17, // 26: standin.v1.WebhookService.ListWebhooks:output_type -> standin.v1.ListWebhooksResponse
+	14, // 27: standin.v1.WebhookService.GetWebhook:output_type -> standin.v1.GetWebhookResponse
+	15, // 28: standin.v1.WebhookService.UpdateWebhook:output_type -> standin.v1.UpdateWebhookResponse
+	18, // 29: standin.v1.WebhookService.DeleteWebhook:output_type -> standin.v1.DeleteWebhookResponse
+	23, // [23:30] is the sub-list for method output_type
+	16, // [16:23] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_standin_v1_webhooks_proto_init() }
@@ -1576,22 +1747,23 @@ func file_standin_v1_webhooks_proto_init() {
 	file_standin_v1_webhooks_proto_msgTypes[0].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[1].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[2].OneofWrappers = []any{}
-	file_standin_v1_webhooks_proto_msgTypes[6].OneofWrappers = []any{}
-	file_standin_v1_webhooks_proto_msgTypes[11].OneofWrappers = []any{}
+	file_standin_v1_webhooks_proto_msgTypes[3].OneofWrappers = []any{}
+	file_standin_v1_webhooks_proto_msgTypes[7].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[12].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[13].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[14].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[15].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[16].OneofWrappers = []any{}
 	file_standin_v1_webhooks_proto_msgTypes[17].OneofWrappers = []any{}
-	file_standin_v1_webhooks_proto_msgTypes[19].OneofWrappers = []any{}
+	file_standin_v1_webhooks_proto_msgTypes[18].OneofWrappers = []any{}
+	file_standin_v1_webhooks_proto_msgTypes[20].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_standin_v1_webhooks_proto_rawDesc), len(file_standin_v1_webhooks_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -123,6 +123,10 @@ type Emission struct {
 	// only its fields in the stored record. Empty means every profile that
 	// can send the event, as Emit does.
 	Profile delivery.Profile
+	// Faults, when set, are the faults of every delivery of the event
+	// (delivery.Faults{} asks for none); nil: each delivery takes its
+	// webhook's.
+	Faults *delivery.Faults
 }
 
 // Prepare does what Emit does but store: it validates the emission, fills
@@ -301,12 +305,17 @@ func render(em Emission, src delivery.Source, now time.Time, subscribers []*stor
 		if err != nil {
 			return store.EventCreateParams{}, fmt.Errorf("emit %s: build body for webhook %s: %w", src.Event, wh.ID, err)
 		}
+		faults := wh.Faults
+		if em.Faults != nil {
+			faults = *em.Faults
+		}
 		news = append(news, store.DeliveryNew{
 			ID:        NewUUID(),
 			WebhookID: wh.ID,
 			Profile:   wh.Profile,
 			Body:      body,
 			RunAt:     em.RunAt,
+			Faults:    faults,
 		})
 	}
 	source, err := json.Marshal(recordSource(src, em.Profile))

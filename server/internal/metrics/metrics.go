@@ -13,6 +13,7 @@
 //	standin_webhooks{state}                            gauge: active, inactive
 //	standin_webhooks_deactivated                       gauge: deactivated by standin
 //	standin_river_jobs{state}                          gauge: River jobs by state
+//	standin_delivery_faults_total{kind}                counter: attempts changed by faults asked on purpose
 //	standin_build_info{version,revision,goversion}     gauge, always 1
 //	standin_stats_scrape_errors_total                  counter: failed database reads
 //
@@ -22,8 +23,10 @@ package metrics
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -68,6 +71,9 @@ var (
 		"Webhooks that standin deactivated because every delivery failed for the deactivation window.", nil, nil)
 	descJobs = prometheus.NewDesc("standin_river_jobs",
 		"River delivery jobs by state.", []string{"state"}, nil)
+	descFaults = prometheus.NewDesc("standin_delivery_faults_total",
+		"Delivery attempts changed by a fault asked on purpose (webhook or emit faults), by kind: delay, bad_signature, extra_fields, duplicate, reorder.",
+		[]string{"kind"}, nil)
 	descErrors = prometheus.NewDesc("standin_stats_scrape_errors_total",
 		"Scrapes whose database read failed (their database metrics are missing).", nil, nil)
 )
@@ -92,7 +98,7 @@ func NewCollector(st Stater, logger *slog.Logger) *Collector {
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descEvents, descFinished, descOpen, descAttempts, descDuration,
-		descWebhooks, descDeactivated, descJobs, descErrors} {
+		descWebhooks, descDeactivated, descJobs, descFaults, descErrors} {
 		ch <- d
 	}
 }
@@ -131,6 +137,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descDeactivated, prometheus.GaugeValue, float64(st.WebhooksDeactivated))
 	for _, s := range store.JobStates {
 		ch <- prometheus.MustNewConstMetric(descJobs, prometheus.GaugeValue, float64(st.Jobs[s]), s)
+	}
+	for _, k := range slices.Sorted(maps.Keys(st.Faults)) { // every kind is present
+		ch <- prometheus.MustNewConstMetric(descFaults, prometheus.CounterValue, float64(st.Faults[k]), k)
 	}
 }
 

@@ -19,6 +19,7 @@ func NewStats(st *store.Stats) client.Stats {
 		},
 		Webhooks:  client.StatsWebhooks{Total: st.Webhooks, Active: st.WebhooksActive, Deactivated: st.WebhooksDeactivated},
 		RiverJobs: st.Jobs,
+		Faults:    st.Faults,
 	}
 	if st.Latency.Count > 0 {
 		out.AttemptDuration.MeanSeconds = st.Latency.Sum.Seconds() / float64(st.Latency.Count)

@@ -251,6 +251,9 @@ type SyncParams struct {
 	Force bool
 	// Resync makes it a historical re-sync (resync_connector first).
 	Resync bool
+	// Faults, when set, are asked of the sync's deliveries instead of their
+	// webhooks' faults; Reorder holds sync_start back until after sync_end.
+	Faults *delivery.Faults
 }
 
 // SimulateSync starts a sync of a connection with the given outcome.
@@ -265,6 +268,7 @@ func (s *Simulator) SimulateSync(ctx context.Context, p SyncParams) (*Change, er
 	}
 	return s.change(ctx, p.ID, func(ch *change) error {
 		c := ch.c
+		ch.faults = p.Faults
 		if c.Paused {
 			return &apierr.ConflictError{Msg: fmt.Sprintf("Connection '%s' is paused: resume it first (PATCH /v1/connections/%s {\"paused\":false})", c.ID, c.ID)}
 		}
@@ -329,6 +333,9 @@ type FlowRunParams struct {
 	Status, Details string
 	// Duration is the run's emulated length; empty is SyncDuration.
 	Duration string
+	// Faults, when set, are asked of the run's deliveries instead of their
+	// webhooks' faults; Reorder holds sync_start back until after sync_end.
+	Faults *delivery.Faults
 }
 
 // FlowRun is a started Portable flow run.
@@ -387,8 +394,8 @@ func (s *Simulator) RunPortableFlow(ctx context.Context, p FlowRunParams) (*Flow
 	end.Status, end.Details = status, p.Details
 	var events []store.EventCreateParams
 	for _, em := range []emit.Emission{
-		{Source: start, Profile: delivery.ProfilePortable},
-		{Source: end, RunAt: endsAt, Profile: delivery.ProfilePortable},
+		{Source: start, Profile: delivery.ProfilePortable, Faults: p.Faults},
+		{Source: end, RunAt: endsAt, Profile: delivery.ProfilePortable, Faults: p.Faults},
 	} {
 		ep, err := s.cfg.Emitter.Prepare(ctx, em)
 		if err != nil {
@@ -396,6 +403,7 @@ func (s *Simulator) RunPortableFlow(ctx context.Context, p FlowRunParams) (*Flow
 		}
 		events = append(events, ep)
 	}
+	reorder(&events[0], endsAt)
 	deliveries, err := s.cfg.Store.EventCreateMany(ctx, events)
 	if err != nil {
 		return nil, err

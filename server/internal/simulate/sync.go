@@ -39,6 +39,9 @@ type change struct {
 	// index of its sync_end in emissions.
 	sync    *store.ConnectionSync
 	syncEnd int
+	// faults, when set, are the faults of the change's events instead of
+	// their webhooks' (SyncParams.Faults).
+	faults *delivery.Faults
 }
 
 // Change is a committed change of a connection.
@@ -103,7 +106,23 @@ func (ch *change) emit(event string, created time.Time, syncID string, data json
 		},
 		RunAt:   runAt,
 		Profile: delivery.ProfileFivetran,
+		Faults:  ch.faults,
 	})
+}
+
+// reorder holds back the deliveries of a sync_start whose faults ask for
+// reordering (delivery.Faults.Reorder) until endsAt, when its sync_end is
+// due, and marks them Reordered: their first attempt then waits
+// delivery.ReorderGap, so that the sync_end, due at the same time, is sent
+// first.
+func reorder(start *store.EventCreateParams, endsAt time.Time) {
+	for i := range start.Deliveries {
+		d := &start.Deliveries[i]
+		if d.Faults.Reorder {
+			d.RunAt = endsAt
+			d.Faults.Reordered = true
+		}
+	}
 }
 
 // startSync starts a sync of emulated length d ending with o: sync_start
@@ -139,7 +158,8 @@ func (ch *change) startSync(o syncOutcome, d time.Duration, historical bool) err
 		Historical:    historical,
 	}
 	ch.emit(delivery.EventSyncStart, now, ch.sync.ID, nil, time.Time{})
-	ch.syncEnd = len(ch.emissions)
+	ch.syncEnd = len(ch.emissions) // the sync_start is the emission before
+
 	ch.emit(delivery.EventSyncEnd, endsAt, ch.sync.ID, data, endsAt)
 	ch.params.Sync = ch.sync
 	if c.ResyncPending {
@@ -167,6 +187,7 @@ func (ch *change) commit(ctx context.Context) (*Change, error) {
 	}
 	if ch.sync != nil {
 		ch.sync.EndEventID = events[ch.syncEnd].Event.ID
+		reorder(&events[ch.syncEnd-1], ch.sync.EndsAt)
 	}
 	ch.params.UpdatedAt = ch.now
 	ch.params.Events = events

@@ -15,10 +15,10 @@ import (
 // DeliveryColumns are the columns ScanDelivery reads, in its order.
 const DeliveryColumns = `id, event_id, event_name, webhook_id, profile, body, state, attempts,
 	first_attempt_at, next_attempt_at, last_status, last_error, created_at, updated_at, finished_at,
-	manual_attempts`
+	manual_attempts, faults`
 
 const attemptColumns = `id, delivery_id, number, manual, url, started_at, emulated_delay_ns,
-	request_headers, status_code, latency_ns, error, response_headers, response_excerpt, succeeded`
+	request_headers, status_code, latency_ns, error, response_headers, response_excerpt, succeeded, fault`
 
 const eventColumns = `id, name, group_id, source, created_at`
 
@@ -123,13 +123,14 @@ func (t Tables) DeliveryCancel(ctx context.Context, id string, at time.Time) (*s
 func (dia *Dialect) ScanDelivery(row Row) (*store.Delivery, error) {
 	var (
 		d                           store.Delivery
+		faults                      string
 		profile                     string
 		firstAt, nextAt, finishedAt NullTime
 		createdAt, updatedAt        NullTime
 	)
 	err := row.Scan(&d.ID, &d.EventID, &d.EventName, &d.WebhookID, &profile, &d.Body, &d.State,
 		&d.Attempts, dia.timeDest(&firstAt), dia.timeDest(&nextAt), &d.LastStatus, &d.LastError,
-		dia.timeDest(&createdAt), dia.timeDest(&updatedAt), dia.timeDest(&finishedAt), &d.ManualAttempts)
+		dia.timeDest(&createdAt), dia.timeDest(&updatedAt), dia.timeDest(&finishedAt), &d.ManualAttempts, &faults)
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +138,9 @@ func (dia *Dialect) ScanDelivery(row Row) (*store.Delivery, error) {
 		d.Body = []byte{}
 	}
 	d.Profile = delivery.Profile(profile)
+	if d.Faults, err = DecodeFaults(faults); err != nil {
+		return nil, err
+	}
 	d.FirstAttemptAt = firstAt.Ptr()
 	d.NextAttemptAt = nextAt.Ptr()
 	d.FinishedAt = finishedAt.Ptr()
@@ -210,7 +214,7 @@ func (dia *Dialect) scanAttempt(row Row) (*store.Attempt, error) {
 		reqHeaders, respHeaders []byte
 	)
 	err := row.Scan(&a.ID, &a.DeliveryID, &a.Number, &a.Manual, &a.URL, dia.timeDest(&startedAt), &delay,
-		&reqHeaders, &a.StatusCode, &latency, &a.Error, &respHeaders, &a.ResponseExcerpt, &a.Succeeded)
+		&reqHeaders, &a.StatusCode, &latency, &a.Error, &respHeaders, &a.ResponseExcerpt, &a.Succeeded, &a.Fault)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ import (
 
 // WebhookColumns are the columns ScanWebhook reads, in its order.
 const WebhookColumns = `seq, id, type, group_id, url, events, active, secret, created_at,
-	created_by, updated_at, profile, signing, disabled_reason, failing_since, secret_rotation`
+	created_by, updated_at, profile, signing, disabled_reason, failing_since, secret_rotation, faults`
 
 // WebhookCreate inserts wh and sets its Seq. Its times are normalized to
 // what the store keeps (UTC, microseconds).
@@ -38,11 +38,11 @@ func (t Tables) WebhookCreate(ctx context.Context, wh *store.Webhook) error {
 	a := t.D.Args()
 	q := `INSERT INTO standin_webhook (id, type, group_id, url, events, active, secret,
 			created_at, created_by, updated_at, profile, signing, disabled_reason, failing_since,
-			secret_rotation)
+			secret_rotation, faults)
 		VALUES (` + strings.Join([]string{a.Add(wh.ID), a.Add(wh.Type), a.Add(wh.GroupID), a.Add(wh.URL),
 		a.JSON(string(events)), a.Add(wh.Active), a.Add(wh.Secret), a.Time(wh.CreatedAt), a.Add(wh.CreatedBy),
 		a.Time(wh.UpdatedAt), a.Add(string(wh.Profile)), a.JSON(string(signing)), a.Add(wh.DisabledReason),
-		a.Add(t.D.TimePtr(wh.FailingSince)), a.JSON(rotation)}, ", ") + `) RETURNING seq`
+		a.Add(t.D.TimePtr(wh.FailingSince)), a.JSON(rotation), a.Add(EncodeFaults(wh.Faults))}, ", ") + `) RETURNING seq`
 	if err := t.Q.QueryRow(ctx, q, a.List()...).Scan(&wh.Seq); err != nil {
 		return fmt.Errorf("create webhook %s: %w", wh.ID, t.D.MapErr(err))
 	}
@@ -104,6 +104,9 @@ func (t Tables) WebhookUpdate(ctx context.Context, params store.WebhookUpdatePar
 		}
 		set("signing", a.JSON(string(signing)))
 	}
+	if params.Faults != nil {
+		set("faults", a.Add(EncodeFaults(*params.Faults)))
+	}
 	if params.DisabledReason != nil {
 		set("disabled_reason", a.Add(*params.DisabledReason))
 	}
@@ -154,10 +157,11 @@ func (dia *Dialect) ScanWebhook(row Row) (*store.Webhook, error) {
 		profile              string
 		createdAt, updatedAt NullTime
 		failingSince         NullTime
+		faults               string
 	)
 	err := row.Scan(&wh.Seq, &wh.ID, &wh.Type, &wh.GroupID, &wh.URL, &events, &wh.Active,
 		&wh.Secret, dia.timeDest(&createdAt), &wh.CreatedBy, dia.timeDest(&updatedAt), &profile, &signing, &wh.DisabledReason,
-		dia.timeDest(&failingSince), &rotation)
+		dia.timeDest(&failingSince), &rotation, &faults)
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +172,9 @@ func (dia *Dialect) ScanWebhook(row Row) (*store.Webhook, error) {
 		return nil, err
 	}
 	if wh.Rotation, err = sqlrow.DecodeRotation(rotation); err != nil {
+		return nil, err
+	}
+	if wh.Faults, err = DecodeFaults(faults); err != nil {
 		return nil, err
 	}
 	wh.Profile = delivery.Profile(profile)

@@ -132,6 +132,7 @@ func Deliveries(p store.EventCreateParams) []*store.Delivery {
 			NextAttemptAt: &next,
 			CreatedAt:     created,
 			UpdatedAt:     created,
+			Faults:        d.Faults,
 		}
 	}
 	return out

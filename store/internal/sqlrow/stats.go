@@ -19,6 +19,9 @@ const (
 	StatsWebhooksQuery   = `SELECT count(*), count(CASE WHEN active THEN 1 END),
 		count(CASE WHEN disabled_reason <> '' THEN 1 END) FROM standin_webhook`
 	StatsJobsQuery = `SELECT state, count(*) FROM river_job GROUP BY state`
+	// StatsFaultsQuery yields an attempt's fault text and count(*), for
+	// attempts a fault changed; SplitFaults counts them by kind.
+	StatsFaultsQuery = `SELECT fault, count(*) FROM standin_attempt WHERE fault <> '' GROUP BY fault`
 	// StatsAttemptsQuery yields succeeded, status_code / 100, count(*).
 	StatsAttemptsQuery = `SELECT succeeded, status_code / 100, count(*) FROM standin_attempt
 		GROUP BY succeeded, status_code / 100`
@@ -54,6 +57,7 @@ func NewStats(p store.StatsParams) *store.Stats {
 	st := &store.Stats{
 		Deliveries: make(map[string]int64, len(delivery.DeliveryStates())),
 		Jobs:       make(map[string]int64, len(store.JobStates)),
+		Faults:     make(map[string]int64, len(delivery.FaultKinds)),
 		Attempts:   []store.AttemptCount{},
 		Latency: store.LatencyHistogram{
 			Bounds:     slices.Clone(p.LatencyBounds),
@@ -66,7 +70,20 @@ func NewStats(p store.StatsParams) *store.Stats {
 	for _, s := range store.JobStates {
 		st.Jobs[s] = 0
 	}
+	for _, k := range delivery.FaultKinds {
+		st.Faults[k] = 0
+	}
 	return st
+}
+
+// AddFaults adds a row of StatsFaultsQuery: n attempts whose fault text is
+// text ("bad_signature,duplicate") count n for each kind.
+func AddFaults(st *store.Stats, text string, n int64) {
+	for k := range strings.SplitSeq(text, ",") {
+		if k != "" {
+			st.Faults[k] += n
+		}
+	}
 }
 
 // AddAttempts adds a row of StatsAttemptsQuery, merging rows of one class

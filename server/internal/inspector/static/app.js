@@ -211,6 +211,7 @@ function attemptView(a) {
       h("dt", {}, "Planned at"), h("dd", {}, a.manual ? "outside the schedule" : "+" + human(secs(a.emulated_delay)) + " emulated"),
       h("dt", {}, "Status"), h("dd", {}, a.status || "no response"),
       h("dt", {}, "Latency"), h("dd", {}, human(secs(a.latency))),
+      a.fault ? [h("dt", {}, "Fault"), h("dd", {}, a.fault + " (asked on purpose)")] : null,
       a.error ? [h("dt", {}, "Error"), h("dd", { class: "err" }, a.error)] : null),
     a.request_headers ? h("details", {}, h("summary", {}, "Request headers"), headerTable(a.request_headers, "Sent")) : null,
     a.response_headers ? h("details", {}, h("summary", {}, "Response headers"), headerTable(a.response_headers, "Received")) : null,
