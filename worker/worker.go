@@ -350,14 +350,7 @@ func (d *Deliverer) waitInline(ctx context.Context, wait time.Duration) bool {
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait+senderTimeout(d.sender)+storageMargin/4 {
 		return false
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return sleep(ctx, wait)
 }
 
 func (d *Deliverer) cancel(ctx context.Context, dl *store.Delivery, now time.Time, why string) error {

@@ -9,6 +9,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -87,6 +88,36 @@ type envelope struct {
 	Data    json.RawMessage `json:"data"`
 }
 
+// send makes one request to the API at u with the client's credentials and
+// user agent; body, when non-nil, is JSON. An unreachable API is an error
+// that names its address.
+func (c *Client) send(ctx context.Context, method, u string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("User-Agent", cmp.Or(c.UserAgent, "standin-client"))
+	if c.APIKey != "" {
+		req.SetBasicAuth(c.APIKey, c.APISecret)
+	}
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = defaultHTTPClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("cannot reach standin at %s (is it running?): %w", c.BaseURL, unwrapURLError(err))
+	}
+	return resp, nil
+}
+
 // Do sends one request and decodes the envelope's data into out (when out
 // is non-nil and the response has data). in, when non-nil, is sent as the
 // JSON body; query is added to the URL. A non-Success envelope is returned
@@ -105,32 +136,9 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	resp, err := c.send(ctx, method, u, body)
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	ua := c.UserAgent
-	if ua == "" {
-		ua = "standin-client"
-	}
-	req.Header.Set("User-Agent", ua)
-	if c.APIKey != "" {
-		req.SetBasicAuth(c.APIKey, c.APISecret)
-	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = defaultHTTPClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("cannot reach standin at %s (is it running?): %w", c.BaseURL, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))

@@ -39,28 +39,9 @@ func (c *Client) Export(ctx context.Context, f ExportFilter, w io.Writer) error 
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	resp, err := c.send(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
-	}
-	ua := c.UserAgent
-	if ua == "" {
-		ua = "standin-client"
-	}
-	req.Header.Set("User-Agent", ua)
-	if c.APIKey != "" {
-		req.SetBasicAuth(c.APIKey, c.APISecret)
-	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = defaultHTTPClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("cannot reach standin at %s (is it running?): %w", c.BaseURL, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
