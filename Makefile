@@ -30,6 +30,9 @@ build: ## build ./bin/standin
 test: ## run every test (PostgreSQL tests use STANDIN_TEST_DATABASE_URL)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	@# The manual clock's walk of Fivetran's schedule must give the same
+	@# timeline, to the millisecond, every time: 20 runs on both backends.
+	$(GO) test -count=20 -run '^TestManualClockWalksFivetranSchedule$$' ./testkit/
 
 # Fuzz targets (package:Func:executions) that `make fuzz` runs; go test fuzzes
 # one target per run. Their seed corpora (f.Add and testdata/fuzz/) also run
