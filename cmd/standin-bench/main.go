@@ -5,8 +5,10 @@
 // binary (`standin serve` on 127.0.0.1 random ports, one process and one
 // fresh database per scenario) against a fast receiver in its own process,
 // emits events through the real API (POST /standin/v1/events:batch, --emit-batch
-// events per request, from several goroutines; the latency scenario emits
-// each event alone, at its scheduled time), prints a table and writes the
+// events per request, from several goroutines; throughput_single sends one
+// POST /standin/v1/events per event from 32; the latency scenario emits each
+// event alone, at its scheduled time), prints a table and the goals of issue
+// #18 with the ratio of each to bare River in the same run, and writes the
 // same figures as JSON.
 //
 //	make bench
