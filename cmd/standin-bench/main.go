@@ -5,8 +5,10 @@
 // binary (`standin serve` on 127.0.0.1 random ports, one process and one
 // fresh database per scenario) against a fast receiver in its own process,
 // emits events through the real API (POST /standin/v1/events:batch, --emit-batch
-// events per request, from several goroutines; the latency scenario emits
-// each event alone, at its scheduled time), prints a table and writes the
+// events per request, from several goroutines; throughput_single sends one
+// POST /standin/v1/events per event from 32; the latency scenario emits each
+// event alone, at its scheduled time), prints a table and the goals of issue
+// #18 with the ratio of each to bare River in the same run, and writes the
 // same figures as JSON.
 //
 //	make bench
@@ -41,6 +43,7 @@ type config struct {
 	events          int
 	emitters        int
 	emitBatch       int
+	singleEmitters  int
 	latencyRatePG   float64
 	latencyRateLite float64
 	latencyDuration time.Duration
@@ -57,7 +60,7 @@ type config struct {
 	profileSeconds  int
 }
 
-var allScenarios = []string{"bare_river", "drain", "throughput", "latency", "river_latency", "fanout", "retry"}
+var allScenarios = []string{"bare_river", "drain", "throughput", "throughput_single", "latency", "river_latency", "fanout", "retry"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -75,9 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.databaseURL, "database-url", os.Getenv("STANDIN_TEST_DATABASE_URL"), "PostgreSQL server URL; each scenario creates (and drops) its own database there (default $STANDIN_TEST_DATABASE_URL)")
 	fs.StringVar(&backends, "backends", "sqlite,postgres", "backends to run, comma-separated")
 	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated")
-	fs.IntVar(&cfg.events, "events", 20000, "events (one delivery each) in the throughput and drain scenarios, and jobs in bare River's")
+	fs.IntVar(&cfg.events, "events", 20000, "events (one delivery each) in the throughput, throughput_single and drain scenarios, and jobs in bare River's")
 	fs.IntVar(&cfg.emitters, "emitters", 8, "goroutines emitting concurrently in the throughput and retry scenarios")
 	fs.IntVar(&cfg.emitBatch, "emit-batch", 100, "events per emit request in the throughput, retry and drain scenarios, 1 to 1000 (POST /standin/v1/events:batch; 1 is POST /standin/v1/events)")
+	fs.IntVar(&cfg.singleEmitters, "single-emitters", 32, "goroutines emitting concurrently in the throughput_single scenario, one event per request (POST /standin/v1/events)")
 	fs.Float64Var(&cfg.latencyRatePG, "latency-rate-postgres", 500, "offered load of the latency scenario on PostgreSQL, events/s")
 	fs.Float64Var(&cfg.latencyRateLite, "latency-rate-sqlite", 200, "offered load of the latency scenario on SQLite, events/s")
 	fs.DurationVar(&cfg.latencyDuration, "latency-duration", 20*time.Second, "measured duration of the latency scenario (after a 1 s warm-up)")
@@ -212,7 +216,9 @@ func benchmark(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 			case "drain":
 				r = b.drain(ctx)
 			case "throughput":
-				r = b.withStandin(ctx, sc, nil, b.throughput)
+				r = b.withStandin(ctx, sc, nil, b.throughput(cfg.emitters, cfg.emitBatch))
+			case "throughput_single":
+				r = b.withStandin(ctx, sc, nil, b.throughput(cfg.singleEmitters, 1))
 			case "river_latency":
 				r = b.riverLatency(ctx, rate)
 			case "latency":
@@ -226,7 +232,7 @@ func benchmark(ctx context.Context, cfg *config, stdout, stderr io.Writer) error
 			if sc == "bare_river" && r.OK {
 				riverPerSecond = r.PerSecond
 			}
-			if (sc == "throughput" || sc == "drain") && riverPerSecond > 0 && r.OK {
+			if (sc == "throughput" || sc == "throughput_single" || sc == "drain") && riverPerSecond > 0 && r.OK {
 				rep.Results[len(rep.Results)-1].RiverRatio = r.PerSecond / riverPerSecond
 			}
 			if r.Error != "" {

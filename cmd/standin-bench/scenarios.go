@@ -167,18 +167,27 @@ func (b *bench) await(ctx context.Context, s *sink) error {
 	return nil
 }
 
-// throughput: n events to one active webhook, as fast as possible;
-// deliveries per second from the first emit to the last receipt.
-func (b *bench) throughput(ctx context.Context, _ *standinProc, c *apiClient) (Result, error) {
+// throughput: n events to one active webhook, as fast as possible, from
+// emitters goroutines with batch events per request; deliveries per second
+// from the first emit to the last receipt. The throughput scenario runs it
+// with --emitters and --emit-batch, throughput_single with
+// --single-emitters and one event per request (POST /standin/v1/events).
+func (b *bench) throughput(emitters, batch int) scenarioFunc {
+	return func(ctx context.Context, p *standinProc, c *apiClient) (Result, error) {
+		return b.throughputRun(ctx, c, emitters, batch)
+	}
+}
+
+func (b *bench) throughputRun(ctx context.Context, c *apiClient, emitters, batch int) (Result, error) {
 	n := b.cfg.events
-	res := Result{Count: n, Emitters: b.cfg.emitters, EmitBatch: b.cfg.emitBatch}
+	res := Result{Count: n, Emitters: emitters, EmitBatch: batch}
 	if err := c.createWebhook(ctx, b.recv.URL+"/s/throughput"); err != nil {
 		return res, err
 	}
 	s := newSink(n, false, false)
 	defer b.useSink(s)()
 	start := time.Now()
-	emitDur, err := emitAll(ctx, c, n, b.cfg.emitters, b.cfg.emitBatch)
+	emitDur, err := emitAll(ctx, c, n, emitters, batch)
 	res.EmitPerSecond = float64(n) / emitDur.Seconds()
 	if err != nil {
 		return res, err

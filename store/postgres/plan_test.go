@@ -1,10 +1,16 @@
 package postgres
 
 import (
+	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/standin-dev/standin/delivery"
+	"github.com/standin-dev/standin/store"
 )
 
 // TestDeliveryReadIsIndexLookups checks that the worker's batched read looks
@@ -51,5 +57,62 @@ func TestDeliveryReadIsIndexLookups(t *testing.T) {
 		if !strings.Contains(plan, "Index Scan using standin_delivery_pkey") || strings.Contains(plan, "Seq Scan on standin_delivery") {
 			t.Errorf("%s: the plan does not look ids up in standin_delivery's primary key:\n%s", name, plan)
 		}
+	}
+}
+
+// TestAttemptWriteIsHOTUpdate checks that recording an attempt updates its
+// delivery's row as a heap-only (HOT) update, which writes no index entry:
+// no index of standin_delivery holds a column the attempt changes, and its
+// pages keep room for the new row version (migration 00009). Counted in the
+// statement's own transaction (pg_stat_xact_user_tables).
+func TestAttemptWriteIsHOTUpdate(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := openSchemaStore(t, 2)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	at := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	p := store.EventCreateParams{Event: store.Event{ID: "ev", Name: "sync_end", CreatedAt: at}}
+	for i := range n {
+		// Bodies of a real payload's size, so that the rows fill many pages.
+		p.Deliveries = append(p.Deliveries, store.DeliveryNew{ID: fmt.Sprintf("d%d", i), WebhookID: "wh",
+			Profile: delivery.ProfileFivetran, Body: bytes.Repeat([]byte("x"), 500)})
+	}
+	if _, err := s.EventCreate(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+
+	r := &attemptRound{byDelivery: map[string]*store.Attempt{}}
+	for i := range n {
+		// The common attempt: the first one, which succeeds and moves the
+		// delivery from pending to succeeded.
+		started := at.Add(time.Second)
+		a := &store.Attempt{DeliveryID: fmt.Sprintf("d%d", i), URL: "http://r", StartedAt: started, StatusCode: 200, Succeeded: true}
+		if err := r.add(a, store.AttemptRecordParams{Attempt: *a, State: store.DeliverySucceeded, FirstAttemptAt: &started, UpdatedAt: started}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rollback(ctx, tx)
+	rows, err := tx.Query(ctx, attemptRecordManySQL, r.args()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var updates, hot int64
+	if err := tx.QueryRow(ctx, `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables
+		WHERE relid = 'standin_delivery'::regclass`).Scan(&updates, &hot); err != nil {
+		t.Fatal(err)
+	}
+	if updates != n || hot != n {
+		t.Errorf("recording %d attempts updated %d deliveries, %d of them HOT; want all %d HOT", n, updates, hot, n)
 	}
 }
