@@ -69,7 +69,7 @@ type Result struct {
 	Stages []Stage `json:"stages,omitempty"`
 }
 
-// Target is one goal of issue #18 checked against the results of one run.
+// Target is one performance goal checked against the results of one run.
 // Relative goals are computed from bare River's figure in the same run
 // (River), and Ratio sets the value beside it.
 type Target struct {
@@ -153,7 +153,8 @@ func machine() Machine {
 	return m
 }
 
-// Goals of issue #18 ("Performance, round 2").
+// The performance goals: drain and throughput at half of bare River,
+// latency close to it, single emits at 2,500/s, RSS under 150 MB.
 const (
 	goalShareOfRiver    = 0.5  // drain, throughput: share of bare River's jobs/s
 	goalP50OverRiverMs  = 3.0  // PostgreSQL latency p50: bare River's p50 + this
@@ -162,7 +163,7 @@ const (
 	goalPeakRSSMB       = 150  // every standin scenario
 )
 
-// targets checks the goals of issue #18 against one run's results: for each
+// targets checks the performance goals against one run's results: for each
 // backend with results, every goal of that backend, relative ones against
 // bare River measured in the same run (bare_river for rates, river_latency
 // for latency). A goal whose scenario or bare River reference did not run
@@ -333,7 +334,7 @@ func printTable(w io.Writer, rep *Report) {
 		}
 	}
 
-	fmt.Fprintln(w, "\ntargets (issue #18; relative goals from bare River in this run):")
+	fmt.Fprintln(w, "\ntargets (relative goals from bare River in this run):")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  backend\tscenario\tmetric\tgoal\tvalue\tvs bare River\t")
 	met, measured := 0, 0
