@@ -150,6 +150,17 @@ func TestReplayRESTAndGRPC(t *testing.T) {
 		t.Errorf("gRPC result: %v", d)
 	}
 
+	// A receiver that does not answer: every request refused, with the
+	// transport error; still a Success.
+	resp, err = standinv1.NewExportServiceClient(sd.GRPCConn()).Replay(context.Background(),
+		&standinv1.ReplayRequest{To: downURL(t), Export: exp.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := resp.GetData(); d.GetSent() != 3 || d.GetRefused() != 3 || d.GetRequests()[0].GetStatus() != 0 || d.GetRequests()[0].GetError() == "" {
+		t.Errorf("gRPC replay to a receiver that is down: %v", d)
+	}
+
 	// Bad input: 400 InvalidInput (InvalidArgument over gRPC), nothing sent.
 	idle := testkit.NewReceiver(t, "")
 	empty := ""
