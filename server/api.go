@@ -336,6 +336,9 @@ func (a *API) newHTTPHandler() (http.Handler, error) {
 	if err := standinv1.RegisterClockServiceHandlerServer(ctx, mux, a.clock); err != nil {
 		return nil, err
 	}
+	if err := standinv1.RegisterExportServiceHandlerServer(ctx, mux, a.export); err != nil {
+		return nil, err
+	}
 	if err := mux.HandlePath(http.MethodGet, healthzPath, a.serveHealthz); err != nil {
 		return nil, err
 	}

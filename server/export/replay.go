@@ -21,8 +21,13 @@ import (
 type Item struct {
 	// Label names it in replay's output: "sync_end 0196… attempt 2", or
 	// "line 3" for a raw capture.
-	Label   string
-	Request Request
+	Label string
+	// Event, DeliveryID and Attempt name the recorded attempt of an export;
+	// they are empty for a raw capture.
+	Event      string
+	DeliveryID string
+	Attempt    int
+	Request    Request
 	// Signing is the scheme that signed it, nil when unknown (a raw
 	// capture): re-signing then infers it from the headers.
 	Signing *delivery.Signing
@@ -63,7 +68,8 @@ func ReadRequests(r io.Reader) ([]Item, error) {
 			for _, d := range rec.Deliveries {
 				for _, a := range d.Attempts {
 					items = append(items, Item{
-						Label:   fmt.Sprintf("%s %s attempt %d", rec.Event.Name, d.ID, a.Number),
+						Label: fmt.Sprintf("%s %s attempt %d", rec.Event.Name, d.ID, a.Number),
+						Event: rec.Event.Name, DeliveryID: d.ID, Attempt: a.Number,
 						Request: a.Request, Signing: d.Signing,
 					})
 				}

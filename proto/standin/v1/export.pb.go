@@ -140,6 +140,347 @@ func (x *ExportChunk) GetData() []byte {
 	return nil
 }
 
+// ReplayRequest is POST /standin/v1/replay: what to replay and where to.
+// Give export, or any of since, webhook_id and event (none replays the
+// whole delivery log), not both.
+type ReplayRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The URL every request is sent to (http or https). Required.
+	To string `protobuf:"bytes,1,opt,name=to,proto3" json:"to,omitempty"`
+	// When set, every request is re-signed with this secret in its scheme
+	// (Fivetran's X-Fivetran-Signature-256 or Standard Webhooks'
+	// webhook-signature); otherwise the recorded signatures are sent.
+	Secret *string `protobuf:"bytes,2,opt,name=secret,proto3,oneof" json:"secret,omitempty"`
+	// An export in JSON Lines (what Export streams), or a raw capture, inline;
+	// the REST body is bounded by 1 MiB.
+	Export string `protobuf:"bytes,3,opt,name=export,proto3" json:"export,omitempty"`
+	// From the delivery log: only events created at or after this RFC 3339
+	// time.
+	Since string `protobuf:"bytes,4,opt,name=since,proto3" json:"since,omitempty"`
+	// From the delivery log: only deliveries to this webhook.
+	WebhookId string `protobuf:"bytes,5,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	// From the delivery log: only events of this name.
+	Event         string `protobuf:"bytes,6,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayRequest) Reset() {
+	*x = ReplayRequest{}
+	mi := &file_standin_v1_export_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayRequest) ProtoMessage() {}
+
+func (x *ReplayRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_export_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayRequest.ProtoReflect.Descriptor instead.
+func (*ReplayRequest) Descriptor() ([]byte, []int) {
+	return file_standin_v1_export_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ReplayRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *ReplayRequest) GetSecret() string {
+	if x != nil && x.Secret != nil {
+		return *x.Secret
+	}
+	return ""
+}
+
+func (x *ReplayRequest) GetExport() string {
+	if x != nil {
+		return x.Export
+	}
+	return ""
+}
+
+func (x *ReplayRequest) GetSince() string {
+	if x != nil {
+		return x.Since
+	}
+	return ""
+}
+
+func (x *ReplayRequest) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+func (x *ReplayRequest) GetEvent() string {
+	if x != nil {
+		return x.Event
+	}
+	return ""
+}
+
+// ReplayResponse is what the receiver answered.
+type ReplayResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Success (also when the receiver refused requests: see refused).
+	Code          string        `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       *string       `protobuf:"bytes,2,opt,name=message,proto3,oneof" json:"message,omitempty"`
+	Data          *ReplayReport `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayResponse) Reset() {
+	*x = ReplayResponse{}
+	mi := &file_standin_v1_export_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayResponse) ProtoMessage() {}
+
+func (x *ReplayResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_export_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayResponse.ProtoReflect.Descriptor instead.
+func (*ReplayResponse) Descriptor() ([]byte, []int) {
+	return file_standin_v1_export_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ReplayResponse) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *ReplayResponse) GetMessage() string {
+	if x != nil && x.Message != nil {
+		return *x.Message
+	}
+	return ""
+}
+
+func (x *ReplayResponse) GetData() *ReplayReport {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// ReplayReport is the outcome of a replay.
+type ReplayReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per request sent, in the order sent.
+	Requests []*ReplayedRequest `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	// How many requests were sent.
+	Sent int32 `protobuf:"varint,2,opt,name=sent,proto3" json:"sent,omitempty"`
+	// How many the receiver refused: no answer, or not 2xx.
+	Refused       int32 `protobuf:"varint,3,opt,name=refused,proto3" json:"refused,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayReport) Reset() {
+	*x = ReplayReport{}
+	mi := &file_standin_v1_export_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayReport) ProtoMessage() {}
+
+func (x *ReplayReport) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_export_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayReport.ProtoReflect.Descriptor instead.
+func (*ReplayReport) Descriptor() ([]byte, []int) {
+	return file_standin_v1_export_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ReplayReport) GetRequests() []*ReplayedRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+func (x *ReplayReport) GetSent() int32 {
+	if x != nil {
+		return x.Sent
+	}
+	return 0
+}
+
+func (x *ReplayReport) GetRefused() int32 {
+	if x != nil {
+		return x.Refused
+	}
+	return 0
+}
+
+// ReplayedRequest is one request replayed and its answer.
+type ReplayedRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What it was: "sync_end 0196… attempt 2", or "line 3" for a raw capture.
+	Label string `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
+	// The event's name, empty for a raw capture.
+	Event string `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	// The recorded delivery's id, empty for a raw capture.
+	DeliveryId string `protobuf:"bytes,3,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	// The recorded attempt's number, 0 for a raw capture.
+	Attempt int32 `protobuf:"varint,4,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	// The receiver's HTTP status, 0 when it did not answer.
+	Status int32 `protobuf:"varint,5,opt,name=status,proto3" json:"status,omitempty"`
+	// From sending the request to reading the answer, in milliseconds.
+	LatencyMs float64 `protobuf:"fixed64,6,opt,name=latency_ms,json=latencyMs,proto3" json:"latency_ms,omitempty"`
+	// The transport error when there was no answer (timeout, refused).
+	Error string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	// True when the receiver did not answer 2xx.
+	Refused bool `protobuf:"varint,8,opt,name=refused,proto3" json:"refused,omitempty"`
+	// The start of the response body.
+	ResponseExcerpt string `protobuf:"bytes,9,opt,name=response_excerpt,json=responseExcerpt,proto3" json:"response_excerpt,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ReplayedRequest) Reset() {
+	*x = ReplayedRequest{}
+	mi := &file_standin_v1_export_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayedRequest) ProtoMessage() {}
+
+func (x *ReplayedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_standin_v1_export_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayedRequest.ProtoReflect.Descriptor instead.
+func (*ReplayedRequest) Descriptor() ([]byte, []int) {
+	return file_standin_v1_export_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ReplayedRequest) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *ReplayedRequest) GetEvent() string {
+	if x != nil {
+		return x.Event
+	}
+	return ""
+}
+
+func (x *ReplayedRequest) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
+func (x *ReplayedRequest) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *ReplayedRequest) GetStatus() int32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+func (x *ReplayedRequest) GetLatencyMs() float64 {
+	if x != nil {
+		return x.LatencyMs
+	}
+	return 0
+}
+
+func (x *ReplayedRequest) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ReplayedRequest) GetRefused() bool {
+	if x != nil {
+		return x.Refused
+	}
+	return false
+}
+
+func (x *ReplayedRequest) GetResponseExcerpt() string {
+	if x != nil {
+		return x.ResponseExcerpt
+	}
+	return ""
+}
+
 var File_standin_v1_export_proto protoreflect.FileDescriptor
 
 const file_standin_v1_export_proto_rawDesc = "" +
@@ -153,9 +494,41 @@ const file_standin_v1_export_proto_rawDesc = "" +
 	"\x05event\x18\x03 \x01(\tR\x05event\x12\x16\n" +
 	"\x06format\x18\x04 \x01(\tR\x06format\"!\n" +
 	"\vExportChunk\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data2O\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\xaa\x01\n" +
+	"\rReplayRequest\x12\x0e\n" +
+	"\x02to\x18\x01 \x01(\tR\x02to\x12\x1b\n" +
+	"\x06secret\x18\x02 \x01(\tH\x00R\x06secret\x88\x01\x01\x12\x16\n" +
+	"\x06export\x18\x03 \x01(\tR\x06export\x12\x14\n" +
+	"\x05since\x18\x04 \x01(\tR\x05since\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x05 \x01(\tR\twebhookId\x12\x14\n" +
+	"\x05event\x18\x06 \x01(\tR\x05eventB\t\n" +
+	"\a_secret\"}\n" +
+	"\x0eReplayResponse\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1d\n" +
+	"\amessage\x18\x02 \x01(\tH\x00R\amessage\x88\x01\x01\x12,\n" +
+	"\x04data\x18\x03 \x01(\v2\x18.standin.v1.ReplayReportR\x04dataB\n" +
+	"\n" +
+	"\b_message\"u\n" +
+	"\fReplayReport\x127\n" +
+	"\brequests\x18\x01 \x03(\v2\x1b.standin.v1.ReplayedRequestR\brequests\x12\x12\n" +
+	"\x04sent\x18\x02 \x01(\x05R\x04sent\x12\x18\n" +
+	"\arefused\x18\x03 \x01(\x05R\arefused\"\x8a\x02\n" +
+	"\x0fReplayedRequest\x12\x14\n" +
+	"\x05label\x18\x01 \x01(\tR\x05label\x12\x14\n" +
+	"\x05event\x18\x02 \x01(\tR\x05event\x12\x1f\n" +
+	"\vdelivery_id\x18\x03 \x01(\tR\n" +
+	"deliveryId\x12\x18\n" +
+	"\aattempt\x18\x04 \x01(\x05R\aattempt\x12\x16\n" +
+	"\x06status\x18\x05 \x01(\x05R\x06status\x12\x1d\n" +
+	"\n" +
+	"latency_ms\x18\x06 \x01(\x01R\tlatencyMs\x12\x14\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x12\x18\n" +
+	"\arefused\x18\b \x01(\bR\arefused\x12)\n" +
+	"\x10response_excerpt\x18\t \x01(\tR\x0fresponseExcerpt2\x90\x01\n" +
 	"\rExportService\x12>\n" +
-	"\x06Export\x12\x19.standin.v1.ExportRequest\x1a\x17.standin.v1.ExportChunk0\x01B;Z9github.com/standin-dev/standin/proto/standin/v1;standinv1b\x06proto3"
+	"\x06Export\x12\x19.standin.v1.ExportRequest\x1a\x17.standin.v1.ExportChunk0\x01\x12?\n" +
+	"\x06Replay\x12\x19.standin.v1.ReplayRequest\x1a\x1a.standin.v1.ReplayResponseB;Z9github.com/standin-dev/standin/proto/standin/v1;standinv1b\x06proto3"
 
 var (
 	file_standin_v1_export_proto_rawDescOnce sync.Once
@@ -169,19 +542,27 @@ func file_standin_v1_export_proto_rawDescGZIP() []byte {
 	return file_standin_v1_export_proto_rawDescData
 }
 
-var file_standin_v1_export_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_standin_v1_export_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_standin_v1_export_proto_goTypes = []any{
-	(*ExportRequest)(nil), // 0: standin.v1.ExportRequest
-	(*ExportChunk)(nil),   // 1: standin.v1.ExportChunk
+	(*ExportRequest)(nil),   // 0: standin.v1.ExportRequest
+	(*ExportChunk)(nil),     // 1: standin.v1.ExportChunk
+	(*ReplayRequest)(nil),   // 2: standin.v1.ReplayRequest
+	(*ReplayResponse)(nil),  // 3: standin.v1.ReplayResponse
+	(*ReplayReport)(nil),    // 4: standin.v1.ReplayReport
+	(*ReplayedRequest)(nil), // 5: standin.v1.ReplayedRequest
 }
 var file_standin_v1_export_proto_depIdxs = []int32{
-	0, // 0: standin.v1.ExportService.Export:input_type -> standin.v1.ExportRequest
-	1, // 1: standin.v1.ExportService.Export:output_type -> standin.v1.ExportChunk
-	1, // [1:2] is the sub-list for method output_type
-	0, // [0:1] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	4, // 0: standin.v1.ReplayResponse.data:type_name -> standin.v1.ReplayReport
+	5, // 1: standin.v1.ReplayReport.requests:type_name -> standin.v1.ReplayedRequest
+	0, // 2: standin.v1.ExportService.Export:input_type -> standin.v1.ExportRequest
+	2, // 3: standin.v1.ExportService.Replay:input_type -> standin.v1.ReplayRequest
+	1, // 4: standin.v1.ExportService.Export:output_type -> standin.v1.ExportChunk
+	3, // 5: standin.v1.ExportService.Replay:output_type -> standin.v1.ReplayResponse
+	4, // [4:6] is the sub-list for method output_type
+	2, // [2:4] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_standin_v1_export_proto_init() }
@@ -189,13 +570,15 @@ func file_standin_v1_export_proto_init() {
 	if File_standin_v1_export_proto != nil {
 		return
 	}
+	file_standin_v1_export_proto_msgTypes[2].OneofWrappers = []any{}
+	file_standin_v1_export_proto_msgTypes[3].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_standin_v1_export_proto_rawDesc), len(file_standin_v1_export_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

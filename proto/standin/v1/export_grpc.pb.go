@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	ExportService_Export_FullMethodName = "/standin.v1.ExportService/Export"
+	ExportService_Replay_FullMethodName = "/standin.v1.ExportService/Replay"
 )
 
 // ExportServiceClient is the client API for ExportService service.
@@ -37,6 +38,15 @@ type ExportServiceClient interface {
 	// exactly the body GET /standin/v1/export answers. Bad input is
 	// InvalidArgument.
 	Export(ctx context.Context, in *ExportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportChunk], error)
+	// Replay sends recorded requests again, as fast as possible, to a URL
+	// (POST /standin/v1/replay): those of an inline export (JSON Lines, as
+	// Export or `standin export` writes them, or a raw capture), or those of
+	// this server's own delivery log selected as Export selects them. Every
+	// request goes out byte for byte, in its original order, with its
+	// recorded headers, re-signed when secret is set. It answers one result
+	// per request. Bad input is InvalidArgument (400 InvalidInput) and sends
+	// nothing.
+	Replay(ctx context.Context, in *ReplayRequest, opts ...grpc.CallOption) (*ReplayResponse, error)
 }
 
 type exportServiceClient struct {
@@ -66,6 +76,16 @@ func (c *exportServiceClient) Export(ctx context.Context, in *ExportRequest, opt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ExportService_ExportClient = grpc.ServerStreamingClient[ExportChunk]
 
+func (c *exportServiceClient) Replay(ctx context.Context, in *ReplayRequest, opts ...grpc.CallOption) (*ReplayResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReplayResponse)
+	err := c.cc.Invoke(ctx, ExportService_Replay_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ExportServiceServer is the server API for ExportService service.
 // All implementations must embed UnimplementedExportServiceServer
 // for forward compatibility.
@@ -81,6 +101,15 @@ type ExportServiceServer interface {
 	// exactly the body GET /standin/v1/export answers. Bad input is
 	// InvalidArgument.
 	Export(*ExportRequest, grpc.ServerStreamingServer[ExportChunk]) error
+	// Replay sends recorded requests again, as fast as possible, to a URL
+	// (POST /standin/v1/replay): those of an inline export (JSON Lines, as
+	// Export or `standin export` writes them, or a raw capture), or those of
+	// this server's own delivery log selected as Export selects them. Every
+	// request goes out byte for byte, in its original order, with its
+	// recorded headers, re-signed when secret is set. It answers one result
+	// per request. Bad input is InvalidArgument (400 InvalidInput) and sends
+	// nothing.
+	Replay(context.Context, *ReplayRequest) (*ReplayResponse, error)
 	mustEmbedUnimplementedExportServiceServer()
 }
 
@@ -93,6 +122,9 @@ type UnimplementedExportServiceServer struct{}
 
 func (UnimplementedExportServiceServer) Export(*ExportRequest, grpc.ServerStreamingServer[ExportChunk]) error {
 	return status.Error(codes.Unimplemented, "method Export not implemented")
+}
+func (UnimplementedExportServiceServer) Replay(context.Context, *ReplayRequest) (*ReplayResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Replay not implemented")
 }
 func (UnimplementedExportServiceServer) mustEmbedUnimplementedExportServiceServer() {}
 func (UnimplementedExportServiceServer) testEmbeddedByValue()                       {}
@@ -126,13 +158,36 @@ func _ExportService_Export_Handler(srv interface{}, stream grpc.ServerStream) er
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ExportService_ExportServer = grpc.ServerStreamingServer[ExportChunk]
 
+func _ExportService_Replay_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReplayRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExportServiceServer).Replay(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExportService_Replay_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExportServiceServer).Replay(ctx, req.(*ReplayRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ExportService_ServiceDesc is the grpc.ServiceDesc for ExportService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var ExportService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "standin.v1.ExportService",
 	HandlerType: (*ExportServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Replay",
+			Handler:    _ExportService_Replay_Handler,
+		},
+	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "Export",
