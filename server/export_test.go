@@ -19,3 +19,12 @@ func SetMaxEmitDeliveries(a *API, n int) { a.emitter.SetMaxDeliveries(n) }
 
 // Seed registers the seed registry through a's store (see simulate.Seed).
 func Seed(ctx context.Context, a *API) (bool, error) { return a.sim.Seed(ctx) }
+
+// SetReplayLimits lowers the bounds of POST /standin/v1/replay until the
+// returned function restores them; only for tests that do not run in
+// parallel.
+func SetReplayLimits(requests, logBytes int) (restore func()) {
+	r, b := replayMaxRequests, replayMaxLogBytes
+	replayMaxRequests, replayMaxLogBytes = requests, logBytes
+	return func() { replayMaxRequests, replayMaxLogBytes = r, b }
+}

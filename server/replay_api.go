@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +13,34 @@ import (
 	"github.com/standin-dev/standin/server/export"
 	"github.com/standin-dev/standin/server/internal/apierr"
 )
+
+// Bounds of one POST /standin/v1/replay, which works while the caller waits
+// and answers one result per request: at most MaxReplayRequests requests,
+// and a delivery log selection of at most MaxReplayLogBytes of export. For
+// more, export to a file and run standin replay, which streams.
+const (
+	MaxReplayRequests = 1000
+	MaxReplayLogBytes = 16 << 20
+)
+
+// The bounds in force: the constants, lowered by tests.
+var replayMaxRequests, replayMaxLogBytes = MaxReplayRequests, MaxReplayLogBytes
+
+// errReplayTooLarge stops reading the delivery log past replayMaxLogBytes.
+var errReplayTooLarge = errors.New("replay: delivery log selection too large")
+
+// cappedBuffer is a bytes.Buffer that refuses to grow past max.
+type cappedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		return 0, errReplayTooLarge
+	}
+	return b.Buffer.Write(p)
+}
 
 // Replay implements standinv1.ExportServiceServer: POST /standin/v1/replay.
 func (s *exportServer) Replay(ctx context.Context, req *standinv1.ReplayRequest) (*standinv1.ReplayResponse, error) {
@@ -45,13 +74,19 @@ func (s *exportServer) replay(ctx context.Context, req *standinv1.ReplayRequest)
 		if err != nil {
 			return nil, err
 		}
-		var buf bytes.Buffer
-		if err := j.write(ctx, s.api.cfg.Store, &buf); err != nil {
+		buf := &cappedBuffer{max: replayMaxLogBytes}
+		if err := j.write(ctx, s.api.cfg.Store, buf); err != nil {
+			if errors.Is(err, errReplayTooLarge) {
+				return nil, apierr.Invalid("The delivery log selection is larger than %d bytes of export: narrow it with 'since', 'webhook_id' or 'event', or use standin export and standin replay", replayMaxLogBytes)
+			}
 			return nil, err
 		}
-		if items, err = export.ReadRequests(&buf); err != nil {
+		if items, err = export.ReadRequests(&buf.Buffer); err != nil {
 			return nil, err
 		}
+	}
+	if len(items) > replayMaxRequests {
+		return nil, apierr.Invalid("The replay holds %d requests, more than %d: narrow the selection, or use standin export and standin replay", len(items), replayMaxRequests)
 	}
 	// Refuse what Replay would stop on before anything is sent.
 	for _, it := range items {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
+	"github.com/standin-dev/standin/server"
 	"github.com/standin-dev/standin/testkit"
 )
 
@@ -188,5 +189,43 @@ func TestReplayRESTAndGRPC(t *testing.T) {
 	}
 	if n := len(idle.Requests()); n != 0 {
 		t.Errorf("bad replays sent %d requests", n)
+	}
+}
+
+// TestReplayBounds: a replay of more requests than the bound, or of a
+// delivery log selection larger than its byte bound, is a 400 that names
+// the way out, and sends nothing. (Not parallel: it lowers the bounds.)
+func TestReplayBounds(t *testing.T) {
+	defer server.SetReplayLimits(2, 512)()
+	sd := testkit.Start(t, testkit.Config{ManualClock: true})
+	orig := testkit.NewReceiver(t, "")
+	sd.CreateWebhook(testkit.WebhookParams{URL: orig.URL, Events: []string{"sync_start", "sync_end"}})
+	sd.Emit(testkit.Event{Event: "sync_start"})
+	sd.Emit(testkit.Event{Event: "sync_end"})
+	sd.Emit(testkit.Event{Event: "sync_end"})
+	sd.Advance(time.Minute)
+	if n := len(orig.Requests()); n != 3 {
+		t.Fatalf("the receiver got %d requests, want 3", n)
+	}
+	var exp bytes.Buffer
+	sd.Export(&exp, testkit.ExportFilter{})
+
+	idle := testkit.NewReceiver(t, "")
+	for _, tc := range []struct {
+		req  map[string]any
+		want string
+	}{
+		{map[string]any{"to": idle.URL, "export": exp.String()}, "more than 2"},
+		{map[string]any{"to": idle.URL, "event": "sync_end"}, "larger than 512 bytes"},
+	} {
+		b, _ := json.Marshal(tc.req)
+		status, got := call(t, sd, http.MethodPost, "/standin/v1/replay", string(b))
+		var env struct{ Code, Message string }
+		if err := json.Unmarshal(got, &env); err != nil || status != http.StatusBadRequest || env.Code != "InvalidInput" || !strings.Contains(env.Message, tc.want) {
+			t.Errorf("replay %v: HTTP %d %s, want 400 InvalidInput saying %q", tc.req["event"], status, got, tc.want)
+		}
+	}
+	if n := len(idle.Requests()); n != 0 {
+		t.Errorf("refused replays sent %d requests", n)
 	}
 }
