@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/standin-dev/standin/delivery"
 )
 
 // Int64 is a protobuf int64, which the REST API writes as a JSON string
@@ -105,20 +107,19 @@ type TestResult struct {
 	Message string `json:"message"`
 }
 
-// Delivery states.
+// Delivery states, as the API spells them (delivery.DeliveryState is their
+// one home).
 const (
-	StatePending   = "pending"
-	StateRetrying  = "retrying"
-	StateSucceeded = "succeeded"
-	StateFailed    = "failed"
-	StateCancelled = "cancelled"
+	StatePending   = string(delivery.DeliveryPending)
+	StateRetrying  = string(delivery.DeliveryRetrying)
+	StateSucceeded = string(delivery.DeliverySucceeded)
+	StateFailed    = string(delivery.DeliveryFailed)
+	StateCancelled = string(delivery.DeliveryCancelled)
 )
 
 // Final reports whether a delivery in state will see no more scheduled
-// attempts.
-func Final(state string) bool {
-	return state == StateSucceeded || state == StateFailed || state == StateCancelled
-}
+// attempts (delivery.DeliveryState.Terminal).
+func Final(state string) bool { return delivery.DeliveryState(state).Terminal() }
 
 // Delivery is one event on its way to one webhook.
 type Delivery struct {
