@@ -43,6 +43,21 @@ type postgresDB struct {
 
 func (*postgresDB) Name() string { return "postgres" }
 
+// local reports whether the server runs on this machine (a loopback host or
+// a Unix socket), so that its processes' CPU time can be read.
+func (d *postgresDB) local() bool {
+	u, err := url.Parse(d.base)
+	if err != nil {
+		return false
+	}
+	switch h := u.Hostname(); h {
+	case "", "localhost", "127.0.0.1", "::1":
+		return true
+	default:
+		return strings.HasPrefix(h, "/")
+	}
+}
+
 func (d *postgresDB) Fresh(ctx context.Context, label string) (string, func(), error) {
 	u, err := url.Parse(d.base)
 	if err != nil {

@@ -64,9 +64,37 @@ type Result struct {
 	// BenchCPUSeconds is the benchmark process's own CPU time in the
 	// scenario (emitters and receiver, or bare River).
 	BenchCPUSeconds float64 `json:"bench_cpu_s,omitempty"`
-	Notes           string  `json:"notes,omitempty"`
+	// DBCPUSeconds is the local PostgreSQL server's CPU time in the
+	// scenario, all its processes (0 for SQLite or a remote server).
+	DBCPUSeconds float64 `json:"db_cpu_s,omitempty"`
+	Notes        string  `json:"notes,omitempty"`
 	// Stages splits the latency scenario's time by stage (PostgreSQL).
 	Stages []Stage `json:"stages,omitempty"`
+}
+
+// cpuDetail is the CPU time per delivery (per job for bare River) of each
+// process: standin, the local PostgreSQL server and the benchmark itself
+// (receiver and emitters, or bare River's client), or "" when unknown.
+func cpuDetail(r Result) string {
+	n, per := r.Received, "delivery"
+	if r.Scenario == "bare_river" {
+		n, per = r.Count, "job"
+	}
+	if n <= 0 || (r.StandinCPUSeconds == 0 && r.DBCPUSeconds == 0) {
+		return ""
+	}
+	ms := func(s float64) float64 { return s * 1000 / float64(n) }
+	var parts []string
+	if r.StandinCPUSeconds > 0 {
+		parts = append(parts, fmt.Sprintf("standin %.3f", ms(r.StandinCPUSeconds)))
+	}
+	if r.DBCPUSeconds > 0 {
+		parts = append(parts, fmt.Sprintf("postgres %.3f", ms(r.DBCPUSeconds)))
+	}
+	if r.BenchCPUSeconds > 0 {
+		parts = append(parts, fmt.Sprintf("bench %.3f", ms(r.BenchCPUSeconds)))
+	}
+	return fmt.Sprintf(", CPU ms/%s: %s", per, strings.Join(parts, " + "))
 }
 
 // Target is one performance goal checked against the results of one run.
@@ -313,9 +341,7 @@ func printTable(w io.Writer, rep *Report) {
 			result = fmt.Sprintf("%.2f s", r.DurationSeconds)
 			detail = fmt.Sprintf("%d requests, %.0f deliveries/s, time scale %.0g", r.Requests, r.PerSecond, r.TimeScale)
 		}
-		if r.CPUMsPerDelivery > 0 {
-			detail += fmt.Sprintf(", %.2f ms CPU/delivery", r.CPUMsPerDelivery)
-		}
+		detail += cpuDetail(r)
 		rss := ""
 		if r.PeakRSSMB > 0 {
 			rss = fmt.Sprintf("%.0f MB", r.PeakRSSMB)

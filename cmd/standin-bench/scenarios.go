@@ -50,7 +50,7 @@ func (b *bench) withStandin(ctx context.Context, scenario string, extra []string
 		profiled.Go(func() { b.profile(ctx, p, scenario) })
 	}
 	conns := b.recv.conns.Load()
-	benchCPU := selfCPUSeconds()
+	benchCPU, dbCPU := selfCPUSeconds(), b.dbTicks()
 	startCPU, _ := p.cpuSeconds()
 	r, err := fn(ctx, p, c)
 	r.Backend, r.Scenario = res.Backend, res.Scenario
@@ -63,6 +63,7 @@ func (b *bench) withStandin(ctx context.Context, scenario string, extra []string
 	}
 	r.ReceiverConns = int(b.recv.conns.Load() - conns)
 	r.BenchCPUSeconds = selfCPUSeconds() - benchCPU
+	r.DBCPUSeconds = b.dbCPUSince(dbCPU)
 	if cpu, err := p.cpuSeconds(); err == nil {
 		cpu -= startCPU
 		r.StandinCPUSeconds = cpu
@@ -360,6 +361,24 @@ func (b *bench) retry(ctx context.Context, _ *standinProc, c *apiClient) (Result
 	return res, nil
 }
 
+// dbTicks snapshots the local PostgreSQL server's CPU time when the
+// backend is PostgreSQL on this machine (see postgresTicks), nil otherwise.
+func (b *bench) dbTicks() procTicks {
+	if pg, ok := b.db.(*postgresDB); !ok || !pg.local() {
+		return nil
+	}
+	return postgresTicks()
+}
+
+// dbCPUSince is the local PostgreSQL server's CPU seconds since before, 0
+// when before is nil.
+func (b *bench) dbCPUSince(before procTicks) float64 {
+	if before == nil {
+		return 0
+	}
+	return postgresTicks().since(before)
+}
+
 // selfCPUSeconds is the benchmark process's CPU time so far.
 func selfCPUSeconds() float64 {
 	var ru syscall.Rusage
@@ -378,10 +397,11 @@ func (b *bench) bareRiver(ctx context.Context) Result {
 		return res
 	}
 	defer cleanup()
-	benchCPU := selfCPUSeconds()
+	benchCPU, dbCPU := selfCPUSeconds(), b.dbTicks()
 	r, err := runBareRiver(ctx, dbURL, b.cfg.events)
 	r.Backend = res.Backend
 	r.BenchCPUSeconds = selfCPUSeconds() - benchCPU
+	r.DBCPUSeconds = b.dbCPUSince(dbCPU)
 	if err != nil {
 		r.Error = err.Error()
 		r.OK = false
@@ -439,11 +459,12 @@ func (b *bench) drain(ctx context.Context) Result {
 		profiled.Go(func() { b.profile(ctx, w, "drain") })
 	}
 	conns := b.recv.conns.Load()
-	benchCPU := selfCPUSeconds()
+	benchCPU, dbCPU := selfCPUSeconds(), b.dbTicks()
 	startCPU, _ := w.cpuSeconds()
 	err = b.await(ctx, s)
 	res.ReceiverConns = int(b.recv.conns.Load() - conns)
 	res.BenchCPUSeconds = selfCPUSeconds() - benchCPU
+	res.DBCPUSeconds = b.dbCPUSince(dbCPU)
 	res.Received, res.Duplicates, res.Requests = int(s.ok.Load()), s.duplicates(), int(s.requests.Load())
 	if cpu, cpuErr := w.cpuSeconds(); cpuErr == nil {
 		cpu -= startCPU

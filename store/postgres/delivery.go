@@ -30,10 +30,22 @@ func (s *Store) DeliveryGetManyWithWebhook(ctx context.Context, ids []string) (m
 		return found, nil
 	}
 	batch := &pgx.Batch{}
+	// Both statements are written to be right with a generic plan (an index
+	// lookup per id whatever the table's size), and planning them for each
+	// call cost more than running them (170 µs per call at 500 deliveries/s,
+	// where PostgreSQL's default kept choosing a custom plan). The setting
+	// is the session's for the batch only: the batch is one implicit
+	// transaction, so an error rolls the SET back, and the RESET restores
+	// the connection's own value.
+	batch.Queue(`SET plan_cache_mode = force_generic_plan`)
 	batch.Queue(deliveriesByIDSQL, ids)
 	batch.Queue(webhooksOfDeliveriesSQL, ids)
+	batch.Queue(`RESET plan_cache_mode`)
 	br := s.pool.SendBatch(ctx, batch)
 	err := func() error {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
 		rows, err := br.Query()
 		if err != nil {
 			return err
@@ -57,7 +69,8 @@ func (s *Store) DeliveryGetManyWithWebhook(ctx context.Context, ids []string) (m
 		for _, d := range deliveries {
 			found[d.ID] = store.DeliveryWithWebhook{Delivery: d, Webhook: byID[d.WebhookID]}
 		}
-		return nil
+		_, err = br.Exec()
+		return err
 	}()
 	if closeErr := br.Close(); err == nil {
 		err = closeErr

@@ -116,3 +116,106 @@ func TestAttemptWriteIsHOTUpdate(t *testing.T) {
 		t.Errorf("recording %d attempts updated %d deliveries, %d of them HOT; want all %d HOT", n, updates, hot, n)
 	}
 }
+
+// TestDeliveryReadLeavesPlanSetting checks that the worker's read, which
+// sets plan_cache_mode for its batch (see DeliveryGetManyWithWebhook),
+// leaves the connection's own setting after it, both when the read succeeds
+// and when the batch fails after the SET (an id PostgreSQL refuses).
+func TestDeliveryReadLeavesPlanSetting(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := openSchemaStore(t, 2)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Hold one of the two connections, so that the reads and the checks
+	// share the other.
+	held, err := s.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	mode := func() string {
+		t.Helper()
+		var m string
+		if err := s.pool.QueryRow(ctx, `SHOW plan_cache_mode`).Scan(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	want := mode()
+	if _, err := s.DeliveryGetManyWithWebhook(ctx, []string{"d1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mode(); got != want {
+		t.Errorf("after a read, plan_cache_mode = %q, want the connection's %q", got, want)
+	}
+	if _, err := s.DeliveryGetManyWithWebhook(ctx, []string{"d\x00"}); err == nil {
+		t.Fatal("reading an id with a NUL byte succeeded; the test needs a read that fails after the SET")
+	}
+	if got := mode(); got != want {
+		t.Errorf("after a failed read, plan_cache_mode = %q, want the connection's %q", got, want)
+	}
+}
+
+// TestAttemptWritePlan checks that the attempt statement's generic plan,
+// made once per connection under attemptPlanSQL's settings, finds the
+// deliveries through the primary key even when it is made while the table
+// is small and analyzed, where a sequential scan is cheapest (as when the
+// first attempts of a new database make it), and with nested loops priced
+// out too.
+func TestAttemptWritePlan(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := openSchemaStore(t, 2)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A few deliveries, counted by ANALYZE: a table of one page, where a
+	// sequential scan is the cheapest plan, as on a new database.
+	p := store.EventCreateParams{Event: store.Event{ID: "ev", Name: "sync_end", CreatedAt: time.Now()}}
+	for i := range 3 {
+		p.Deliveries = append(p.Deliveries, store.DeliveryNew{ID: fmt.Sprintf("d%d", i), WebhookID: "wh",
+			Profile: delivery.ProfileFivetran, Body: []byte(`{}`)})
+	}
+	if _, err := s.EventCreate(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `ANALYZE standin_delivery`); err != nil {
+		t.Fatal(err)
+	}
+	for _, nestloop := range []string{"on", "off"} {
+		tx, err := s.pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rollback(ctx, tx)
+		for _, sql := range []string{attemptPlanSQL, `SET LOCAL enable_nestloop = ` + nestloop} {
+			if _, err := tx.Exec(ctx, sql); err != nil {
+				t.Fatal(err)
+			}
+		}
+		types := `text[], text[], timestamptz[], timestamptz[], integer[], text[], timestamptz[], timestamptz[],
+			boolean[], text[], timestamptz[], bigint[], text[], bigint[], text[], bytea[], boolean[], boolean[], text, text[]`
+		if _, err := tx.Exec(ctx, `PREPARE attempt_plan (`+types+`) AS `+attemptRecordManySQL); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := tx.Query(ctx, `EXPLAIN EXECUTE attempt_plan ('{a}', '{succeeded}', '{}', '{}', '{200}', '{""}', '{}', '{}',
+			'{f}', '{u}', '{}', '{0}', '{}', '{0}', '{}', '{}', '{t}', '{t}', 'cancelled', '{""}')`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, `DEALLOCATE attempt_plan`); err != nil {
+			t.Fatal(err)
+		}
+		rollback(ctx, tx)
+		plan := strings.Join(lines, "\n")
+		if !strings.Contains(plan, "Index Cond: (id = ANY ($1))") || strings.Contains(plan, "Seq Scan on standin_delivery") {
+			t.Errorf("enable_nestloop %s: the generic plan does not find deliveries through the primary key:\n%s", nestloop, plan)
+		}
+	}
+}
