@@ -118,3 +118,31 @@ func TestTargetsPrinted(t *testing.T) {
 }
 
 func near(a, b float64) bool { d := a - b; return d < 1e-9 && d > -1e-9 }
+
+func TestCPUDetail(t *testing.T) {
+	for _, c := range []struct {
+		r    Result
+		want string
+	}{
+		{Result{Scenario: "drain", Received: 20000, StandinCPUSeconds: 3, DBCPUSeconds: 2.6, BenchCPUSeconds: 1},
+			", CPU ms/delivery: standin 0.150 + postgres 0.130 + bench 0.050"},
+		{Result{Scenario: "bare_river", Count: 20000, DBCPUSeconds: 1.6, BenchCPUSeconds: 1},
+			", CPU ms/job: postgres 0.080 + bench 0.050"},
+		// SQLite, or a remote PostgreSQL: no database figure.
+		{Result{Scenario: "throughput", Received: 1000, StandinCPUSeconds: 0.3, BenchCPUSeconds: 0.05},
+			", CPU ms/delivery: standin 0.300 + bench 0.050"},
+		{Result{Scenario: "drain", Received: 0, StandinCPUSeconds: 3}, ""},
+	} {
+		if got := cpuDetail(c.r); got != c.want {
+			t.Errorf("cpuDetail(%+v) = %q, want %q", c.r, got, c.want)
+		}
+	}
+}
+
+func TestProcTicksSince(t *testing.T) {
+	before := procTicks{"10/100": 50, "11/100": 7, "12/100": 3}
+	now := procTicks{"10/100": 80, "11/100": 7, "13/900": 20} // 12 ended, 13 started
+	if got, want := now.since(before), 0.5; got != want {
+		t.Errorf("since = %v s, want %v (30 ticks of a running process and 20 of a new one)", got, want)
+	}
+}
