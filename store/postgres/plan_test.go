@@ -28,36 +28,47 @@ func TestDeliveryReadIsIndexLookups(t *testing.T) {
 	}
 
 	for name, sql := range map[string]string{"deliveries": deliveriesByIDSQL, "webhooks": webhooksOfDeliveriesSQL} {
-		tx, err := s.pool.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
 		// A generic plan, as a prepared statement gets after five runs.
-		for _, set := range []string{`SET LOCAL enable_nestloop = off`, `SET LOCAL plan_cache_mode = force_generic_plan`} {
-			if _, err := tx.Exec(ctx, set); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := tx.Exec(ctx, `PREPARE read_plan (text[]) AS `+sql); err != nil {
-			t.Fatal(err)
-		}
-		rows, err := tx.Query(ctx, `EXPLAIN EXECUTE read_plan ('{a,b,c}')`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(ctx, `DEALLOCATE read_plan`); err != nil {
-			t.Fatal(err)
-		}
-		rollback(ctx, tx)
-		plan := strings.Join(lines, "\n")
+		plan := explainPrepared(t, s, []string{`SET LOCAL enable_nestloop = off`, `SET LOCAL plan_cache_mode = force_generic_plan`},
+			`text[]`, sql, `'{a,b,c}'`)
 		if !strings.Contains(plan, "Index Scan using standin_delivery_pkey") || strings.Contains(plan, "Seq Scan on standin_delivery") {
 			t.Errorf("%s: the plan does not look ids up in standin_delivery's primary key:\n%s", name, plan)
 		}
 	}
+}
+
+// explainPrepared returns the plan PostgreSQL makes for sql as a prepared
+// statement with parameter types params, run with the arguments of args (an
+// SQL list), in a transaction of its own after the statements of settings.
+func explainPrepared(t *testing.T, s *Store, settings []string, params, sql, args string) string {
+	t.Helper()
+	ctx := t.Context()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rollback(ctx, tx)
+	for _, set := range settings {
+		if _, err := tx.Exec(ctx, set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A prepared statement outlives the transaction: it goes with DEALLOCATE.
+	if _, err := tx.Exec(ctx, `PREPARE explained (`+params+`) AS `+sql); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.Query(ctx, `EXPLAIN EXECUTE explained (`+args+`)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `DEALLOCATE explained`); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // TestAttemptWriteIsHOTUpdate checks that recording an attempt updates its
@@ -185,35 +196,12 @@ func TestAttemptWritePlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, nestloop := range []string{"on", "off"} {
-		tx, err := s.pool.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rollback(ctx, tx)
-		for _, sql := range []string{attemptPlanSQL, `SET LOCAL enable_nestloop = ` + nestloop} {
-			if _, err := tx.Exec(ctx, sql); err != nil {
-				t.Fatal(err)
-			}
-		}
-		types := `text[], text[], timestamptz[], timestamptz[], integer[], text[], timestamptz[], timestamptz[],
-			boolean[], text[], timestamptz[], bigint[], text[], bigint[], text[], bytea[], boolean[], boolean[], text, text[]`
-		if _, err := tx.Exec(ctx, `PREPARE attempt_plan (`+types+`) AS `+attemptRecordManySQL); err != nil {
-			t.Fatal(err)
-		}
-		rows, err := tx.Query(ctx, `EXPLAIN EXECUTE attempt_plan ('{a}', '{succeeded}', '{}', '{}', '{200}', '{""}', '{}', '{}',
-			'{f}', '{u}', '{}', '{0}', '{}', '{0}', '{}', '{}', '{t}', '{t}', 'cancelled', '{""}')`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(ctx, `DEALLOCATE attempt_plan`); err != nil {
-			t.Fatal(err)
-		}
-		rollback(ctx, tx)
-		plan := strings.Join(lines, "\n")
+		plan := explainPrepared(t, s, []string{attemptPlanSQL, `SET LOCAL enable_nestloop = ` + nestloop},
+			`text[], text[], timestamptz[], timestamptz[], integer[], text[], timestamptz[], timestamptz[],
+			boolean[], text[], timestamptz[], bigint[], text[], bigint[], text[], bytea[], boolean[], boolean[], text, text[]`,
+			attemptRecordManySQL,
+			`'{a}', '{succeeded}', '{}', '{}', '{200}', '{""}', '{}', '{}',
+			'{f}', '{u}', '{}', '{0}', '{}', '{0}', '{}', '{}', '{t}', '{t}', 'cancelled', '{""}'`)
 		if !strings.Contains(plan, "Index Cond: (id = ANY ($1))") || strings.Contains(plan, "Seq Scan on standin_delivery") {
 			t.Errorf("enable_nestloop %s: the generic plan does not find deliveries through the primary key:\n%s", nestloop, plan)
 		}
