@@ -3,7 +3,6 @@ package testkit_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/standin-dev/standin/delivery"
 	standinv1 "github.com/standin-dev/standin/proto/standin/v1"
 	"github.com/standin-dev/standin/server/export"
+	"github.com/standin-dev/standin/store/storetest"
 	"github.com/standin-dev/standin/testkit"
 )
 
@@ -32,32 +31,7 @@ func clockBackends(t *testing.T) map[string]func(t *testing.T) string {
 		return out
 	}
 	out["postgres"] = func(t *testing.T) string {
-		schema := "standin_testkit_" + strings.ToLower(rand.Text()[:12])
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			conn, err := pgx.Connect(ctx, u)
-			if err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-				return
-			}
-			defer conn.Close(ctx)
-			if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-			}
-		})
-		sep := "?"
-		if strings.Contains(u, "?") {
-			sep = "&"
-		}
-		return u + sep + "search_path=" + schema
+		return storetest.SearchPathURL(u, storetest.PostgresSchema(t, u, "standin_testkit_"))
 	}
 	return out
 }

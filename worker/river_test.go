@@ -2,23 +2,19 @@ package worker
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -26,6 +22,7 @@ import (
 	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/store/postgres"
 	"github.com/standin-dev/standin/store/sqlite"
+	"github.com/standin-dev/standin/store/storetest"
 )
 
 // backends are the stores the worker's River tests run on: SQLite always,
@@ -54,26 +51,8 @@ func openSQLite(t *testing.T) store.Store {
 // openPostgres opens a store in a fresh schema, dropped when the test ends.
 func openPostgres(t *testing.T) store.Store {
 	t.Helper()
-	url := os.Getenv("STANDIN_TEST_DATABASE_URL")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("STANDIN_TEST_DATABASE_URL is required under CI")
-		}
-		t.Skip("STANDIN_TEST_DATABASE_URL is not set")
-	}
-	schema := "standin_worker_" + strings.ToLower(rand.Text()[:12])
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	url := storetest.PostgresURL(t)
+	schema := storetest.PostgresSchema(t, url, "standin_worker_")
 	st, err := postgres.Open(t.Context(), postgres.Config{URL: url, Schema: schema, Logger: slog.New(slog.DiscardHandler), MaxConns: 8})
 	if err != nil {
 		t.Fatal(err)

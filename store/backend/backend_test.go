@@ -2,17 +2,16 @@ package backend
 
 import (
 	"context"
-	"crypto/rand"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/standin-dev/standin/store"
+	"github.com/standin-dev/standin/store/storetest"
 )
 
 func TestParse(t *testing.T) {
@@ -97,40 +96,15 @@ func TestOpenSQLite(t *testing.T) {
 // search_path (no Schema in the config: River follows search_path too).
 func TestOpenPostgres(t *testing.T) {
 	t.Parallel()
-	url := os.Getenv("STANDIN_TEST_DATABASE_URL")
-	ci := os.Getenv("CI") == "true"
-	if url == "" {
-		if ci {
-			t.Fatal("STANDIN_TEST_DATABASE_URL is required under CI")
-		}
-		t.Skip("STANDIN_TEST_DATABASE_URL is not set")
-	}
+	url := storetest.PostgresURL(t)
 	ctx := t.Context()
-	schema := "standin_backend_" + strings.ToLower(rand.Text()[:10])
-	connectCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	conn, err := pgx.Connect(connectCtx, url)
-	cancel()
+	schema := storetest.PostgresSchema(t, url, "standin_backend_")
+	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
-		if ci {
-			t.Fatalf("PostgreSQL at STANDIN_TEST_DATABASE_URL is unreachable (required under CI): %v", err)
-		}
-		t.Skipf("PostgreSQL at STANDIN_TEST_DATABASE_URL is unreachable: %v", err)
-	}
-	t.Cleanup(func() {
-		_, err := conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		if err != nil {
-			t.Error(err)
-		}
-		_ = conn.Close(context.Background())
-	})
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatal(err)
 	}
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	st, err := Open(ctx, Config{URL: url + sep + "search_path=" + schema, Logger: slog.New(slog.DiscardHandler)})
+	defer conn.Close(context.Background())
+	st, err := Open(ctx, Config{URL: storetest.SearchPathURL(url, schema), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

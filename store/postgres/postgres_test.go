@@ -1,16 +1,9 @@
 package postgres_test
 
 import (
-	"context"
-	"crypto/rand"
 	"log/slog"
-	"os"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/store/postgres"
@@ -18,7 +11,7 @@ import (
 )
 
 func TestStore(t *testing.T) {
-	testDatabaseURL(t) // skip (or fail under CI) once, not per subtest
+	storetest.PostgresURL(t) // skip (or fail under CI) once, not per subtest
 	storetest.Run(t, func(t *testing.T) store.Store { return openTestStore(t) })
 }
 
@@ -26,51 +19,12 @@ func BenchmarkStore(b *testing.B) {
 	storetest.Benchmark(b, func(b *testing.B) store.Store { return openTestStore(b) })
 }
 
-// testDatabaseURL returns STANDIN_TEST_DATABASE_URL, skipping the test when
-// it is unset or the server does not answer, except under CI where
-// PostgreSQL is required.
-func testDatabaseURL(t testing.TB) string {
-	t.Helper()
-	url := os.Getenv("STANDIN_TEST_DATABASE_URL")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("STANDIN_TEST_DATABASE_URL is required under CI")
-		}
-		t.Skip("STANDIN_TEST_DATABASE_URL is not set")
-	}
-	pingOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		if err == nil {
-			err = conn.Ping(ctx)
-			_ = conn.Close(ctx)
-		}
-		pingErr = err
-	})
-	if pingErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL at STANDIN_TEST_DATABASE_URL is unreachable (required under CI): %v", pingErr)
-		}
-		t.Skipf("PostgreSQL at STANDIN_TEST_DATABASE_URL is unreachable: %v", pingErr)
-	}
-	return url
-}
-
-// pingOnce checks once per test binary that the server answers.
-var (
-	pingOnce sync.Once
-	pingErr  error
-)
-
 // openTestStore opens a migrated store in a fresh schema that is dropped
 // when the test ends.
 func openTestStore(t testing.TB) store.Store {
 	t.Helper()
-	url := testDatabaseURL(t)
-	// rand.Text is upper-case base32; schemas are lower-case identifiers.
-	schema := "standin_test_" + strings.ToLower(rand.Text()[:12])
-	t.Cleanup(func() { dropSchema(t, url, schema) })
+	url := storetest.PostgresURL(t)
+	schema := storetest.PostgresSchema(t, url, "standin_test_")
 
 	st, err := postgres.Open(t.Context(), postgres.Config{
 		URL:      url,
@@ -87,20 +41,6 @@ func openTestStore(t testing.TB) store.Store {
 		}
 	})
 	return st
-}
-
-func dropSchema(t testing.TB, url, schema string) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Errorf("drop schema %s: %v", schema, err)
-		return
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-		t.Errorf("drop schema %s: %v", schema, err)
-	}
 }
 
 func TestOpenErrorHidesPassword(t *testing.T) {

@@ -2,9 +2,7 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/standin-dev/standin/store"
 	"github.com/standin-dev/standin/store/postgres"
+	"github.com/standin-dev/standin/store/storetest"
 )
 
 // TestQueueRescuesStuckJobsEarly leaves a job running as a process killed
@@ -23,10 +22,9 @@ import (
 // job is worked again within seconds of RescueStuckJobsAfter.
 func TestQueueRescuesStuckJobsEarly(t *testing.T) {
 	t.Parallel()
-	url := testDatabaseURL(t)
+	url := storetest.PostgresURL(t)
 	ctx := t.Context()
-	schema := "standin_test_" + strings.ToLower(rand.Text()[:12])
-	t.Cleanup(func() { dropSchema(t, url, schema) })
+	schema := storetest.PostgresSchema(t, url, "standin_test_")
 	logs := &messages{}
 	st, err := postgres.Open(ctx, postgres.Config{URL: url, Schema: schema, Logger: slog.New(logs), MaxConns: 8})
 	if err != nil {

@@ -3,19 +3,17 @@ package inspector_test
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/standin-dev/standin/server/app"
+	"github.com/standin-dev/standin/store/storetest"
 	"github.com/standin-dev/standin/testkit"
 )
 
@@ -23,36 +21,8 @@ import (
 // test skips without PostgreSQL, except under CI=true.
 func postgresURL(t *testing.T) string {
 	t.Helper()
-	url := os.Getenv("STANDIN_TEST_DATABASE_URL")
-	ci := os.Getenv("CI") == "true"
-	if url == "" {
-		if ci {
-			t.Fatal("STANDIN_TEST_DATABASE_URL is required under CI")
-		}
-		t.Skip("STANDIN_TEST_DATABASE_URL is not set")
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		if ci {
-			t.Fatalf("PostgreSQL is unreachable (required under CI): %v", err)
-		}
-		t.Skipf("PostgreSQL is unreachable: %v", err)
-	}
-	schema := "standin_inspector_" + strings.ToLower(rand.Text()[:10])
-	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		require.NoError(t, err)
-		_ = conn.Close(context.Background())
-	})
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	return url + sep + "search_path=" + schema
+	url := storetest.PostgresURL(t)
+	return storetest.SearchPathURL(url, storetest.PostgresSchema(t, url, "standin_inspector_"))
 }
 
 // serve runs a standin process of role on url until the test ends and
