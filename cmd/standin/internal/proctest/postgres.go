@@ -4,59 +4,28 @@ import (
 	"context"
 	"crypto/rand"
 	"net/url"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/standin-dev/standin/store/storetest"
 )
 
 // DatabaseURLEnv names the variable that points the tests at a PostgreSQL
 // server (the Makefile defaults it to the local one).
 const DatabaseURLEnv = "STANDIN_TEST_DATABASE_URL"
 
-var reachable sync.Map // URL -> error from the first connection attempt (nil: reachable)
-
-// DatabaseURL returns STANDIN_TEST_DATABASE_URL once a connection to it
-// succeeded. The test is skipped when the variable is unset or the server
-// does not answer within 5 s; under CI=true both are failures.
-func DatabaseURL(tb testing.TB) string {
-	tb.Helper()
-	u := os.Getenv(DatabaseURLEnv)
-	if u == "" {
-		skipOrFail(tb, "%s is not set", DatabaseURLEnv)
-	}
-	v, ok := reachable.Load(u)
-	if !ok {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		err := ping(ctx, u)
-		v, _ = reachable.LoadOrStore(u, err)
-	}
-	if err, _ := v.(error); err != nil {
-		skipOrFail(tb, "PostgreSQL at %s is unreachable: %v", DatabaseURLEnv, err)
-	}
-	return u
-}
-
-func ping(ctx context.Context, u string) error {
-	conn, err := pgx.Connect(ctx, u)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	return conn.Ping(ctx)
-}
-
 // NewDatabase creates an empty database, standin_test_<random>, on the
-// server of DatabaseURL, and drops it (closing any connection left) when the
-// test ends, after the processes it started are stopped. It returns the
-// database's URL: DatabaseURL with the database name replaced.
+// server of STANDIN_TEST_DATABASE_URL (see storetest.PostgresURL: the test
+// is skipped without it, or fails under CI), and drops it (closing any
+// connection left) when the test ends, after the processes it started are
+// stopped. It returns the database's URL: the server's with the database
+// name replaced.
 func NewDatabase(tb testing.TB) string {
 	tb.Helper()
-	return createDatabase(tb, DatabaseURL(tb))
+	return createDatabase(tb, storetest.PostgresURL(tb))
 }
 
 // createDatabase creates a database on the server of serverURL and drops it
