@@ -313,9 +313,11 @@ func (d *Deliverer) finish(ctx context.Context, job *river.Job[store.DeliverArgs
 	if s.manual {
 		d.recorded.add(job.ID)
 	}
-	d.notify(s.dl.ID, state)
+	// The line is logged before OnAttempt is called, so that whoever is
+	// told of the attempt finds its line already written.
 	d.logger.LogAttrs(ctx, slog.LevelInfo, AttemptLogMessage,
 		attemptLogAttrs(s.dl, s.dl.Attempts+1, s.plan, out, s.at, d.timeline)...)
+	d.notify(s.dl.ID, state)
 	if s.manual || state != store.DeliveryRetrying || d.manualClock {
 		return nil
 	}

@@ -33,6 +33,13 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 
+// count returns how many times sub occurs in what was written so far.
+func (s *syncBuffer) count(sub string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Count(s.b.Bytes(), []byte(sub))
+}
+
 // records returns the JSON log records written so far.
 func (s *syncBuffer) records(t *testing.T) []map[string]any {
 	t.Helper()
@@ -71,6 +78,12 @@ func TestLogsAPersonReads(t *testing.T) {
 
 	logs := &syncBuffer{}
 	settled := make(chan string, 16)
+	// linesAtCall holds, for each OnAttempt call, how many attempt lines
+	// the log held then: a caller told of an attempt finds its line.
+	var (
+		callMu      sync.Mutex
+		linesAtCall []int
+	)
 	srv, err := app.New(t.Context(), app.Config{
 		DatabaseURL:  filepath.Join(t.TempDir(), "db"),
 		TimeScale:    3600, // Fivetran's first retry, 6 emulated minutes, in 100 ms
@@ -78,6 +91,9 @@ func TestLogsAPersonReads(t *testing.T) {
 		Logger:       slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Version:      "v-test",
 		OnAttempt: func(id, state string) {
+			callMu.Lock()
+			linesAtCall = append(linesAtCall, logs.count(`"msg":"delivery attempt"`))
+			callMu.Unlock()
 			if state != "retrying" {
 				settled <- id
 			}
@@ -154,6 +170,11 @@ func TestLogsAPersonReads(t *testing.T) {
 	}
 	if len(attempts) != 2 {
 		t.Fatalf("%d attempt lines, want 2: %v", len(attempts), attempts)
+	}
+	callMu.Lock()
+	defer callMu.Unlock()
+	if len(linesAtCall) != 2 || linesAtCall[0] != 1 || linesAtCall[1] != 2 {
+		t.Errorf("attempt lines written when OnAttempt was called: %v, want [1 2] (each line before its call)", linesAtCall)
 	}
 	for i, a := range attempts {
 		want := map[string]any{
