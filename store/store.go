@@ -227,6 +227,14 @@ type AttemptRecordParams struct {
 	FirstAttemptAt *time.Time
 	NextAttemptAt  *time.Time
 	UpdatedAt      time.Time
+	// RetryJobAt, when not nil, makes the same transaction insert the job
+	// of the delivery's next scheduled attempt (DeliverArgs), to run from
+	// *RetryJobAt: the attempt was a first one made by a batch job
+	// (DeliverBatchArgs), which hands the rest of the schedule to a job of
+	// the delivery's own. Recording the attempt and inserting its job
+	// together is what keeps the delivery from being dropped by a crash
+	// between the two.
+	RetryJobAt *time.Time
 }
 
 // DeliveryWithWebhook is a delivery and its webhook, nil when the webhook
@@ -257,6 +265,28 @@ type DeliverArgs struct {
 
 // Kind implements river.JobArgs.
 func (DeliverArgs) Kind() string { return "standin_deliver" }
+
+// DeliverBatchArgs are the River job arguments of the first attempts of
+// deliveries emitted together, due at once: one job for many deliveries
+// saves River's insert, fetch and completion of a job per delivery. A run
+// makes the first scheduled attempt of each delivery that has none yet; a
+// delivery whose first attempt fails gets a job of its own (DeliverArgs)
+// in the transaction that records it (AttemptRecordParams.RetryJobAt).
+type DeliverBatchArgs struct {
+	DeliveryIDs []string `json:"delivery_ids"`
+}
+
+// Kind implements river.JobArgs.
+func (DeliverBatchArgs) Kind() string { return "standin_deliver_batch" }
+
+// QueueBatch is the River queue of batch jobs (DeliverBatchArgs); the
+// jobs of single deliveries go in River's default queue. Each queue has its
+// own share of a process's workers (worker.Config.MaxWorkers).
+const QueueBatch = "standin_batch"
+
+// BatchJobMax is the most deliveries one batch job (DeliverBatchArgs)
+// carries; the deliveries of a larger emit are split among several.
+const BatchJobMax = 100
 
 // Queue is a River client on the store's own database, seen through the
 // methods that do not depend on the driver's transaction type.

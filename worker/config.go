@@ -29,7 +29,12 @@ type Config struct {
 	// DEBUG (store.LibraryLogger). Defaults to slog.Default().
 	Logger *slog.Logger
 	// MaxWorkers is how many deliveries one process sends at once. Defaults
-	// to DefaultMaxWorkers (200).
+	// to DefaultMaxWorkers (200). Half of them, at least one, make the
+	// first attempts of deliveries emitted together (batchQueueWorkers
+	// batch jobs at a time, each sending its share at once); the others run
+	// the jobs of single deliveries: retries, redeliveries, lone and
+	// scheduled emits. So a process with MaxWorkers 1 sends up to two at
+	// once.
 	MaxWorkers int
 	// FetchPollInterval is how often River polls for work when it gets no
 	// notification (always, on SQLite). Defaults to the store's choice
@@ -147,9 +152,16 @@ func riverConfig(cfg Config) (*river.Config, *Deliverer, error) {
 	if err := river.AddWorkerSafely(workers, d); err != nil {
 		return nil, nil, err
 	}
+	single, batchJobs, batchSends := workerShares(c.MaxWorkers)
+	if err := river.AddWorkerSafely(workers, &batchDeliverer{d: d, sends: batchSends}); err != nil {
+		return nil, nil, err
+	}
 	return &river.Config{
-		Workers:              workers,
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.MaxWorkers}},
+		Workers: workers,
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: single},
+			store.QueueBatch:   {MaxWorkers: batchJobs},
+		},
 		FetchPollInterval:    c.FetchPollInterval,
 		FetchCooldown:        c.FetchCooldown,
 		JobTimeout:           jobTimeout,
@@ -158,6 +170,22 @@ func riverConfig(cfg Config) (*river.Config, *Deliverer, error) {
 		Logger:               store.LibraryLogger(c.Logger), // River's INFO at DEBUG
 		MaxAttempts:          store.JobMaxAttempts,
 	}, d, nil
+}
+
+// batchQueueWorkers is how many batch jobs a process runs at once: more
+// than one, so that a job's slowest request does not idle the others'
+// share, and few, so that each sends many at once.
+const batchQueueWorkers = 4
+
+// workerShares splits maxWorkers (Config.MaxWorkers) between the jobs of
+// single deliveries and the batch jobs: it returns the River workers of
+// the default queue, those of the batch queue and how many requests one
+// batch job sends at once.
+func workerShares(maxWorkers int) (single, batchJobs, batchSends int) {
+	half := max(maxWorkers/2, 1)
+	batchJobs = min(batchQueueWorkers, half)
+	batchSends = max(half/batchJobs, 1)
+	return max(maxWorkers-batchJobs*batchSends, 1), batchJobs, batchSends
 }
 
 // newDelivererConfig returns the Deliverer of c, whose defaults are set.

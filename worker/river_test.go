@@ -108,7 +108,9 @@ func (f *faultStore) WebhookHealthRecord(ctx context.Context, params store.Webho
 type receiver struct {
 	srv      *httptest.Server
 	statuses []int
-	got      chan struct{}
+	// status, when set, answers instead of statuses where it returns true.
+	status func(body []byte) (int, bool)
+	got    chan struct{}
 
 	mu     sync.Mutex
 	bodies [][]byte
@@ -125,7 +127,13 @@ func newReceiver(t *testing.T, statuses ...int) *receiver {
 		r.bodies = append(r.bodies, body)
 		r.heads = append(r.heads, req.Header.Clone())
 		r.mu.Unlock()
-		w.WriteHeader(r.statuses[min(n, len(r.statuses)-1)])
+		status := r.statuses[min(n, len(r.statuses)-1)]
+		if r.status != nil {
+			if st, ok := r.status(body); ok {
+				status = st
+			}
+		}
+		w.WriteHeader(status)
 		r.got <- struct{}{}
 	}))
 	t.Cleanup(r.srv.Close)

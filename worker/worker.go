@@ -32,6 +32,7 @@ type Store interface {
 	DeliveryGetManyWithWebhook(ctx context.Context, ids []string) (map[string]store.DeliveryWithWebhook, error)
 	AttemptRecordMany(ctx context.Context, params []store.AttemptRecordParams) ([]*store.Attempt, error)
 	DeliveryCancel(ctx context.Context, id string, at time.Time) (*store.Delivery, error)
+	DeliveryEnqueue(ctx context.Context, args store.DeliverArgs) error
 	WebhookHealthRecord(ctx context.Context, params store.WebhookHealthParams) (*store.Webhook, error)
 	WebhookUpdate(ctx context.Context, params store.WebhookUpdateParams) (*store.Webhook, error)
 }
@@ -75,6 +76,8 @@ type Deliverer struct {
 	// jobs whose attempt was recorded (see Work).
 	unrecorded memo[*sent]
 	recorded   memo[struct{}]
+	// unrecordedBatch is unrecorded for batch jobs (batchDeliverer).
+	unrecordedBatch memo[[]*sent]
 	// recordBackOff returns the backoff between tries to record an
 	// attempt; nil means recordBackOffDefault.
 	recordBackOff func() backoff.BackOff
@@ -193,13 +196,32 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 		return d.cancel(ctx, dl, now, st.why)
 	}
 
-	plan := planAttempt(dl, args.Manual, now, d.timeline)
+	s, err := d.send(ctx, dl, wh, args.Manual, now)
+	if errors.Is(err, errSign) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	return d.finish(ctx, job, s)
+}
+
+// errSign marks the error of a request that could not be signed: the
+// attempt cannot be made, now or later.
+var errSign = errors.New("cannot sign the request")
+
+// send makes the attempt of delivery dl to webhook wh at now, with the
+// faults planned for it, and returns it to be recorded. An error means no
+// attempt was made: the request could not be signed (errSign), or ctx
+// ended before its answer.
+func (d *Deliverer) send(ctx context.Context, dl *store.Delivery, wh *store.Webhook, manual bool, now time.Time) (*sent, error) {
+	plan := planAttempt(dl, manual, now, d.timeline)
 	req, err := faultyRequest(dl, wh, plan.faults, now)
 	if err != nil {
-		return river.JobCancel(fmt.Errorf("sign delivery %s: %w", dl.ID, err))
+		return nil, fmt.Errorf("delivery %s: %w: %w", dl.ID, errSign, err)
 	}
 	if wait := plan.faults.Wait(); wait > 0 && !sleep(ctx, wait) {
-		return fmt.Errorf("delivery %s: attempt interrupted during its fault's wait: %w", dl.ID, ctx.Err())
+		return nil, fmt.Errorf("delivery %s: attempt interrupted during its fault's wait: %w", dl.ID, ctx.Err())
 	}
 	resp := d.sender.Send(ctx, req)
 	for range plan.faults.Duplicates {
@@ -212,9 +234,9 @@ func (d *Deliverer) Work(ctx context.Context, job *river.Job[store.DeliverArgs])
 		// finish, and not through the receiver's fault, so it is not
 		// recorded; River runs the job again (after a restart) with the
 		// same retry number.
-		return fmt.Errorf("delivery %s: attempt interrupted: %w", dl.ID, err)
+		return nil, fmt.Errorf("delivery %s: attempt interrupted: %w", dl.ID, err)
 	}
-	return d.finish(ctx, job, &sent{dl: dl, wh: wh, manual: args.Manual, plan: plan, resp: resp, at: now})
+	return &sent{dl: dl, wh: wh, manual: manual, plan: plan, resp: resp, at: now}, nil
 }
 
 // faultyRequest is the request of delivery dl to webhook wh at now, with
@@ -280,24 +302,7 @@ type sent struct {
 // without sending again; the run's error names this worker so that other
 // processes leave the job to it for a while (deferToOwner).
 func (d *Deliverer) finish(ctx context.Context, job *river.Job[store.DeliverArgs], s *sent) error {
-	var out outcome
-	err := d.recordRetry(ctx, func(ctx context.Context) error {
-		if !s.healthDone && !countsForHealth(s.plan, s.resp.OK(s.plan.profile)) {
-			s.healthDone = true // a failure a fault may have caused is not the receiver's
-		}
-		if !s.healthDone {
-			reason, err := d.recordHealth(ctx, s.wh, s.resp.OK(s.plan.profile), s.plan.due, failure(s.resp, s.plan.profile))
-			if err != nil {
-				return fmt.Errorf("record webhook health: %w", err)
-			}
-			s.healthDone, s.deactivated = true, reason
-		}
-		out = decideOutcome(s.dl, s.wh, s.manual, s.plan, s.resp, s.at, s.deactivated, d.timeline)
-		if _, err := d.writes.Do(ctx, out.record); err != nil {
-			return fmt.Errorf("record attempt: %w", err)
-		}
-		return nil
-	})
+	out, err := d.record(ctx, s, false)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			// The delivery is gone: nothing to record it on; the job's
@@ -313,11 +318,6 @@ func (d *Deliverer) finish(ctx context.Context, job *river.Job[store.DeliverArgs
 	if s.manual {
 		d.recorded.add(job.ID)
 	}
-	// The line is logged before OnAttempt is called, so that whoever is
-	// told of the attempt finds its line already written.
-	d.logger.LogAttrs(ctx, slog.LevelInfo, AttemptLogMessage,
-		attemptLogAttrs(s.dl, s.dl.Attempts+1, s.plan, out, s.at, d.timeline)...)
-	d.notify(s.dl.ID, state)
 	if s.manual || state != store.DeliveryRetrying || d.manualClock {
 		return nil
 	}
@@ -326,6 +326,51 @@ func (d *Deliverer) finish(ctx context.Context, job *river.Job[store.DeliverArgs
 		return d.Work(ctx, job) // the next attempt, in this run
 	}
 	return river.JobSnooze(wait)
+}
+
+// record records attempt s, retrying while the store fails (see
+// recordRetry), then logs its line and tells OnAttempt. handOver says the
+// attempt was made by a batch job, which does not carry the delivery's
+// schedule on: a delivery left retrying then gets a job of its own in the
+// same transaction (store.AttemptRecordParams.RetryJobAt), unless a manual
+// clock enqueues it when it comes due.
+func (d *Deliverer) record(ctx context.Context, s *sent, handOver bool) (outcome, error) {
+	var out outcome
+	err := d.recordRetry(ctx, func(ctx context.Context) error {
+		if !s.healthDone && !countsForHealth(s.plan, s.resp.OK(s.plan.profile)) {
+			s.healthDone = true // a failure a fault may have caused is not the receiver's
+		}
+		if !s.healthDone {
+			reason, err := d.recordHealth(ctx, s.wh, s.resp.OK(s.plan.profile), s.plan.due, failure(s.resp, s.plan.profile))
+			if err != nil {
+				return fmt.Errorf("record webhook health: %w", err)
+			}
+			s.healthDone, s.deactivated = true, reason
+		}
+		out = decideOutcome(s.dl, s.wh, s.manual, s.plan, s.resp, s.at, s.deactivated, d.timeline)
+		if handOver && out.record.State == store.DeliveryRetrying && !d.manualClock {
+			// The job starts up to inlineRetryMax early, as a snoozed one
+			// would, and waits the rest inline (waitInline).
+			var at time.Time // now
+			if early := out.record.NextAttemptAt.Add(-max(d.inlineRetryMax, 0)); early.After(d.now()) {
+				at = early
+			}
+			out.record.RetryJobAt = &at
+		}
+		if _, err := d.writes.Do(ctx, out.record); err != nil {
+			return fmt.Errorf("record attempt: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	// The line is logged before OnAttempt is called, so that whoever is
+	// told of the attempt finds its line already written.
+	d.logger.LogAttrs(ctx, slog.LevelInfo, AttemptLogMessage,
+		attemptLogAttrs(s.dl, s.dl.Attempts+1, s.plan, out, s.at, d.timeline)...)
+	d.notify(s.dl.ID, out.record.State)
+	return out, nil
 }
 
 // NextRetry implements river.Worker: a run that failed is retried

@@ -132,6 +132,9 @@ func openRiver(ctx context.Context, dbURL string, add func(*river.Workers)) (*be
 	}
 	cfg.Workers = river.NewWorkers()
 	add(cfg.Workers)
+	// Bare River runs one kind of job in one queue, with all of the
+	// workers standin shares between its two queues.
+	cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: worker.DefaultMaxWorkers}}
 	q, err := st.Queue(cfg)
 	if err != nil {
 		_ = st.Close()

@@ -23,7 +23,8 @@ func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordPar
 }
 
 // AttemptRecordMany records every attempt of params as AttemptRecord does,
-// in order, in one transaction. The attempts go in rounds of distinct
+// in order, in one transaction, with the jobs their RetryJobAt asks for.
+// The attempts go in rounds of distinct
 // deliveries (one round unless a delivery has two attempts in params), and a
 // round is one set-based statement over arrays: a batch of a hundred
 // attempts costs about what one does. The begin, the rounds and the commit
@@ -81,8 +82,15 @@ func (s *Store) AttemptRecordMany(ctx context.Context, params []store.AttemptRec
 	if err != nil {
 		return nil, err
 	}
+	retries := sqlrow.RetryJobs(params)
+	if err := s.insertJobs(ctx, tx, retries); err != nil {
+		return nil, fmt.Errorf("record attempts: %w", err)
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("record attempts: commit: %w", err)
+	}
+	if len(retries) > 0 {
+		s.notifier.wake()
 	}
 	return attempts, nil
 }

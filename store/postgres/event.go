@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,8 +49,8 @@ func (s *Store) inTx(ctx context.Context, params []store.EventCreateParams) ([]*
 	batch := &pgx.Batch{}
 	batch.BeginTx(pgx.TxOptions{})
 	deliveries, jobs := queueEvents(batch, params)
-	if len(deliveries) > 0 {
-		s.notifier.queueNotify(batch) // see notify.go
+	for _, q := range jobQueues(jobs) {
+		s.notifier.queueNotify(batch, q) // see notify.go
 	}
 	br := s.pool.SendBatch(ctx, batch)
 	tx := br.Tx()
@@ -98,8 +99,8 @@ func (s *Store) insertJobs(ctx context.Context, tx pgx.Tx, jobs []river.InsertMa
 // queueEvents queues the inserts of the events of params and of their
 // deliveries (one statement each, over arrays) in batch, and returns the
 // deliveries and the River jobs to insert for them.
-func queueEvents(batch *pgx.Batch, params []store.EventCreateParams) ([]*store.Delivery, []river.InsertManyParams) {
-	deliveries := []*store.Delivery{}
+func queueEvents(batch *pgx.Batch, params []store.EventCreateParams) (deliveries []*store.Delivery, jobs []river.InsertManyParams) {
+	deliveries = []*store.Delivery{}
 	if len(params) == 0 {
 		return deliveries, nil
 	}
@@ -111,8 +112,6 @@ func queueEvents(batch *pgx.Batch, params []store.EventCreateParams) ([]*store.D
 		ids, eventIDs, eventNames, webhookIDs, profiles, faults []string
 		bodies                                                  [][]byte
 		nextAts, createdAts                                     []time.Time
-
-		jobs []river.InsertManyParams
 	)
 	for _, p := range params {
 		ev := p.Event
@@ -125,8 +124,8 @@ func queueEvents(batch *pgx.Batch, params []store.EventCreateParams) ([]*store.D
 			faults = append(faults, sqlq.EncodeFaults(d.Faults))
 			deliveries = append(deliveries, d)
 		}
-		jobs = append(jobs, sqlrow.Jobs(p)...)
 	}
+	jobs = sqlrow.Jobs(params...)
 	batch.Queue(`
 		INSERT INTO standin_event (id, name, group_id, source, created_at)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::json[], $5::timestamptz[])`,
@@ -143,6 +142,17 @@ func queueEvents(batch *pgx.Batch, params []store.EventCreateParams) ([]*store.D
 			store.DeliveryPending, ids, eventIDs, eventNames, webhookIDs, profiles, bodies, nextAts, createdAts, faults)
 	}
 	return deliveries, jobs
+}
+
+// jobQueues returns the queues of jobs, each once.
+func jobQueues(jobs []river.InsertManyParams) []string {
+	var queues []string
+	for _, j := range jobs {
+		if !slices.Contains(queues, j.InsertOpts.Queue) {
+			queues = append(queues, j.InsertOpts.Queue)
+		}
+	}
+	return queues
 }
 
 // nullText is the text of an optional JSON document; empty is NULL.

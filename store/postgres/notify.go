@@ -29,10 +29,9 @@ import (
 
 // insertTopic and insertPayload are River's (v0.31.0) insert notification:
 // the channel is "<schema>.river_insert" and the payload names the queue.
-const (
-	insertTopic   = "river_insert"
-	insertPayload = `{"queue": "` + river.QueueDefault + `"}`
-)
+const insertTopic = "river_insert"
+
+func insertPayload(queue string) string { return `{"queue": "` + queue + `"}` }
 
 type jobNotifier struct {
 	pool   *pgxpool.Pool
@@ -77,20 +76,20 @@ func (n *jobNotifier) notify(ctx context.Context) error {
 	batch := &pgx.Batch{}
 	batch.Queue(`BEGIN`)
 	batch.Queue(`SET LOCAL synchronous_commit TO OFF`)
-	n.queueNotify(batch)
+	n.queueNotify(batch, river.QueueDefault)
 	batch.Queue(`COMMIT`)
 	return n.pool.SendBatch(ctx, batch).Close()
 }
 
-// queueNotify queues River's insert notification in batch: sent when the
-// batch's transaction commits.
-func (n *jobNotifier) queueNotify(batch *pgx.Batch) {
+// queueNotify queues River's insert notification of queue in batch: sent
+// when the batch's transaction commits.
+func (n *jobNotifier) queueNotify(batch *pgx.Batch, queue string) {
 	var schema *string
 	if n.schema != "" {
 		schema = &n.schema
 	}
 	batch.Queue(`SELECT pg_notify(concat(coalesce($1::text, current_schema()), '.', $2::text), $3)`,
-		schema, insertTopic, insertPayload)
+		schema, insertTopic, insertPayload(queue))
 }
 
 // stop ends the notifier; wakes after it are ignored.

@@ -20,7 +20,8 @@ func (s *Store) AttemptRecord(ctx context.Context, params store.AttemptRecordPar
 }
 
 // AttemptRecordMany records every attempt of params as AttemptRecord does,
-// in order, in one transaction: one commit (and WAL sync) for all of them.
+// in order, in one transaction, with the jobs their RetryJobAt asks for:
+// one commit (and WAL sync) for all of them.
 func (s *Store) AttemptRecordMany(ctx context.Context, params []store.AttemptRecordParams) ([]*store.Attempt, error) {
 	if len(params) == 0 {
 		return []*store.Attempt{}, nil
@@ -39,6 +40,11 @@ func (s *Store) AttemptRecordMany(ctx context.Context, params []store.AttemptRec
 	for i, p := range params {
 		if attempts[i], err = recordAttempt(ctx, tx, p); err != nil {
 			return nil, err
+		}
+	}
+	if retries := sqlrow.RetryJobs(params); len(retries) > 0 {
+		if _, err := s.inserter.InsertManyFastTx(ctx, tx, retries); err != nil {
+			return nil, fmt.Errorf("record attempts: insert jobs: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

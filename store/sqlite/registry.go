@@ -82,6 +82,9 @@ func (s *Store) createEvents(ctx context.Context, tx *sql.Tx, params []store.Eve
 		}
 		all = append(all, ds...)
 	}
+	if err := s.insertJobs(ctx, tx, params...); err != nil {
+		return nil, err
+	}
 	return all, nil
 }
 

@@ -82,7 +82,7 @@ func testStats(t *testing.T, st store.Store) {
 	for _, n := range got.Jobs {
 		jobs += n
 	}
-	require.Equal(t, int64(4), jobs, "one River job per delivery")
+	require.Equal(t, int64(2), jobs, "a batch job for the event's three deliveries, a job for the lone one")
 	require.Len(t, got.Jobs, len(store.JobStates), "no state outside store.JobStates")
 
 	_, err = st.StatsGet(ctx, store.StatsParams{LatencyBounds: []time.Duration{time.Second, time.Millisecond}})

@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AttemptRecord", testAttemptRecord},
 		{"AttemptRecordAfterCancel", testAttemptRecordAfterCancel},
 		{"AttemptRecordMany", testAttemptRecordMany},
+		{"AttemptRecordRetryJob", testAttemptRecordRetryJob},
+		{"BatchJobs", testBatchJobs},
 		{"DeliveryGetManyWithWebhook", testDeliveryGetManyWithWebhook},
 		{"EventList", testEventList},
 		{"Concurrent", testConcurrent},
@@ -137,25 +139,46 @@ type jobLister interface {
 	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
 }
 
-// deliverJobs returns the standin_deliver jobs in the store's database, in
-// insertion order, seen through an insert-only River client from Queue.
-func deliverJobs(t *testing.T, st store.Store) []*rivertype.JobRow {
+// deliveryJob is a River job seen for one delivery it carries: a job of
+// the delivery's own (store.DeliverArgs), or a batch job
+// (store.DeliverBatchArgs) shared with others.
+type deliveryJob struct {
+	*rivertype.JobRow
+	// Args are the job's arguments for this delivery; for a batch job, its
+	// delivery id.
+	Args  store.DeliverArgs
+	Batch bool
+}
+
+// deliverJobs returns the delivery jobs in the store's database, in
+// insertion order, one entry per delivery a job carries (so a batch job of
+// three deliveries gives three), seen through an insert-only River client
+// from Queue.
+func deliverJobs(t *testing.T, st store.Store) []deliveryJob {
 	t.Helper()
 	q, err := st.Queue(&river.Config{})
 	require.NoError(t, err)
 	lister, ok := q.(jobLister)
 	require.True(t, ok, "Queue returned %T, which has no JobList", q)
 	res, err := lister.JobList(t.Context(),
-		river.NewJobListParams().Kinds(store.DeliverArgs{}.Kind()).First(10_000))
+		river.NewJobListParams().Kinds(store.DeliverArgs{}.Kind(), store.DeliverBatchArgs{}.Kind()).First(10_000))
 	require.NoError(t, err)
-	return res.Jobs
-}
-
-func jobArgs(t *testing.T, job *rivertype.JobRow) store.DeliverArgs {
-	t.Helper()
-	var args store.DeliverArgs
-	require.NoError(t, json.Unmarshal(job.EncodedArgs, &args))
-	return args
+	var out []deliveryJob
+	for _, job := range res.Jobs {
+		if job.Kind == (store.DeliverBatchArgs{}).Kind() {
+			var args store.DeliverBatchArgs
+			require.NoError(t, json.Unmarshal(job.EncodedArgs, &args))
+			require.NotEmpty(t, args.DeliveryIDs, "batch job %d", job.ID)
+			for _, id := range args.DeliveryIDs {
+				out = append(out, deliveryJob{JobRow: job, Args: store.DeliverArgs{DeliveryID: id}, Batch: true})
+			}
+			continue
+		}
+		var args store.DeliverArgs
+		require.NoError(t, json.Unmarshal(job.EncodedArgs, &args))
+		out = append(out, deliveryJob{JobRow: job, Args: args})
+	}
+	return out
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -398,15 +421,27 @@ func testEventCreate(t *testing.T, st store.Store) {
 	require.NoError(t, err)
 	require.Equal(t, &p.Event, ev, "the source's bytes read back exactly")
 
+	// The two deliveries due at once share a batch job in the batch
+	// queue; the one with a RunAt has a job of its own, scheduled then.
 	jobs := deliverJobs(t, st)
 	require.Len(t, jobs, 3)
-	for i, job := range jobs {
-		require.Equal(t, store.DeliverArgs{DeliveryID: p.Deliveries[i].ID}, jobArgs(t, job))
+	byDelivery := map[string]deliveryJob{}
+	for _, job := range jobs {
 		require.Equal(t, store.JobMaxAttempts, job.MaxAttempts)
-		require.Equal(t, river.QueueDefault, job.Queue)
+		byDelivery[job.Args.DeliveryID] = job
 	}
-	require.Equal(t, rivertype.JobStateScheduled, jobs[1].State)
-	require.WithinDuration(t, runAt, jobs[1].ScheduledAt, time.Millisecond)
+	for _, i := range []int{0, 2} {
+		job := byDelivery[p.Deliveries[i].ID]
+		require.True(t, job.Batch, "delivery %d", i)
+		require.Equal(t, store.QueueBatch, job.Queue)
+		require.Equal(t, rivertype.JobStateAvailable, job.State)
+	}
+	require.Equal(t, byDelivery[p.Deliveries[0].ID].ID, byDelivery[p.Deliveries[2].ID].ID, "one batch job")
+	scheduled := byDelivery[p.Deliveries[1].ID]
+	require.False(t, scheduled.Batch)
+	require.Equal(t, river.QueueDefault, scheduled.Queue)
+	require.Equal(t, rivertype.JobStateScheduled, scheduled.State)
+	require.WithinDuration(t, runAt, scheduled.ScheduledAt, time.Millisecond)
 
 	// An event nobody subscribes to is stored with no deliveries and no jobs.
 	ds, err = st.EventCreate(ctx, event("ev_2", "sync_start", base, "", 0))
@@ -588,12 +623,118 @@ func testDeliveryEnqueue(t *testing.T, st store.Store) {
 	require.NoError(t, st.DeliveryEnqueue(ctx, args))
 	jobs := deliverJobs(t, st)
 	require.Len(t, jobs, 2)
-	require.Equal(t, args, jobArgs(t, jobs[1]))
+	require.Equal(t, args, jobs[1].Args)
+	require.False(t, jobs[1].Batch)
 	require.Equal(t, rivertype.JobStateAvailable, jobs[1].State)
 
 	err := st.DeliveryEnqueue(ctx, store.DeliverArgs{DeliveryID: "d_missing"})
 	require.ErrorIs(t, err, store.ErrNotFound)
 	require.Len(t, deliverJobs(t, st), 2)
+}
+
+// testBatchJobs creates, in one call, more deliveries due at once than a
+// batch job carries, with one scheduled later: the due ones are split into
+// batch jobs of at most store.BatchJobMax, in order, each delivery in
+// exactly one; the scheduled one has a job of its own. A lone delivery due
+// at once has a job of its own too.
+func testBatchJobs(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	n := 2*store.BatchJobMax + 7
+	var params []store.EventCreateParams
+	for i := range n {
+		params = append(params, event(fmt.Sprintf("ev_%03d", i), "sync_end", base, "wh_1", 1))
+	}
+	later := base.Add(time.Hour)
+	params[5].Deliveries[0].RunAt = later
+	ds, err := st.EventCreateMany(ctx, params)
+	require.NoError(t, err)
+	require.Len(t, ds, n)
+
+	jobs := deliverJobs(t, st)
+	require.Len(t, jobs, n, "every delivery in exactly one job")
+	seen := map[string]bool{}
+	sizes := map[int64]int{}
+	var batchOrder []string
+	for _, job := range jobs {
+		require.False(t, seen[job.Args.DeliveryID], "delivery %s in two jobs", job.Args.DeliveryID)
+		seen[job.Args.DeliveryID] = true
+		if job.Args.DeliveryID == ds[5].ID {
+			require.False(t, job.Batch)
+			require.Equal(t, rivertype.JobStateScheduled, job.State)
+			require.WithinDuration(t, later, job.ScheduledAt, time.Millisecond)
+			continue
+		}
+		require.True(t, job.Batch, "delivery %s", job.Args.DeliveryID)
+		require.Equal(t, store.QueueBatch, job.Queue)
+		require.Equal(t, store.JobMaxAttempts, job.MaxAttempts)
+		sizes[job.ID]++
+		batchOrder = append(batchOrder, job.Args.DeliveryID)
+	}
+	var counts []int
+	for _, c := range sizes {
+		counts = append(counts, c)
+	}
+	slices.Sort(counts)
+	require.Equal(t, []int{n - 1 - 2*store.BatchJobMax, store.BatchJobMax, store.BatchJobMax}, counts)
+	require.True(t, slices.IsSorted(batchOrder), "the batches keep the emit's order")
+
+	// One delivery due at once: a job of its own.
+	lone := createEvent(t, st, event("ev_lone", "sync_end", base, "wh_1", 1))
+	jobs = deliverJobs(t, st)
+	last := jobs[len(jobs)-1]
+	require.Equal(t, lone[0].ID, last.Args.DeliveryID)
+	require.False(t, last.Batch)
+	require.Equal(t, river.QueueDefault, last.Queue)
+	require.Equal(t, rivertype.JobStateAvailable, last.State)
+}
+
+// testAttemptRecordRetryJob records first attempts that ask for a job of
+// their delivery's own (RetryJobAt, as a batch job's do): the job is
+// inserted with the attempt, scheduled at RetryJobAt (now when zero); an
+// attempt that does not ask inserts none; a record that fails inserts none.
+func testAttemptRecordRetryJob(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	ds := createEvent(t, st, event("ev_1", "sync_end", base, "wh_1", 3))
+	before := len(deliverJobs(t, st))
+	next := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
+	retrying := func(id string, jobAt *time.Time) store.AttemptRecordParams {
+		first := base
+		return store.AttemptRecordParams{
+			Attempt: store.Attempt{DeliveryID: id, StartedAt: base, StatusCode: 503},
+			State:   store.DeliveryRetrying, FirstAttemptAt: &first, NextAttemptAt: &next, UpdatedAt: base,
+			RetryJobAt: jobAt,
+		}
+	}
+	now := time.Time{}
+	_, err := st.AttemptRecordMany(ctx, []store.AttemptRecordParams{
+		retrying(ds[0].ID, &next), retrying(ds[1].ID, &now), retrying(ds[2].ID, nil),
+	})
+	require.NoError(t, err)
+	jobs := deliverJobs(t, st)[before:]
+	require.Len(t, jobs, 2)
+	byDelivery := map[string]deliveryJob{}
+	for _, job := range jobs {
+		require.False(t, job.Batch)
+		require.False(t, job.Args.Manual)
+		require.Equal(t, river.QueueDefault, job.Queue)
+		require.Equal(t, store.JobMaxAttempts, job.MaxAttempts)
+		byDelivery[job.Args.DeliveryID] = job
+	}
+	require.Equal(t, rivertype.JobStateScheduled, byDelivery[ds[0].ID].State)
+	require.WithinDuration(t, next, byDelivery[ds[0].ID].ScheduledAt, time.Millisecond)
+	require.Equal(t, rivertype.JobStateAvailable, byDelivery[ds[1].ID].State)
+	require.NotContains(t, byDelivery, ds[2].ID)
+
+	// A batch that fails (a delivery that does not exist) records nothing
+	// and inserts no job.
+	_, err = st.AttemptRecordMany(ctx, []store.AttemptRecordParams{
+		retrying(ds[2].ID, &now), retrying("d_missing", &now),
+	})
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.Len(t, deliverJobs(t, st), before+2)
+	attempts, err := st.AttemptListByDelivery(ctx, ds[2].ID)
+	require.NoError(t, err)
+	require.Len(t, attempts, 1)
 }
 
 func testAttemptRecord(t *testing.T, st store.Store) {
@@ -860,13 +1001,35 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[store.DeliverAr
 	}
 }
 
+// deliverBatchWorker works a batch job as deliverWorker works a job of each
+// of its deliveries.
+type deliverBatchWorker struct {
+	river.WorkerDefaults[store.DeliverBatchArgs]
+	one *deliverWorker
+}
+
+// Work implements river.Worker.
+func (w *deliverBatchWorker) Work(ctx context.Context, job *river.Job[store.DeliverBatchArgs]) error {
+	for _, id := range job.Args.DeliveryIDs {
+		if err := w.one.Work(ctx, &river.Job[store.DeliverArgs]{JobRow: job.JobRow, Args: store.DeliverArgs{DeliveryID: id}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func testQueueWorksJobs(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	worked := make(chan store.DeliverArgs, 10)
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &deliverWorker{st: st, worked: worked})
+	one := &deliverWorker{st: st, worked: worked}
+	river.AddWorker(workers, one)
+	river.AddWorker(workers, &deliverBatchWorker{one: one})
 	q, err := st.Queue(&river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: 2},
+			store.QueueBatch:   {MaxWorkers: 1},
+		},
 		Workers:           workers,
 		FetchCooldown:     10 * time.Millisecond,
 		FetchPollInterval: 20 * time.Millisecond,

@@ -138,11 +138,49 @@ func Deliveries(p store.EventCreateParams) []*store.Delivery {
 	return out
 }
 
-// Jobs returns one River job per delivery of params, scheduled at its RunAt.
-func Jobs(p store.EventCreateParams) []river.InsertManyParams {
-	jobs := make([]river.InsertManyParams, len(p.Deliveries))
-	for i, d := range p.Deliveries {
-		jobs[i] = DeliverJob(store.DeliverArgs{DeliveryID: d.ID}, d.RunAt)
+// Jobs returns the River jobs of the deliveries of params, created
+// together. The deliveries due at once (no RunAt) share batch jobs
+// (store.DeliverBatchArgs) of at most store.BatchJobMax each, unless there
+// is only one; every other delivery has a job of its own, scheduled at its
+// RunAt.
+func Jobs(params ...store.EventCreateParams) []river.InsertManyParams {
+	var (
+		jobs []river.InsertManyParams
+		due  []string
+	)
+	for _, p := range params {
+		for _, d := range p.Deliveries {
+			if d.RunAt.IsZero() {
+				due = append(due, d.ID)
+				continue
+			}
+			jobs = append(jobs, DeliverJob(store.DeliverArgs{DeliveryID: d.ID}, d.RunAt))
+		}
+	}
+	if len(due) == 1 {
+		return append(jobs, DeliverJob(store.DeliverArgs{DeliveryID: due[0]}, time.Time{}))
+	}
+	for start := 0; start < len(due); start += store.BatchJobMax {
+		ids := due[start:min(start+store.BatchJobMax, len(due))]
+		jobs = append(jobs, river.InsertManyParams{
+			Args: store.DeliverBatchArgs{DeliveryIDs: ids},
+			InsertOpts: &river.InsertOpts{
+				MaxAttempts: store.JobMaxAttempts,
+				Queue:       store.QueueBatch,
+			},
+		})
+	}
+	return jobs
+}
+
+// RetryJobs returns the jobs that recording the attempts of params inserts
+// (store.AttemptRecordParams.RetryJobAt).
+func RetryJobs(params []store.AttemptRecordParams) []river.InsertManyParams {
+	var jobs []river.InsertManyParams
+	for _, p := range params {
+		if p.RetryJobAt != nil {
+			jobs = append(jobs, DeliverJob(store.DeliverArgs{DeliveryID: p.Attempt.DeliveryID}, *p.RetryJobAt))
+		}
 	}
 	return jobs
 }

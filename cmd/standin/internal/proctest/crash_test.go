@@ -21,17 +21,29 @@ import (
 // over once River's rescuer finds it stuck, and every accepted event is
 // delivered. The victim is either River's leader, whose maintenance services
 // (the rescuer among them) must then move to the survivor, or a follower.
+//
+// In "mid-batch" the events are emitted in two requests of five: each
+// request's deliveries share one batch job, and each process works one. The
+// survivor then runs the victim's batch job again and sends what it had
+// not sent, the cut delivery among them.
 func TestCrashMidDelivery(t *testing.T) {
 	t.Parallel()
-	for _, victim := range []string{"follower", "leader"} {
-		t.Run("kill "+victim, func(t *testing.T) {
+	for _, tt := range []struct {
+		name              string
+		killLeader, batch bool
+	}{
+		{name: "kill follower"},
+		{name: "kill leader", killLeader: true},
+		{name: "kill follower mid-batch", batch: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			crashMidDelivery(t, victim == "leader")
+			crashMidDelivery(t, tt.killLeader, tt.batch)
 		})
 	}
 }
 
-func crashMidDelivery(t *testing.T, killLeader bool) {
+func crashMidDelivery(t *testing.T, killLeader, batch bool) {
 	const events = 10
 	db := proctest.NewDatabase(t)
 	if res := proctest.Run(t, "migrate", "up", "--database-url", db); res.Code != 0 {
@@ -100,8 +112,21 @@ func crashMidDelivery(t *testing.T, killLeader bool) {
 		ids[i] = id
 	}
 	// Two deliveries go in flight, one per process; the others queue.
-	for i := range events {
-		emit(i)
+	if batch {
+		for start := 0; start < events; start += events / 2 {
+			for i := start; i < start+events/2; i++ {
+				connectors[i] = "crash_" + strconv.Itoa(i)
+			}
+			got, err := client.emitMany(ctx, connectors[start:start+events/2])
+			if err != nil {
+				t.Fatalf("emit: %v", err)
+			}
+			copy(ids[start:], got)
+		}
+	} else {
+		for i := range events {
+			emit(i)
+		}
 	}
 	for range 2 {
 		select {
@@ -146,7 +171,7 @@ func crashMidDelivery(t *testing.T, killLeader bool) {
 	var attemptedBy []string
 	var rescues *int
 	err = conn.QueryRow(ctx, `SELECT attempted_by, (metadata->>'river:rescue_count')::int
-		FROM river_job WHERE args->>'delivery_id' = $1`, lostID).Scan(&attemptedBy, &rescues)
+		FROM river_job WHERE args->>'delivery_id' = $1 OR args->'delivery_ids' ? $1`, lostID).Scan(&attemptedBy, &rescues)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,6 +104,28 @@ func (a *apiClient) emit(ctx context.Context, connector string) (string, error) 
 	return ev.Data.Deliveries[0].ID, nil
 }
 
+// emitMany emits sync_end for each of connectors in one request
+// (POST /standin/v1/events:batch) and returns their deliveries' ids, one
+// each, in order.
+func (a *apiClient) emitMany(ctx context.Context, connectors []string) ([]string, error) {
+	reqs := make([]client.EmitRequest, len(connectors))
+	for i, c := range connectors {
+		reqs[i] = client.EmitRequest{Event: "sync_end", ConnectorID: c}
+	}
+	res, err := a.EmitMany(ctx, reqs)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(connectors))
+	for i, ev := range res.Data.Items {
+		if len(ev.Deliveries) != 1 {
+			return nil, fmt.Errorf("emit %s: %d deliveries, want 1", connectors[i], len(ev.Deliveries))
+		}
+		ids[i] = ev.Deliveries[0].ID
+	}
+	return ids, nil
+}
+
 // deliveries lists every delivery of a webhook.
 func (a *apiClient) deliveries(ctx context.Context, webhookID string) (map[string]client.Delivery, error) {
 	out := map[string]client.Delivery{}

@@ -123,45 +123,49 @@ func TestSharedQueue(t *testing.T) {
 	}
 
 	// River's own record: each job was worked once, by one client, and
-	// both workers worked some. Job rows are updated by River's completer
-	// shortly after the attempt is recorded, so this waits for them too.
+	// both workers worked some. A job carries one delivery, or several
+	// emitted together (a batch job: the API writes concurrent emits in one
+	// transaction). Job rows are updated by River's completer shortly after
+	// the attempt is recorded, so this waits for them too.
 	conn := proctest.Connect(t, db)
 	perClient := map[string]int{}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	const carried = `CASE WHEN kind = 'standin_deliver_batch' THEN jsonb_array_length(args->'delivery_ids') ELSE 1 END`
 	for {
-		var completed int
-		err := conn.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state = 'completed'`).Scan(&completed)
-		if err == nil && completed == events {
+		var open, covered int
+		err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state <> 'completed'), coalesce(sum(`+carried+`), 0)
+			FROM river_job`).Scan(&open, &covered)
+		if err == nil && open == 0 && covered == events {
 			break
 		}
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
-			t.Fatalf("%d of %d River jobs completed: %v", completed, events, err)
+			t.Fatalf("%d River jobs not completed, jobs for %d of %d deliveries: %v", open, covered, events, err)
 		}
 	}
-	rows, err := conn.Query(ctx, `SELECT attempt, attempted_by FROM river_job`)
+	rows, err := conn.Query(ctx, `SELECT attempt, attempted_by, `+carried+` FROM river_job`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
-		var attempt int
+		var attempt, n int
 		var by []string
-		if err := rows.Scan(&attempt, &by); err != nil {
+		if err := rows.Scan(&attempt, &by, &n); err != nil {
 			t.Fatal(err)
 		}
 		if attempt != 1 || len(by) != 1 {
 			t.Errorf("River job attempted %d times by %v, want once by one client", attempt, by)
 			continue
 		}
-		perClient[by[0]]++
+		perClient[by[0]] += n
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	if perClient[w1.ClientID] == 0 || perClient[w2.ClientID] == 0 || perClient[w1.ClientID]+perClient[w2.ClientID] != events {
-		t.Errorf("jobs worked per River client: %v; want all %d split between %s and %s", perClient, events, w1.ClientID, w2.ClientID)
+		t.Errorf("deliveries worked per River client: %v; want all %d split between %s and %s", perClient, events, w1.ClientID, w2.ClientID)
 	}
 	t.Logf("deliveries per worker process: worker-1 %d, worker-2 %d", perClient[w1.ClientID], perClient[w2.ClientID])
 }

@@ -1,0 +1,191 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/standin-dev/standin/store"
+)
+
+// batchDeliverer is the River worker of batch jobs (store.DeliverBatchArgs):
+// the first attempts of deliveries emitted together. A run reads them in one
+// statement, sends them concurrently (at most sends at once) and records
+// them with the attempts of other runs (the Deliverer's write batch). A
+// delivery whose first attempt fails gets a job of its own, inserted in the
+// transaction that records the attempt, and follows its schedule there as
+// any other delivery; one that already had its first scheduled attempt (a
+// run of the batch that was interrupted, say) is left alone.
+//
+// A run that ends early (a shutdown, a crash, a store that fails) is run
+// again by River, and sends only the deliveries that still have no
+// scheduled attempt: as with a job per delivery, an attempt whose answer was
+// not recorded is made again.
+type batchDeliverer struct {
+	river.WorkerDefaults[store.DeliverBatchArgs]
+	d *Deliverer
+	// sends is how many of a run's requests are in flight at once.
+	sends int
+}
+
+// Timeout implements river.Worker: a run's requests go at once (up to
+// sends), so a run gets what a job of one delivery gets.
+func (b *batchDeliverer) Timeout(*river.Job[store.DeliverBatchArgs]) time.Duration {
+	return b.d.Timeout(nil)
+}
+
+// NextRetry implements river.Worker, as Deliverer.NextRetry.
+func (b *batchDeliverer) NextRetry(job *river.Job[store.DeliverBatchArgs]) time.Time {
+	return time.Now().Add(retryDelay(job.Attempt))
+}
+
+// Work implements river.Worker.
+func (b *batchDeliverer) Work(ctx context.Context, job *river.Job[store.DeliverBatchArgs]) error {
+	d := b.d
+	if kept, ok := d.unrecordedBatch.take(job.ID); ok {
+		// A previous run made these attempts but could not record them:
+		// record them now instead of sending them again.
+		if err := b.recordKept(ctx, job, kept); err != nil {
+			return err
+		}
+	} else if deferToOwner(job.Errors, d.token, d.now()) {
+		return river.JobSnooze(ownerSnooze)
+	}
+	found, err := d.store.DeliveryGetManyWithWebhook(ctx, job.Args.DeliveryIDs)
+	if err != nil {
+		return err
+	}
+	var (
+		mu   sync.Mutex
+		kept []*sent
+		errs []error
+		wg   sync.WaitGroup
+	)
+	slots := make(chan struct{}, max(b.sends, 1))
+	for _, id := range job.Args.DeliveryIDs {
+		dw := found[id]
+		if dw.Delivery == nil || dw.Delivery.Attempts > dw.Delivery.ManualAttempts {
+			// Deleted, or its first scheduled attempt was made and recorded
+			// with its own job: the schedule goes on there.
+			continue
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			mu.Lock()
+			errs = append(errs, fmt.Errorf("batch job %d: %w", job.ID, ctx.Err()))
+			mu.Unlock()
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			s, err := b.first(ctx, dw)
+			if err == nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if s != nil {
+				kept = append(kept, s)
+			}
+			errs = append(errs, err)
+		})
+	}
+	wg.Wait()
+	if len(kept) > 0 {
+		d.unrecordedBatch.put(job.ID, kept)
+		d.logger.WarnContext(ctx, "attempts made but not recorded; kept for the job's next run",
+			slog.Int("attempts", len(kept)), slog.Int64("job_id", job.ID), slog.String("err", errors.Join(errs...).Error()))
+		return fmt.Errorf("batch job %d: %d attempts made, %s%s for the job's next run: %w",
+			job.ID, len(kept), keptMarker, d.token, errors.Join(errs...))
+	}
+	return errors.Join(errs...)
+}
+
+// first makes and records the first scheduled attempt of dw's delivery. When
+// the attempt was made but could not be recorded, it returns it with the
+// error.
+func (b *batchDeliverer) first(ctx context.Context, dw store.DeliveryWithWebhook) (*sent, error) {
+	d := b.d
+	dl, wh := dw.Delivery, dw.Webhook
+	if d.manualClock {
+		if !d.inflight.add(dl.ID) {
+			return nil, nil // a job of the delivery's own is making the attempt
+		}
+		defer d.inflight.remove(dl.ID)
+	}
+	now := d.now().UTC()
+	st := decideStart(dl, wh, false, now)
+	if st.action == actWait {
+		// Due a little later than this process's clock says (another
+		// process emitted it, with a clock ahead of this one's): wait for
+		// it when that is short, or hand it to a job of its own.
+		if !d.waitInline(ctx, st.wait) {
+			if d.manualClock {
+				return nil, nil // enqueued again when the clock reaches it
+			}
+			return nil, d.store.DeliveryEnqueue(ctx, store.DeliverArgs{DeliveryID: dl.ID})
+		}
+		now = d.now().UTC()
+		st = decideStart(dl, wh, false, now)
+	}
+	switch st.action {
+	case actSkip, actCancelJob, actWait:
+		return nil, nil
+	case actCancelDelivery:
+		return nil, d.cancel(ctx, dl, now, st.why)
+	}
+	s, err := d.send(ctx, dl, wh, false, now)
+	if errors.Is(err, errSign) {
+		// Never sendable: as a job of its own would be, it is left pending.
+		d.logger.ErrorContext(ctx, "delivery not sent", slog.String("delivery_id", dl.ID), slog.String("err", err.Error()))
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.record(ctx, s, true); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil // deleted meanwhile: nothing to record it on
+		}
+		return s, fmt.Errorf("delivery %s: record attempt: %w", dl.ID, err)
+	}
+	return nil, nil
+}
+
+// recordKept records the attempts a previous run of job made but could not
+// record. When it fails again it keeps them for the next run.
+func (b *batchDeliverer) recordKept(ctx context.Context, job *river.Job[store.DeliverBatchArgs], kept []*sent) error {
+	d := b.d
+	var (
+		mu    sync.Mutex
+		again []*sent
+		errs  []error
+		wg    sync.WaitGroup
+	)
+	for _, s := range kept {
+		wg.Go(func() {
+			_, err := d.record(ctx, s, true)
+			if err == nil || errors.Is(err, store.ErrNotFound) {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			again, errs = append(again, s), append(errs, err)
+		})
+	}
+	wg.Wait()
+	if len(again) == 0 {
+		return nil
+	}
+	d.unrecordedBatch.put(job.ID, again)
+	return fmt.Errorf("batch job %d: %d attempts made, %s%s for the job's next run: %w",
+		job.ID, len(again), keptMarker, d.token, errors.Join(errs...))
+}
