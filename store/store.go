@@ -184,8 +184,8 @@ type DeliveryNew struct {
 	Faults delivery.Faults
 }
 
-// EventCreateParams creates an event, its deliveries and one River job per
-// delivery in a single transaction.
+// EventCreateParams creates an event, its deliveries and their River jobs
+// in a single transaction.
 type EventCreateParams struct {
 	Event      Event
 	Deliveries []DeliveryNew
@@ -323,8 +323,11 @@ type Store interface {
 	// webhook's health (see WebhookHealthParams) and returns the webhook.
 	WebhookHealthRecord(ctx context.Context, params WebhookHealthParams) (*Webhook, error)
 
-	// EventCreate writes the event, its deliveries and one River job per
-	// delivery in one transaction: all of them or none.
+	// EventCreate writes the event, its deliveries and their River jobs in
+	// one transaction: all of them or none. Deliveries due at once share
+	// batch jobs (DeliverBatchArgs) for their first attempts, unless there
+	// is only one; the others have a job each (DeliverArgs), scheduled at
+	// their RunAt.
 	EventCreate(ctx context.Context, params EventCreateParams) ([]*Delivery, error)
 	EventGetByID(ctx context.Context, id string) (*Event, error)
 	// EventCreateMany is EventCreate for several events in one transaction

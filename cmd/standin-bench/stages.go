@@ -20,11 +20,20 @@ type Stage struct {
 // stagesSQL splits each measured delivery's time into stages, from the send
 // time the emitter put in the event's data, the event's creation (when the
 // API began storing it), the River job's first attempt (when a worker
-// fetched it), the attempt's start (after the worker read the delivery) and
+// fetched it; for deliveries emitted together, their batch job's), the
+// attempt's start (after the worker read the delivery) and
 // the attempt's request latency. $1 is the first measured sequence number
 // (the warm-up's are skipped).
 const stagesSQL = `
-	WITH x AS (
+	WITH jd AS (
+		-- When the first job of each delivery was fetched: its own job's,
+		-- or that of the batch job it shared with others emitted at once.
+		SELECT coalesce(j.args->>'delivery_id', ids.id) AS delivery_id, min(j.attempted_at) AS attempted_at
+		FROM river_job j
+		LEFT JOIN LATERAL jsonb_array_elements_text(j.args->'delivery_ids') AS ids (id) ON true
+		WHERE j.kind IN ('standin_deliver', 'standin_deliver_batch')
+		GROUP BY 1
+	), x AS (
 		SELECT (e.source->'data'->>'bench_sent')::numeric / 1e6 AS sent_ms,
 			extract(epoch FROM e.created_at) * 1e3 AS created_ms,
 			extract(epoch FROM j.attempted_at) * 1e3 AS fetched_ms,
@@ -33,7 +42,7 @@ const stagesSQL = `
 		FROM standin_event e
 		JOIN standin_delivery d ON d.event_id = e.id
 		JOIN standin_attempt a ON a.delivery_id = d.id AND a.number = 1
-		JOIN river_job j ON j.args->>'delivery_id' = d.id
+		JOIN jd j ON j.delivery_id = d.id
 		WHERE (e.source->'data'->>'bench_seq')::int >= $1
 	), s (i, name, ms) AS (
 		SELECT 1, 'accept (emit request to the store)', created_ms - sent_ms FROM x

@@ -15,8 +15,8 @@ import (
 )
 
 // EventCreate writes the event, its deliveries (pending, due at RunAt or the
-// event's CreatedAt) and one River job per delivery in one transaction (see
-// createEvents).
+// event's CreatedAt) and their River jobs (see sqlrow.Jobs) in one
+// transaction.
 func (s *Store) EventCreate(ctx context.Context, params store.EventCreateParams) ([]*store.Delivery, error) {
 	if err := sqlrow.CheckEventCreate(params); err != nil {
 		return nil, fmt.Errorf("create event: %w", err)

@@ -16,7 +16,8 @@ import (
 const deliveryInsertBatch = 500
 
 // EventCreate writes the event, its deliveries (pending, due at RunAt or the
-// event's CreatedAt) and one River job per delivery in one transaction.
+// event's CreatedAt) and their River jobs (see sqlrow.Jobs) in one
+// transaction.
 func (s *Store) EventCreate(ctx context.Context, params store.EventCreateParams) ([]*store.Delivery, error) {
 	if err := sqlrow.CheckEventCreate(params); err != nil {
 		return nil, fmt.Errorf("create event: %w", err)
