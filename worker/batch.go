@@ -25,7 +25,9 @@ import (
 // A run that ends early (a shutdown, a crash, a store that fails) is run
 // again by River, and sends only the deliveries that still have no
 // scheduled attempt: as with a job per delivery, an attempt whose answer was
-// not recorded is made again.
+// not recorded is made again. A run starts no request that its deadline
+// could cut off: when a slow receiver has used its time, it snoozes, and
+// the next run sends the rest.
 type batchDeliverer struct {
 	river.WorkerDefaults[store.DeliverBatchArgs]
 	d *Deliverer
@@ -61,10 +63,12 @@ func (b *batchDeliverer) Work(ctx context.Context, job *river.Job[store.DeliverB
 		return err
 	}
 	var (
-		mu   sync.Mutex
-		kept []*sent
-		errs []error
-		wg   sync.WaitGroup
+		mu      sync.Mutex
+		kept    []*sent
+		errs    []error
+		wg      sync.WaitGroup
+		stopped bool // out of time for the rest: snooze, and go on in the next run
+		started int  // requests started by this run; the first always is
 	)
 	slots := make(chan struct{}, max(b.sends, 1))
 	for _, id := range job.Args.DeliveryIDs {
@@ -84,6 +88,14 @@ func (b *batchDeliverer) Work(ctx context.Context, job *river.Job[store.DeliverB
 			mu.Unlock()
 			break
 		}
+		if started > 0 && !b.timeToSend(ctx) {
+			// A slow receiver has used the run's time: the rest wait for
+			// the next run rather than have their requests cut off by the
+			// run's deadline.
+			stopped = true
+			break
+		}
+		started++
 		wg.Go(func() {
 			defer func() { <-slots }()
 			s, err := b.first(ctx, dw)
@@ -106,7 +118,25 @@ func (b *batchDeliverer) Work(ctx context.Context, job *river.Job[store.DeliverB
 		return fmt.Errorf("batch job %d: %d attempts made, %s%s for the job's next run: %w",
 			job.ID, len(kept), keptMarker, d.token, errors.Join(errs...))
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if stopped {
+		return river.JobSnooze(0)
+	}
+	return nil
+}
+
+// timeToSend reports whether a request started now, with the longest
+// answer the sender waits for, still leaves the run half of its time for
+// storage (Deliverer.Timeout) before its deadline.
+func (b *batchDeliverer) timeToSend(ctx context.Context) bool {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return true
+	}
+	send := senderTimeout(b.d.sender)
+	return time.Until(deadline) >= send+(b.d.Timeout(nil)-send)/2
 }
 
 // first makes and records the first scheduled attempt of dw's delivery. When

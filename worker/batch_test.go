@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -197,11 +199,12 @@ func TestBatchJobRunAgain(t *testing.T) {
 		return 500, bytes.Equal(body, ds[3].Body)
 	}
 
-	// The first run's recordings all fail, beyond the run.
+	// The first run's recordings all fail, until it gives up.
 	h.st.recordFails.Store(-1)
-	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
-	err := run(ctx, 1)
-	cancel()
+	h.d.recordBackOff = func() backoff.BackOff {
+		return backoff.WithMaxRetries(backoff.NewConstantBackOff(10*time.Millisecond), 3)
+	}
+	err := run(t.Context(), 1)
 	if err == nil || !strings.Contains(err.Error(), keptMarker+h.d.token) {
 		t.Fatalf("first run: %v, want the error of a run that keeps its attempts", err)
 	}
@@ -269,5 +272,56 @@ func TestBatchJobRunAgain(t *testing.T) {
 	}
 	if n := h.recv.requests(); n != 5 {
 		t.Errorf("receiver got %d requests, want still 5", n)
+	}
+}
+
+// TestBatchJobSlowReceiver runs a batch job against a receiver that takes
+// 300 ms to answer, one request at a time, with runs of 2 s (a 1 s send
+// timeout, a 2 s rescue horizon): a run starts only the requests that can
+// finish with half of the run's storage time left, then snoozes, and the
+// next runs send the rest. No request is cut off, and each delivery is sent
+// once.
+func TestBatchJobSlowReceiver(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, openSQLite(t), Config{
+		Sender: &delivery.Sender{Timeout: time.Second}, RescueStuckJobsAfter: 2 * time.Second,
+	}, 200)
+	h.recv.delay = 300 * time.Millisecond
+	b := &batchDeliverer{d: h.d, sends: 1}
+	ds := h.emitMany(t, "ev", 6)
+	job := &river.Job[store.DeliverBatchArgs]{JobRow: &rivertype.JobRow{ID: 1}, Args: store.DeliverBatchArgs{}}
+	for _, dl := range ds {
+		job.Args.DeliveryIDs = append(job.Args.DeliveryIDs, dl.ID)
+	}
+	var perRun []int
+	for run := 1; h.recv.requests() < len(ds); run++ {
+		if run > len(ds) {
+			t.Fatalf("after %d runs the receiver got %d requests, want %d", run-1, h.recv.requests(), len(ds))
+		}
+		before := h.recv.requests()
+		job.Attempt = run
+		ctx, cancel := context.WithTimeout(t.Context(), h.d.Timeout(nil))
+		err := b.Work(ctx, &river.Job[store.DeliverBatchArgs]{JobRow: job.JobRow, Args: job.Args})
+		cancel()
+		var snooze *rivertype.JobSnoozeError
+		switch {
+		case h.recv.requests() < len(ds) && !errors.As(err, &snooze):
+			t.Fatalf("run %d, with deliveries left: %v, want a snooze", run, err)
+		case h.recv.requests() == len(ds) && err != nil:
+			t.Fatalf("last run %d: %v", run, err)
+		}
+		perRun = append(perRun, h.recv.requests()-before)
+	}
+	if n := h.recv.cut.Load(); n != 0 {
+		t.Errorf("%d requests were cut off", n)
+	}
+	// 300 ms each, started while 1.5 s of the 2 s run is left: two a run.
+	if perRun[0] != 2 {
+		t.Errorf("requests per run %v, want 2 in the first", perRun)
+	}
+	for i, dl := range ds {
+		if got, err := h.st.DeliveryGetByID(t.Context(), dl.ID); err != nil || got.Attempts != 1 || got.State != store.DeliverySucceeded {
+			t.Errorf("delivery %d: %+v, %v; want succeeded after 1 attempt", i, got, err)
+		}
 	}
 }

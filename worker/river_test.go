@@ -110,7 +110,11 @@ type receiver struct {
 	statuses []int
 	// status, when set, answers instead of statuses where it returns true.
 	status func(body []byte) (int, bool)
-	got    chan struct{}
+	// delay is how long each answer takes; cut counts the requests whose
+	// sender gave up meanwhile.
+	delay time.Duration
+	cut   atomic.Int64
+	got   chan struct{}
 
 	mu     sync.Mutex
 	bodies [][]byte
@@ -122,6 +126,14 @@ func newReceiver(t *testing.T, statuses ...int) *receiver {
 	r := &receiver{statuses: statuses, got: make(chan struct{}, 100)}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
+		if r.delay > 0 {
+			select {
+			case <-time.After(r.delay):
+			case <-req.Context().Done():
+				r.cut.Add(1)
+				return
+			}
+		}
 		r.mu.Lock()
 		n := len(r.bodies)
 		r.bodies = append(r.bodies, body)

@@ -37,3 +37,26 @@ func TestDelivererNextRetry(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerShares checks how Config.MaxWorkers is split between the jobs
+// of single deliveries and the batch jobs: together they send at most
+// MaxWorkers at once (two when it is 1), each queue has at least one
+// worker, and the batch queue runs a few jobs that each send many.
+func TestWorkerShares(t *testing.T) {
+	for _, tt := range []struct{ max, single, batchJobs, batchSends int }{
+		{1, 1, 1, 1},
+		{2, 1, 1, 1},
+		{5, 3, 2, 1},
+		{10, 6, 4, 1},
+		{200, 100, 4, 25},
+		{10000, 5000, 4, 1250},
+	} {
+		single, jobs, sends := workerShares(tt.max)
+		if single != tt.single || jobs != tt.batchJobs || sends != tt.batchSends {
+			t.Errorf("workerShares(%d) = %d, %d, %d; want %d, %d, %d", tt.max, single, jobs, sends, tt.single, tt.batchJobs, tt.batchSends)
+		}
+		if total := single + jobs*sends; tt.max > 1 && total != tt.max {
+			t.Errorf("workerShares(%d): %d in flight at most, want %d", tt.max, total, tt.max)
+		}
+	}
+}
