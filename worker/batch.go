@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -62,15 +63,7 @@ func (b *batchDeliverer) Work(ctx context.Context, job *river.Job[store.DeliverB
 	if err != nil {
 		return err
 	}
-	var (
-		mu      sync.Mutex
-		kept    []*sent
-		errs    []error
-		wg      sync.WaitGroup
-		stopped bool // out of time for the rest: snooze, and go on in the next run
-		started int  // requests started by this run; the first always is
-	)
-	slots := make(chan struct{}, max(b.sends, 1))
+	var pending []store.DeliveryWithWebhook
 	for _, id := range job.Args.DeliveryIDs {
 		dw := found[id]
 		if dw.Delivery == nil || dw.Delivery.Attempts > dw.Delivery.ManualAttempts {
@@ -78,36 +71,53 @@ func (b *batchDeliverer) Work(ctx context.Context, job *river.Job[store.DeliverB
 			// with its own job: the schedule goes on there.
 			continue
 		}
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			mu.Lock()
-			errs = append(errs, fmt.Errorf("batch job %d: %w", job.ID, ctx.Err()))
-			mu.Unlock()
-			break
-		}
-		if started > 0 && !b.timeToSend(ctx) {
-			// A slow receiver has used the run's time: the rest wait for
-			// the next run rather than have their requests cut off by the
-			// run's deadline.
-			stopped = true
-			break
-		}
-		started++
+		pending = append(pending, dw)
+	}
+	var (
+		mu   sync.Mutex
+		kept []*sent
+		errs []error
+		wg   sync.WaitGroup
+		// next is the index in pending of the next delivery to send;
+		// stopped says the run ran out of time for the rest (snooze, and
+		// go on in the next run).
+		next    atomic.Int64
+		stopped atomic.Bool
+		// interrupted says ctx ended before every delivery was taken.
+		interrupted atomic.Bool
+	)
+	// b.sends goroutines take the deliveries in order, each sending one at
+	// a time: a few long-lived goroutines rather than one per delivery,
+	// whose stacks would each grow from scratch.
+	for range min(max(b.sends, 1), len(pending)) {
 		wg.Go(func() {
-			defer func() { <-slots }()
-			s, err := b.first(ctx, dw)
-			if err == nil {
-				return
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(pending) {
+					return
+				}
+				if ctx.Err() != nil {
+					interrupted.Store(true) // the run's error says so, below
+					return
+				}
+				if i > 0 && !b.timeToSend(ctx) {
+					// A slow receiver has used the run's time: the rest
+					// wait for the next run rather than have their
+					// requests cut off by the run's deadline.
+					stopped.Store(true)
+					return
+				}
+				s, err := b.first(ctx, pending[i])
+				if err == nil {
+					continue
+				}
+				mu.Lock()
+				if s != nil {
+					kept = append(kept, s)
+				}
+				errs = append(errs, err)
+				mu.Unlock()
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if s != nil {
-				kept = append(kept, s)
-			}
-			errs = append(errs, err)
 		})
 	}
 	wg.Wait()
@@ -121,7 +131,10 @@ func (b *batchDeliverer) Work(ctx context.Context, job *river.Job[store.DeliverB
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if stopped {
+	if interrupted.Load() {
+		return fmt.Errorf("batch job %d: %w", job.ID, ctx.Err())
+	}
+	if stopped.Load() {
 		return river.JobSnooze(0)
 	}
 	return nil
