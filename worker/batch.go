@@ -85,7 +85,18 @@ func (b *batchDeliverer) Work(ctx context.Context, job *river.Job[store.DeliverB
 		stopped atomic.Bool
 		// interrupted says ctx ended before every delivery was taken.
 		interrupted atomic.Bool
+		// records are the recordings in flight: the run ends once they
+		// have, whatever their outcome.
+		records sync.WaitGroup
 	)
+	fail := func(s *sent, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if s != nil {
+			kept = append(kept, s)
+		}
+		errs = append(errs, err)
+	}
 	// b.sends goroutines take the deliveries in order, each sending one at
 	// a time: a few long-lived goroutines rather than one per delivery,
 	// whose stacks would each grow from scratch.
@@ -107,20 +118,12 @@ func (b *batchDeliverer) Work(ctx context.Context, job *river.Job[store.DeliverB
 					stopped.Store(true)
 					return
 				}
-				s, err := b.first(ctx, pending[i])
-				if err == nil {
-					continue
-				}
-				mu.Lock()
-				if s != nil {
-					kept = append(kept, s)
-				}
-				errs = append(errs, err)
-				mu.Unlock()
+				b.attempt(ctx, pending[i], &records, fail)
 			}
 		})
 	}
 	wg.Wait()
+	records.Wait()
 	if len(kept) > 0 {
 		d.unrecordedBatch.put(job.ID, kept)
 		d.logger.WarnContext(ctx, "attempts made but not recorded; kept for the job's next run",
@@ -152,18 +155,45 @@ func (b *batchDeliverer) timeToSend(ctx context.Context) bool {
 	return time.Until(deadline) >= send+(b.d.Timeout(nil)-send)/2
 }
 
-// first makes and records the first scheduled attempt of dw's delivery. When
-// the attempt was made but could not be recorded, it returns it with the
-// error.
-func (b *batchDeliverer) first(ctx context.Context, dw store.DeliveryWithWebhook) (*sent, error) {
+// attempt makes the first scheduled attempt of dw's delivery and records
+// it in a goroutine of records, so that the sending goroutine goes on to the
+// next delivery while the attempt waits for its write batch: the write
+// batch's round trip and commit then overlap the next requests. (Under a
+// manual clock the recording is made before the delivery leaves the
+// in-flight set; see inflight.) fail gets an attempt that was made but
+// could not be recorded, or nil, with the error.
+func (b *batchDeliverer) attempt(ctx context.Context, dw store.DeliveryWithWebhook, records *sync.WaitGroup, fail func(*sent, error)) {
+	d := b.d
+	if d.manualClock {
+		if !d.inflight.add(dw.Delivery.ID) {
+			return // a job of the delivery's own is making the attempt
+		}
+		defer d.inflight.remove(dw.Delivery.ID)
+	}
+	s, err := b.send(ctx, dw)
+	switch {
+	case err != nil:
+		fail(nil, err)
+	case s == nil:
+	case d.manualClock:
+		if err := b.record(ctx, s); err != nil {
+			fail(s, err)
+		}
+	default:
+		records.Go(func() {
+			if err := b.record(ctx, s); err != nil {
+				fail(s, err)
+			}
+		})
+	}
+}
+
+// send makes the first scheduled attempt of dw's delivery and returns it,
+// or nil when none was due (the delivery finished, or its webhook is gone
+// or inactive: then it is cancelled).
+func (b *batchDeliverer) send(ctx context.Context, dw store.DeliveryWithWebhook) (*sent, error) {
 	d := b.d
 	dl, wh := dw.Delivery, dw.Webhook
-	if d.manualClock {
-		if !d.inflight.add(dl.ID) {
-			return nil, nil // a job of the delivery's own is making the attempt
-		}
-		defer d.inflight.remove(dl.ID)
-	}
 	now := d.now().UTC()
 	st := decideStart(dl, wh, false, now)
 	if st.action == actWait {
@@ -191,16 +221,16 @@ func (b *batchDeliverer) first(ctx context.Context, dw store.DeliveryWithWebhook
 		d.logger.ErrorContext(ctx, "delivery not sent", slog.String("delivery_id", dl.ID), slog.String("err", err.Error()))
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
+	return s, err
+}
+
+// record records attempt s, handing the delivery's schedule to a job of its
+// own when it is left retrying.
+func (b *batchDeliverer) record(ctx context.Context, s *sent) error {
+	if _, err := b.d.record(ctx, s, true); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delivery %s: record attempt: %w", s.dl.ID, err)
 	}
-	if _, err := d.record(ctx, s, true); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil // deleted meanwhile: nothing to record it on
-		}
-		return s, fmt.Errorf("delivery %s: record attempt: %w", dl.ID, err)
-	}
-	return nil, nil
+	return nil // recorded, or deleted meanwhile: nothing to record it on
 }
 
 // recordKept records the attempts a previous run of job made but could not
@@ -215,8 +245,8 @@ func (b *batchDeliverer) recordKept(ctx context.Context, job *river.Job[store.De
 	)
 	for _, s := range kept {
 		wg.Go(func() {
-			_, err := d.record(ctx, s, true)
-			if err == nil || errors.Is(err, store.ErrNotFound) {
+			err := b.record(ctx, s)
+			if err == nil {
 				return
 			}
 			mu.Lock()
