@@ -16,8 +16,9 @@ import (
 
 // batchDeliverer is the River worker of batch jobs (store.DeliverBatchArgs):
 // the first attempts of deliveries emitted together. A run reads them in one
-// statement, sends them concurrently (at most sends at once) and records
-// them with the attempts of other runs (the Deliverer's write batch). A
+// statement, sends them from sends goroutines, one request at a time each,
+// and records each attempt in the background with the attempts of other
+// runs (the Deliverer's write batch); it ends once every recording has. A
 // delivery whose first attempt fails gets a job of its own, inserted in the
 // transaction that records the attempt, and follows its schedule there as
 // any other delivery; one that already had its first scheduled attempt (a

@@ -119,17 +119,7 @@ func TestBatchJob(t *testing.T) {
 			if gap := as[1].StartedAt.Sub(as[0].StartedAt); gap < 99*time.Millisecond {
 				t.Errorf("retry %v after the first attempt, want 100ms (6 emulated minutes at 3600)", gap)
 			}
-			var own []string
-			for _, j := range h.jobs(t) {
-				if j.Kind == (store.DeliverArgs{}).Kind() {
-					var args store.DeliverArgs
-					if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
-						t.Fatal(err)
-					}
-					own = append(own, args.DeliveryID)
-				}
-			}
-			if len(own) != 1 || own[0] != ds[2].ID {
+			if own := h.ownJobs(t); len(own) != 1 || own[0] != ds[2].ID {
 				t.Errorf("jobs of their own: %v, want one, for the delivery that failed (%s)", own, ds[2].ID)
 			}
 		})
@@ -154,6 +144,23 @@ func (h *harness) jobs(t *testing.T) []*rivertype.JobRow {
 		t.Fatal(err)
 	}
 	return res.Jobs
+}
+
+// ownJobs returns the delivery ids of the jobs of single deliveries
+// (store.DeliverArgs) in the harness's database, oldest first.
+func (h *harness) ownJobs(t *testing.T) []string {
+	t.Helper()
+	var ids []string
+	for _, j := range h.jobs(t) {
+		if j.Kind == (store.DeliverArgs{}).Kind() {
+			var args store.DeliverArgs
+			if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, args.DeliveryID)
+		}
+	}
+	return ids
 }
 
 func jobKinds(jobs []*rivertype.JobRow) string {
@@ -238,17 +245,7 @@ func TestBatchJobRunAgain(t *testing.T) {
 			t.Errorf("delivery %d: %s after %d attempts, want %s after %d", i, got.State, got.Attempts, state, want)
 		}
 	}
-	var own []string
-	for _, j := range h.jobs(t) {
-		if j.Kind == (store.DeliverArgs{}).Kind() {
-			var args store.DeliverArgs
-			if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
-				t.Fatal(err)
-			}
-			own = append(own, args.DeliveryID)
-		}
-	}
-	if len(own) != 1 || own[0] != ds[3].ID {
+	if own := h.ownJobs(t); len(own) != 1 || own[0] != ds[3].ID {
 		t.Errorf("jobs of their own: %v, want one, for the delivery left retrying (%s)", own, ds[3].ID)
 	}
 	h.recv.status = nil

@@ -1,7 +1,9 @@
 // Package worker turns stored deliveries into signed HTTP requests. It holds
-// the River worker that makes one attempt per job run, the translation of a
-// sender profile's emulated retry schedule into real River snoozes under a
-// time scale, and the River client configuration standin runs with.
+// the River workers (one that makes one attempt of one delivery per job run,
+// one that makes the first attempts of deliveries emitted together:
+// batch.go), the translation of a sender profile's emulated retry schedule
+// into real River snoozes under a time scale, and the River client
+// configuration standin runs with.
 //
 // A job run's decisions are pure functions (decide.go): what to do before
 // the request (send, skip, wait, cancel) and what becomes of the delivery
