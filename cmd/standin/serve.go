@@ -85,7 +85,7 @@ between several standin processes.`,
 	fl.BoolVar(&f.insecureSkipVerify, "insecure-skip-verify", false, "accept any TLS certificate from receivers")
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM file of extra CA certificates to trust for receivers")
 	fl.DurationVar(&f.sendTimeout, "send-timeout", 10*time.Second, fmt.Sprintf("timeout of one delivery request, %v..%v (Fivetran: 10s)", minSendTimeout, maxSendTimeout))
-	fl.IntVar(&f.maxWorkers, "max-workers", 200, fmt.Sprintf("deliveries in flight at once in this process (%d..%d)", minMaxWorkers, maxMaxWorkers))
+	fl.IntVar(&f.maxWorkers, "max-workers", 200, fmt.Sprintf("deliveries in flight at once in this process, half of them for the first attempts of deliveries emitted together (%d..%d)", minMaxWorkers, maxMaxWorkers))
 	fl.IntVar(&f.maxConnections, "max-connections", server.DefaultMaxConnections, fmt.Sprintf("connections the HTTP and the gRPC API each hold open at once (%d..%d); past it, %d more answer /healthz and 503 for the rest", minMaxConnections, maxMaxConnections, server.ReserveConnections))
 	fl.DurationVar(&f.readTimeout, "read-timeout", server.DefaultRequestReadTimeout, fmt.Sprintf("how long one HTTP request, headers and body, may take to arrive (%v..%v)", minReadTimeout, maxReadTimeout))
 	fl.DurationVar(&f.rescueStuckJobsAfter, "rescue-after", time.Minute, "how long a delivery may stay in flight before another process takes it over (at least --send-timeout + 1s)")
